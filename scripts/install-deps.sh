@@ -1,0 +1,36 @@
+#!/bin/sh
+# Install the Debian packages needed to build and test, if any is missing.
+# Safe to run repeatedly: it only calls apt-get when something is absent.
+set -e
+
+build_pkgs="gcc make meson ninja-build pkg-config nbdkit nbdkit-plugin-dev
+  zlib1g-dev libdeflate-dev"
+test_pkgs="qemu-utils libnbd-bin python3-libnbd nbdkit expect valgrind
+  coreutils procps"
+
+case "${1:-all}" in
+  build) pkgs="$build_pkgs" ;;
+  *)     pkgs="$build_pkgs $test_pkgs" ;;
+esac
+
+missing=
+for p in $pkgs; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  case "$status" in
+    *" installed") ;;
+    *) missing="$missing $p" ;;
+  esac
+done
+
+[ -z "$missing" ] && exit 0
+
+echo "install-deps: installing:$missing"
+if [ "$(id -u)" != 0 ]; then
+  sudo=sudo
+else
+  sudo=
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $missing
