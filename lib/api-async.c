@@ -1,0 +1,82 @@
+/* ReadAsync/WriteAsync/Wait on top of the thread pool. */
+#include <stdlib.h>
+
+#include "error.h"
+#include "handle.h"
+
+#define API __attribute__ ((visibility ("default")))
+
+static VixError
+run_read (struct vdl_job *job)
+{
+  return vdl_disk_read (job->target, job->sector, job->count, job->buf);
+}
+
+static VixError
+run_write (struct vdl_job *job)
+{
+  return vdl_disk_write (job->target, job->sector, job->count, job->buf);
+}
+
+static VixError
+submit (VixDiskLibHandle diskHandle, uint64_t sector, uint64_t count,
+        const uint8_t *buf, VixDiskLibCompletionCB callback, void *data,
+        bool write)
+{
+  VixError err;
+  struct vdl_handle *h = vdl_handle_check (diskHandle, &err);
+  struct vdl_job *job;
+
+  if (!h)
+    return err;
+  if (write && h->read_only)
+    return vdl_error (VIX_E_FILE_READ_ONLY, "the disk was opened read-only");
+  err = vdl_handle_check_range (h, sector, count, buf);
+  if (err != VIX_OK)
+    return err;
+  job = calloc (1, sizeof *job);
+  if (!job)
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  job->run = write ? run_write : run_read;
+  job->callback = callback;
+  job->callback_data = data;
+  job->inflight = &h->inflight;
+  job->target = h->disk;
+  job->sector = sector;
+  job->count = count;
+  job->buf = (unsigned char *) buf;
+  err = vdl_async_submit (job);
+  if (err != VIX_ASYNC)
+    free (job);
+  return err;
+}
+
+API VixError
+VixDiskLib_ReadAsync (VixDiskLibHandle diskHandle, uint64_t startSector,
+                      uint64_t numSectors, uint8_t *readBuffer,
+                      VixDiskLibCompletionCB callback, void *cbData)
+{
+  return submit (diskHandle, startSector, numSectors, readBuffer, callback,
+                 cbData, false);
+}
+
+API VixError
+VixDiskLib_WriteAsync (VixDiskLibHandle diskHandle, uint64_t startSector,
+                       uint64_t numSectors, const uint8_t *writeBuffer,
+                       VixDiskLibCompletionCB callback, void *cbData)
+{
+  return submit (diskHandle, startSector, numSectors, writeBuffer, callback,
+                 cbData, true);
+}
+
+API VixError
+VixDiskLib_Wait (VixDiskLibHandle diskHandle)
+{
+  VixError err;
+  struct vdl_handle *h = vdl_handle_check (diskHandle, &err);
+
+  if (!h)
+    return err;
+  vdl_inflight_wait (&h->inflight);
+  return VIX_OK;
+}

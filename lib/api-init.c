@@ -1,0 +1,58 @@
+/* VixDiskLib_Init/InitEx/Exit. */
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "async.h"
+#include "error.h"
+#include "log.h"
+#include "vixDiskLib.h"
+
+#define API __attribute__ ((visibility ("default")))
+
+API VixError
+VixDiskLib_InitEx (uint32_t majorVersion, uint32_t minorVersion,
+                   VixDiskLibGenericLogFunc *log,
+                   VixDiskLibGenericLogFunc *warn,
+                   VixDiskLibGenericLogFunc *panic,
+                   const char *libDir, const char *configFile)
+{
+  vdl_log_set (log, warn, panic);
+  vdl_debug ("VixDiskLib: open VixDiskLib initialised (API %u.%u, libDir %s)",
+             majorVersion, minorVersion, libDir ? libDir : "(none)");
+  /* VMware's settings (log levels, NFC timeouts) do not apply to local
+   * files; the file is only checked so a mistyped name is reported. */
+  if (configFile && access (configFile, R_OK) == -1)
+    return vdl_error_errno (errno, "cannot read configuration file %s",
+                            configFile);
+  return VIX_OK;
+}
+
+API VixError
+VixDiskLib_Init (uint32_t majorVersion, uint32_t minorVersion,
+                 VixDiskLibGenericLogFunc *log,
+                 VixDiskLibGenericLogFunc *warn,
+                 VixDiskLibGenericLogFunc *panic, const char *libDir)
+{
+  return VixDiskLib_InitEx (majorVersion, minorVersion, log, warn, panic,
+                            libDir, NULL);
+}
+
+API void
+VixDiskLib_Exit (void)
+{
+  vdl_async_shutdown ();
+}
+
+API char *
+VixDiskLib_GetErrorText (VixError err, const char *locale)
+{
+  (void) locale;
+  return vdl_error_text (err);
+}
+
+API void
+VixDiskLib_FreeErrorText (char *errMsg)
+{
+  free (errMsg);
+}

@@ -1,0 +1,367 @@
+/* VixDiskLib_Create: new local disks in the hosted and ESX layouts. */
+#include <errno.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "descriptor.h"
+#include "error.h"
+#include "file.h"
+#include "handle.h"
+#include "link.h"
+#include "sparse-format.h"
+
+#define API __attribute__ ((visibility ("default")))
+#define SS VIXDISKLIB_SECTOR_SIZE
+/* Extent size of split disks: the 2047 MiB of VMware's format note, a
+ * whole number of grains. */
+#define SPLIT_SECTORS UINT64_C (4192256)
+#define MAX_EXTENT_FILES 999
+
+struct layout {
+  const char *create_type;
+  enum vdl_extent_type extent_type;
+  const char *suffix;           /* extent file name suffix, %03d if split */
+  bool split, sparse, thin, embedded;
+};
+
+static VixError
+layout_of (VixDiskLibDiskType t, struct layout *l)
+{
+  static const struct { VixDiskLibDiskType t; struct layout l; } table[] = {
+    { VIXDISKLIB_DISK_MONOLITHIC_SPARSE,
+      { "monolithicSparse", VDL_EXTENT_SPARSE, "", false, true, true, true } },
+    { VIXDISKLIB_DISK_MONOLITHIC_FLAT,
+      { "monolithicFlat", VDL_EXTENT_FLAT, "-flat", false, false, false, false } },
+    { VIXDISKLIB_DISK_SPLIT_SPARSE,
+      { "twoGbMaxExtentSparse", VDL_EXTENT_SPARSE, "-s%03d", true, true, true, false } },
+    { VIXDISKLIB_DISK_SPLIT_FLAT,
+      { "twoGbMaxExtentFlat", VDL_EXTENT_FLAT, "-f%03d", true, false, false, false } },
+    { VIXDISKLIB_DISK_VMFS_FLAT,
+      { "vmfs", VDL_EXTENT_VMFS, "-flat", false, false, false, false } },
+    { VIXDISKLIB_DISK_VMFS_THIN,
+      { "vmfs", VDL_EXTENT_VMFS, "-flat", false, false, true, false } },
+  };
+  size_t i;
+
+  for (i = 0; i < sizeof table / sizeof *table; i++)
+    if (table[i].t == t) {
+      *l = table[i].l;
+      return VIX_OK;
+    }
+  if (t == VIXDISKLIB_DISK_STREAM_OPTIMIZED || t == VIXDISKLIB_DISK_VMFS_SPARSE)
+    return vdl_error (VIX_E_NOT_SUPPORTED, "creating %s disks is not "
+                      "supported yet", t == VIXDISKLIB_DISK_STREAM_OPTIMIZED
+                      ? "stream-optimized" : "vmfs-sparse (COWD)");
+  return vdl_error (VIX_E_INVALID_ARG, "unknown disk type %d", (int) t);
+}
+
+static const char *
+adapter_name (VixDiskLibAdapterType a)
+{
+  switch (a) {
+  case VIXDISKLIB_ADAPTER_IDE: return "ide";
+  case VIXDISKLIB_ADAPTER_SCSI_BUSLOGIC: return "buslogic";
+  case VIXDISKLIB_ADAPTER_SCSI_LSILOGIC: return "lsilogic";
+  default: return NULL;
+  }
+}
+
+/* Geometry as VMware products write it: IDE uses 16 heads of 63 sectors
+ * with at most 16383 cylinders; SCSI uses 64x32 below 1 GiB, else 255x63. */
+static void
+geometry (VixDiskLibAdapterType a, uint64_t cap, VixDiskLibGeometry *g)
+{
+  uint64_t c;
+
+  if (a == VIXDISKLIB_ADAPTER_IDE) {
+    g->heads = 16;
+    g->sectors = 63;
+  }
+  else if (cap < 2097152) {
+    g->heads = 64;
+    g->sectors = 32;
+  }
+  else {
+    g->heads = 255;
+    g->sectors = 63;
+  }
+  c = cap / (g->heads * g->sectors);
+  if (a == VIXDISKLIB_ADAPTER_IDE && c > 16383)
+    c = 16383;
+  if (c > UINT32_MAX)
+    c = UINT32_MAX;
+  g->cylinders = c ? c : 1;
+}
+
+static void
+random_bytes (void *p, size_t n)
+{
+  if (getrandom (p, n, 0) != (ssize_t) n)
+    memset (p, 0x5a, n);
+}
+
+static int
+add_entry (struct vdl_descriptor *d, const char *key, const char *fmt, ...)
+  __attribute__ ((format (printf, 3, 4)));
+
+static int
+add_entry (struct vdl_descriptor *d, const char *key, const char *fmt, ...)
+{
+  struct vdl_desc_entry *n = realloc (d->ddb, (d->n_ddb + 1) * sizeof *n);
+  va_list args;
+  int r;
+
+  if (!n)
+    return -1;
+  d->ddb = n;
+  va_start (args, fmt);
+  r = vasprintf (&n[d->n_ddb].value, fmt, args);
+  va_end (args);
+  if (r == -1)
+    return -1;
+  if (!(n[d->n_ddb].key = strdup (key))) {
+    free (n[d->n_ddb].value);
+    return -1;
+  }
+  d->n_ddb++;
+  return 0;
+}
+
+static int
+fill_ddb (struct vdl_descriptor *d, const VixDiskLibCreateParams *p,
+          const struct layout *l)
+{
+  VixDiskLibGeometry g;
+  unsigned char u[16], lc[12];
+
+  geometry (p->adapterType, p->capacity, &g);
+  random_bytes (u, sizeof u);
+  random_bytes (lc, sizeof lc);
+  u[0] = 0x60; u[1] = 0x00; u[2] = 0xc2;    /* VMware's uuid prefix */
+  if (add_entry (d, "ddb.adapterType", "%s", adapter_name (p->adapterType)) ||
+      add_entry (d, "ddb.geometry.cylinders", "%u", g.cylinders) ||
+      add_entry (d, "ddb.geometry.heads", "%u", g.heads) ||
+      add_entry (d, "ddb.geometry.sectors", "%u", g.sectors) ||
+      add_entry (d, "ddb.longContentID",
+                 "%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%08" PRIx32,
+                 lc[0], lc[1], lc[2], lc[3], lc[4], lc[5], lc[6], lc[7],
+                 lc[8], lc[9], lc[10], lc[11], d->cid) ||
+      add_entry (d, "ddb.uuid", "%02x %02x %02x %02x %02x %02x %02x %02x-"
+                 "%02x %02x %02x %02x %02x %02x %02x %02x", u[0], u[1], u[2],
+                 u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11],
+                 u[12], u[13], u[14], u[15]) ||
+      add_entry (d, "ddb.virtualHWVersion", "%u", p->hwVersion))
+    return -1;
+  if (l->thin && !l->sparse && add_entry (d, "ddb.thinProvisioned", "1"))
+    return -1;
+  if (p->logicalSectorSize && p->logicalSectorSize != SS &&
+      add_entry (d, "ddb.logicalSectorSize", "%u", p->logicalSectorSize))
+    return -1;
+  if (p->physicalSectorSize && p->physicalSectorSize != SS &&
+      add_entry (d, "ddb.physicalSectorSize", "%u", p->physicalSectorSize))
+    return -1;
+  return 0;
+}
+
+/* Write an empty sparse extent: header, optional embedded descriptor,
+ * redundant and primary directories pointing at zeroed grain tables. */
+static VixError
+write_sparse (struct vdl_file *f, uint64_t capacity, const char *desc)
+{
+  uint64_t desc_sectors = desc ? 20 : 0, n_gts, gt_sectors, i;
+  struct kdmv_header h;
+  unsigned char hdr[SS];
+  uint32_t *gd;
+  char *area;
+  VixError err;
+
+  if (desc && strlen (desc) > desc_sectors * SS)
+    desc_sectors = (strlen (desc) + SS - 1) / SS;
+  kdmv_new_layout (&h, capacity, desc_sectors);
+  n_gts = kdmv_num_gts (&h);
+  gt_sectors = h.gtes_per_gt * 4 / SS;
+  err = vdl_file_truncate (f, h.overhead * SS);
+  if (err != VIX_OK)
+    return err;
+  gd = malloc (n_gts * 4);
+  if (!gd)
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  for (i = 0; i < n_gts; i++)           /* redundant copy first */
+    gd[i] = htole32 (h.rgd_offset + (n_gts * 4 + SS - 1) / SS + i * gt_sectors);
+  err = vdl_file_pwrite (f, gd, n_gts * 4, h.rgd_offset * SS);
+  for (i = 0; err == VIX_OK && i < n_gts; i++)
+    gd[i] = htole32 (h.gd_offset + (n_gts * 4 + SS - 1) / SS + i * gt_sectors);
+  if (err == VIX_OK)
+    err = vdl_file_pwrite (f, gd, n_gts * 4, h.gd_offset * SS);
+  free (gd);
+  if (err == VIX_OK && desc) {
+    area = calloc (1, desc_sectors * SS);
+    if (!area)
+      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    memcpy (area, desc, strlen (desc));
+    err = vdl_file_pwrite (f, area, desc_sectors * SS, h.desc_offset * SS);
+    free (area);
+  }
+  /* The header last: until it is there the file is not a disk. */
+  kdmv_header_format (&h, hdr);
+  if (err == VIX_OK)
+    err = vdl_file_pwrite (f, hdr, SS, 0);
+  if (err == VIX_OK)
+    err = vdl_file_sync (f);
+  return err;
+}
+
+struct created {
+  char *paths[MAX_EXTENT_FILES + 1];
+  size_t n;
+};
+
+static VixError
+create_file (struct created *c, const char *path, struct vdl_file **f)
+{
+  VixError err = vdl_file_create (path, f);
+
+  if (err == VIX_OK && !(c->paths[c->n++] = strdup (path))) {
+    vdl_file_close (*f);
+    unlink (path);
+    c->n--;
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  }
+  return err;
+}
+
+static VixError
+create_disk (const char *path, const VixDiskLibCreateParams *p,
+             const struct layout *l, struct created *c)
+{
+  struct vdl_descriptor d = { .version = 1, .parent_cid = 0xffffffff };
+  char *dirc = strdup (path), *basec = strdup (path), *base, *dir, *text = NULL;
+  char name[4096], suffix[16];
+  size_t n_ext = l->split ? (p->capacity + SPLIT_SECTORS - 1) / SPLIT_SECTORS : 1;
+  struct vdl_file *f = NULL;
+  size_t i, len;
+  VixError err = VIX_OK;
+
+  if (!dirc || !basec)
+    goto oom;
+  dir = dirname (dirc);
+  base = basename (basec);
+  len = strlen (base);
+  if (len > 5 && strcmp (base + len - 5, ".vmdk") == 0)
+    base[len - 5] = '\0';
+  if (n_ext > MAX_EXTENT_FILES) {
+    err = vdl_error (VIX_E_INVALID_ARG, "%s: too large for a split disk",
+                     path);
+    goto out;
+  }
+  random_bytes (&d.cid, sizeof d.cid);
+  d.cid &= 0x7fffffff;
+  d.create_type = (char *) l->create_type;
+  d.extents = calloc (n_ext, sizeof *d.extents);
+  if (!d.extents)
+    goto oom;
+  d.n_extents = n_ext;
+  for (i = 0; i < n_ext; i++) {
+    struct vdl_desc_extent *x = &d.extents[i];
+    x->access = VDL_ACCESS_RW;
+    x->type = l->extent_type;
+    x->sectors = l->split && i + 1 < n_ext ? SPLIT_SECTORS
+      : p->capacity - i * SPLIT_SECTORS * l->split;
+    snprintf (suffix, sizeof suffix, l->suffix, (int) i + 1);
+    if (l->embedded)
+      snprintf (name, sizeof name, "%s.vmdk", base);
+    else
+      snprintf (name, sizeof name, "%s%s.vmdk", base, suffix);
+    if (!(x->filename = strdup (name)))
+      goto oom;
+  }
+  if (fill_ddb (&d, p, l) == -1 || !(text = vdl_descriptor_format (&d)))
+    goto oom;
+
+  /* The descriptor (or monolithic sparse file) claims the name first. */
+  err = create_file (c, path, &f);
+  if (err != VIX_OK)
+    goto out;
+  if (l->embedded) {
+    err = write_sparse (f, p->capacity, text);
+    goto out;
+  }
+  err = vdl_file_pwrite (f, text, strlen (text), 0);
+  if (err == VIX_OK)
+    err = vdl_file_sync (f);
+  for (i = 0; err == VIX_OK && i < n_ext; i++) {
+    char *xpath = vdl_path_join (dir, d.extents[i].filename);
+    vdl_file_close (f);
+    f = NULL;
+    if (!xpath)
+      goto oom;
+    err = create_file (c, xpath, &f);
+    free (xpath);
+    if (err != VIX_OK)
+      break;
+    if (l->sparse)
+      err = write_sparse (f, d.extents[i].sectors, NULL);
+    else if (l->thin)
+      err = vdl_file_truncate (f, d.extents[i].sectors * SS);
+    else
+      err = vdl_file_preallocate (f, d.extents[i].sectors * SS);
+  }
+  goto out;
+
+ oom:
+  err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+ out:
+  vdl_file_close (f);
+  d.create_type = NULL;         /* not ours to free */
+  vdl_descriptor_free (&d);
+  free (text);
+  free (dirc);
+  free (basec);
+  return err;
+}
+
+API VixError
+VixDiskLib_Create (const VixDiskLibConnection connection, const char *path,
+                   const VixDiskLibCreateParams *createParams,
+                   VixDiskLibProgressFunc progressFunc,
+                   void *progressCallbackData)
+{
+  VixError err;
+  struct vdl_connection *conn = vdl_connection_check (connection, &err);
+  struct created c = { .n = 0 };
+  struct layout l = { 0 };
+  struct stat st;
+  size_t i;
+
+  if (!conn)
+    return err;
+  if (!path || !*path || !createParams)
+    return vdl_error (VIX_E_INVALID_ARG, "Create: no file name or parameters");
+  if (createParams->capacity == 0)
+    return vdl_error (VIX_E_INVALID_ARG, "Create: the capacity is zero");
+  if (!adapter_name (createParams->adapterType))
+    return vdl_error (VIX_E_INVALID_ARG, "Create: unknown adapter type %d",
+                      (int) createParams->adapterType);
+  err = layout_of (createParams->diskType, &l);
+  if (err != VIX_OK)
+    return err;
+  if (stat (path, &st) == 0)
+    return vdl_error (VIX_E_FILE_ALREADY_EXISTS, "cannot create %s: the file "
+                      "already exists", path);
+  err = create_disk (path, createParams, &l, &c);
+  if (err != VIX_OK) {
+    for (i = 0; i < c.n; i++)
+      unlink (c.paths[i]);
+  }
+  for (i = 0; i < c.n; i++)
+    free (c.paths[i]);
+  if (err == VIX_OK && progressFunc)
+    progressFunc (progressCallbackData, 100);
+  return err;
+}

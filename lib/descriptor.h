@@ -1,0 +1,61 @@
+/* The VMDK text descriptor: a pure parser and a writer, no file access. */
+#ifndef VDL_DESCRIPTOR_H
+#define VDL_DESCRIPTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum vdl_access { VDL_ACCESS_RW, VDL_ACCESS_RDONLY, VDL_ACCESS_NOACCESS };
+
+enum vdl_extent_type {
+  VDL_EXTENT_FLAT, VDL_EXTENT_SPARSE, VDL_EXTENT_ZERO, VDL_EXTENT_VMFS,
+  VDL_EXTENT_VMFSSPARSE, VDL_EXTENT_SESPARSE, VDL_EXTENT_VMFSRDM,
+  VDL_EXTENT_VMFSRAW,
+};
+
+struct vdl_desc_extent {
+  enum vdl_access access;
+  uint64_t sectors;
+  enum vdl_extent_type type;
+  char *filename;               /* NULL for ZERO */
+  uint64_t offset;              /* sectors into filename */
+};
+
+struct vdl_desc_entry {
+  char *key;
+  char *value;                  /* unquoted */
+};
+
+struct vdl_descriptor {
+  unsigned version;
+  uint32_t cid, parent_cid;
+  char *create_type;            /* never NULL after a successful parse */
+  char *parent_hint;            /* parentFileNameHint or NULL */
+  struct vdl_desc_extent *extents;
+  size_t n_extents;
+  struct vdl_desc_entry *ddb;   /* "ddb.*" entries in file order */
+  size_t n_ddb;
+};
+
+/* Parse text (need not be NUL-terminated; parsing stops at a NUL).
+ * On failure returns -1 with a message in err. */
+int vdl_descriptor_parse (const char *text, size_t len,
+                          struct vdl_descriptor *d, char *err, size_t errlen);
+void vdl_descriptor_free (struct vdl_descriptor *d);
+
+/* Value of a DDB key (case-insensitive, e.g. "ddb.adapterType") or NULL. */
+const char *vdl_descriptor_ddb (const struct vdl_descriptor *d,
+                                const char *key);
+
+const char *vdl_extent_type_name (enum vdl_extent_type t);
+
+/* Write a descriptor in the layout VMware uses.  Returns malloc'd text. */
+char *vdl_descriptor_format (const struct vdl_descriptor *d);
+
+/* Return a copy of text with the value of its CID= line replaced, leaving
+ * every other byte as it was.  NULL if there is no CID line. */
+char *vdl_descriptor_replace_cid (const char *text, size_t len,
+                                  uint32_t new_cid);
+
+#endif

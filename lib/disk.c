@@ -1,0 +1,446 @@
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "disk.h"
+#include "error.h"
+#include "link.h"
+#include "log.h"
+
+#define SS VIXDISKLIB_SECTOR_SIZE
+#define MAX_LINKS 255
+
+struct vdl_disk {
+  struct vdl_disk *next;        /* in the registry of open disks */
+  dev_t dev;
+  ino_t ino;
+  unsigned refs;
+  uint32_t flags;               /* VIXDISKLIB_FLAG_OPEN_* used to open */
+  bool writable;
+  struct vdl_link **links;      /* links[0] is the newest */
+  size_t n_links;
+  uint64_t capacity;
+  pthread_mutex_t cid_lock;
+  bool cid_changed;
+};
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct vdl_disk *registry;
+
+uint64_t
+vdl_disk_capacity (const struct vdl_disk *d)
+{
+  return d->capacity;
+}
+
+bool
+vdl_disk_writable (const struct vdl_disk *d)
+{
+  return d->writable;
+}
+
+static void
+free_disk (struct vdl_disk *d)
+{
+  size_t i;
+
+  for (i = 0; i < d->n_links; i++)
+    vdl_link_close (d->links[i]);
+  free (d->links);
+  pthread_mutex_destroy (&d->cid_lock);
+  free (d);
+}
+
+static VixError
+add_link (struct vdl_disk *d, struct vdl_link *l)
+{
+  struct vdl_link **n = realloc (d->links, (d->n_links + 1) * sizeof *n);
+
+  if (!n) {
+    vdl_link_close (l);
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  }
+  d->links = n;
+  n[d->n_links++] = l;
+  return VIX_OK;
+}
+
+/* Open the parents named by parentFileNameHint, checking that each still
+ * has the content its child was made from. */
+static VixError
+open_parents (struct vdl_disk *d)
+{
+  struct vdl_link *child = d->links[0], *parent;
+  char *path;
+  VixError err;
+
+  while (child->desc.parent_hint) {
+    if (d->n_links >= MAX_LINKS)
+      return vdl_error (VIX_E_DISK_INVALIDCHAIN, "%s: the chain of parent "
+                        "disks is longer than %d links (a loop?)",
+                        d->links[0]->path, MAX_LINKS);
+    path = vdl_path_join (child->dir, child->desc.parent_hint);
+    if (!path)
+      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    err = vdl_link_open (path, false, d->flags & VIXDISKLIB_FLAG_OPEN_UNBUFFERED,
+                         &parent);
+    free (path);
+    if (err != VIX_OK)
+      return err;
+    err = add_link (d, parent);
+    if (err != VIX_OK)
+      return err;
+    if (parent->desc.cid != child->desc.parent_cid)
+      return vdl_error (VIX_E_DISK_CID_MISMATCH, "%s: its parent %s was "
+                        "modified after this child was created (parentCID "
+                        "%08x, parent's CID %08x)", child->path, parent->path,
+                        child->desc.parent_cid, parent->desc.cid);
+    if (parent->capacity != child->capacity)
+      return vdl_error (VIX_E_DISK_INVALIDCHAIN, "%s has %llu sectors but "
+                        "its parent %s has %llu", child->path,
+                        (unsigned long long) child->capacity, parent->path,
+                        (unsigned long long) parent->capacity);
+    child = parent;
+  }
+  return VIX_OK;
+}
+
+VixError
+vdl_disk_open (const char *path, uint32_t flags, struct vdl_disk **out)
+{
+  bool writable = !(flags & VIXDISKLIB_FLAG_OPEN_READ_ONLY);
+  uint32_t view = flags & VIXDISKLIB_FLAG_OPEN_SINGLE_LINK;
+  struct vdl_link *top;
+  struct vdl_disk *d;
+  struct stat st;
+  VixError err;
+
+  if (stat (path, &st) == -1)
+    return vdl_error_errno (errno, "cannot open %s", path);
+
+  pthread_mutex_lock (&registry_lock);
+  for (d = registry; d; d = d->next) {
+    if (d->dev != st.st_dev || d->ino != st.st_ino)
+      continue;
+    if ((writable && !d->writable) ||
+        (d->flags & VIXDISKLIB_FLAG_OPEN_SINGLE_LINK) != view) {
+      pthread_mutex_unlock (&registry_lock);
+      return vdl_error (VIX_E_FILE_ALREADY_LOCKED, "%s is already open in "
+                        "this process %s", path, writable && !d->writable
+                        ? "read-only" : "with a different single-link "
+                        "setting");
+    }
+    d->refs++;
+    pthread_mutex_unlock (&registry_lock);
+    *out = d;
+    return VIX_OK;
+  }
+
+  d = calloc (1, sizeof *d);
+  if (!d) {
+    pthread_mutex_unlock (&registry_lock);
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  }
+  pthread_mutex_init (&d->cid_lock, NULL);
+  d->dev = st.st_dev;
+  d->ino = st.st_ino;
+  d->refs = 1;
+  d->flags = flags;
+  d->writable = writable;
+  err = vdl_link_open (path, writable,
+                       flags & VIXDISKLIB_FLAG_OPEN_UNBUFFERED, &top);
+  if (err == VIX_OK)
+    err = add_link (d, top);
+  if (err == VIX_OK && !view)
+    err = open_parents (d);
+  if (err != VIX_OK) {
+    pthread_mutex_unlock (&registry_lock);
+    free_disk (d);
+    return err;
+  }
+  d->capacity = top->capacity;
+  d->next = registry;
+  registry = d;
+  pthread_mutex_unlock (&registry_lock);
+  vdl_debug ("VixDiskLib: opened %s (%s, %zu link%s, %llu sectors, %s)",
+             path, top->desc.create_type, d->n_links,
+             d->n_links == 1 ? "" : "s", (unsigned long long) d->capacity,
+             writable ? "read-write" : "read-only");
+  *out = d;
+  return VIX_OK;
+}
+
+void
+vdl_disk_close (struct vdl_disk *d)
+{
+  struct vdl_disk **p;
+
+  pthread_mutex_lock (&registry_lock);
+  if (--d->refs > 0) {
+    pthread_mutex_unlock (&registry_lock);
+    return;
+  }
+  for (p = &registry; *p; p = &(*p)->next)
+    if (*p == d) {
+      *p = d->next;
+      break;
+    }
+  pthread_mutex_unlock (&registry_lock);
+  if (d->writable && vdl_disk_flush (d) != VIX_OK)
+    vdl_warn ("VixDiskLib: flushing %s on close failed", d->links[0]->path);
+  free_disk (d);
+}
+
+/* ---- data path ---- */
+
+static VixError
+link_read (struct vdl_disk *d, size_t li, uint64_t sector, uint64_t count,
+           unsigned char *buf)
+{
+  struct vdl_link *l = d->links[li];
+  struct vdl_extent *x;
+  enum vdl_run state;
+  uint64_t rel, n, run;
+  VixError err;
+
+  while (count > 0) {
+    x = l->extents[vdl_link_find_extent (l, sector)];
+    rel = sector - x->start;
+    n = x->sectors - rel < count ? x->sectors - rel : count;
+    if (x->access == VDL_ACCESS_NOACCESS)
+      return vdl_error (VIX_E_FILE_ACCESS_ERROR, "%s: sector %llu is in a "
+                        "NOACCESS extent", l->path,
+                        (unsigned long long) sector);
+    err = x->ops->map (x, rel, n, &state, &run);
+    if (err != VIX_OK)
+      return err;
+    if (state == VDL_RUN_DATA)
+      err = x->ops->read (x, rel, run, buf);
+    else if (state == VDL_RUN_ABSENT && li + 1 < d->n_links)
+      err = link_read (d, li + 1, sector, run, buf);
+    else
+      memset (buf, 0, run * SS);
+    if (err != VIX_OK)
+      return err;
+    buf += run * SS;
+    sector += run;
+    count -= run;
+  }
+  return VIX_OK;
+}
+
+VixError
+vdl_disk_read (struct vdl_disk *d, uint64_t sector, uint64_t count,
+               unsigned char *buf)
+{
+  return link_read (d, 0, sector, count, buf);
+}
+
+struct fill_ctx {
+  struct vdl_disk *d;
+  uint64_t extent_start;
+};
+
+/* Contents below the top link, for the unwritten part of a new grain. */
+static VixError
+fill_from_parent (void *vctx, uint64_t sector, uint64_t count,
+                  unsigned char *buf)
+{
+  struct fill_ctx *c = vctx;
+
+  if (c->d->n_links < 2) {
+    memset (buf, 0, count * SS);
+    return VIX_OK;
+  }
+  return link_read (c->d, 1, c->extent_start + sector, count, buf);
+}
+
+static VixError
+change_cid_once (struct vdl_disk *d)
+{
+  VixError err = VIX_OK;
+
+  if (__atomic_load_n (&d->cid_changed, __ATOMIC_ACQUIRE))
+    return VIX_OK;
+  pthread_mutex_lock (&d->cid_lock);
+  if (!d->cid_changed) {
+    err = vdl_link_new_cid (d->links[0]);
+    if (err == VIX_OK)
+      __atomic_store_n (&d->cid_changed, true, __ATOMIC_RELEASE);
+  }
+  pthread_mutex_unlock (&d->cid_lock);
+  return err;
+}
+
+VixError
+vdl_disk_write (struct vdl_disk *d, uint64_t sector, uint64_t count,
+                const unsigned char *buf)
+{
+  struct vdl_link *l = d->links[0];
+  struct vdl_extent *x;
+  struct fill_ctx ctx = { .d = d };
+  uint64_t rel, n;
+  VixError err;
+
+  if (!d->writable)
+    return vdl_error (VIX_E_FILE_READ_ONLY, "%s is open read-only", l->path);
+  while (count > 0) {
+    x = l->extents[vdl_link_find_extent (l, sector)];
+    rel = sector - x->start;
+    n = x->sectors - rel < count ? x->sectors - rel : count;
+    if (x->access != VDL_ACCESS_RW || x->no_write)
+      return vdl_error (x->no_write ? VIX_E_NOT_SUPPORTED
+                        : VIX_E_FILE_READ_ONLY, "%s: cannot write sector "
+                        "%llu: %s", l->path, (unsigned long long) sector,
+                        x->no_write ? x->no_write
+                        : "its extent is not read-write (RW)");
+    /* The content ID changes before the first modification. */
+    err = change_cid_once (d);
+    if (err != VIX_OK)
+      return err;
+    ctx.extent_start = x->start;
+    err = x->ops->write (x, rel, n, buf, fill_from_parent, &ctx);
+    if (err != VIX_OK)
+      return err;
+    buf += n * SS;
+    sector += n;
+    count -= n;
+  }
+  return VIX_OK;
+}
+
+VixError
+vdl_disk_flush (struct vdl_disk *d)
+{
+  struct vdl_link *l = d->links[0];
+  VixError err = VIX_OK, e;
+  size_t i;
+
+  if (!d->writable)
+    return VIX_OK;
+  for (i = 0; i < l->n_extents; i++) {
+    e = l->extents[i]->ops->flush (l->extents[i]);
+    if (err == VIX_OK)
+      err = e;
+  }
+  if (l->desc_file && __atomic_load_n (&d->cid_changed, __ATOMIC_ACQUIRE)) {
+    e = vdl_file_sync (l->desc_file);
+    if (err == VIX_OK)
+      err = e;
+  }
+  return err;
+}
+
+static VixError
+link_allocation (struct vdl_disk *d, size_t li, uint64_t sector,
+                 uint64_t count, vdl_alloc_fn fn, void *ctx)
+{
+  struct vdl_link *l = d->links[li];
+  struct vdl_extent *x;
+  enum vdl_run state;
+  uint64_t rel, n, run;
+  VixError err;
+
+  while (count > 0) {
+    x = l->extents[vdl_link_find_extent (l, sector)];
+    rel = sector - x->start;
+    n = x->sectors - rel < count ? x->sectors - rel : count;
+    err = (x->ops->allocation ? x->ops->allocation : x->ops->map)
+      (x, rel, n, &state, &run);
+    if (err != VIX_OK)
+      return err;
+    if (state == VDL_RUN_ABSENT && li + 1 < d->n_links)
+      err = link_allocation (d, li + 1, sector, run, fn, ctx);
+    else
+      err = fn (ctx, sector, run, state == VDL_RUN_DATA);
+    if (err != VIX_OK)
+      return err;
+    sector += run;
+    count -= run;
+  }
+  return VIX_OK;
+}
+
+VixError
+vdl_disk_allocation (struct vdl_disk *d, uint64_t sector, uint64_t count,
+                     vdl_alloc_fn fn, void *ctx)
+{
+  return link_allocation (d, 0, sector, count, fn, ctx);
+}
+
+/* ---- GetInfo ---- */
+
+/* A DDB value, looked up from the newest link to the oldest. */
+static const char *
+ddb (struct vdl_disk *d, const char *key)
+{
+  const char *v;
+  size_t i;
+
+  for (i = 0; i < d->n_links; i++)
+    if ((v = vdl_descriptor_ddb (&d->links[i]->desc, key)) != NULL)
+      return v;
+  return NULL;
+}
+
+static uint32_t
+ddb_u32 (struct vdl_disk *d, const char *key, uint32_t dflt)
+{
+  const char *v = ddb (d, key);
+  char *end;
+  unsigned long n;
+
+  if (!v)
+    return dflt;
+  errno = 0;
+  n = strtoul (v, &end, 10);
+  if (errno || end == v || *end || n > UINT32_MAX)
+    return dflt;
+  return n;
+}
+
+static VixDiskLibAdapterType
+adapter_type (const char *name)
+{
+  if (!name) return VIXDISKLIB_ADAPTER_UNKNOWN;
+  if (strcasecmp (name, "ide") == 0) return VIXDISKLIB_ADAPTER_IDE;
+  if (strcasecmp (name, "buslogic") == 0) return VIXDISKLIB_ADAPTER_SCSI_BUSLOGIC;
+  if (strcasecmp (name, "lsilogic") == 0) return VIXDISKLIB_ADAPTER_SCSI_LSILOGIC;
+  return VIXDISKLIB_ADAPTER_UNKNOWN;
+}
+
+VixError
+vdl_disk_get_info (struct vdl_disk *d, VixDiskLibInfo **out)
+{
+  VixDiskLibInfo *info = calloc (1, sizeof *info);
+  const char *hint = d->links[0]->desc.parent_hint, *uuid;
+
+  if (!info)
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  info->capacity = d->capacity;
+  info->physGeo.cylinders = ddb_u32 (d, "ddb.geometry.cylinders", 0);
+  info->physGeo.heads = ddb_u32 (d, "ddb.geometry.heads", 0);
+  info->physGeo.sectors = ddb_u32 (d, "ddb.geometry.sectors", 0);
+  info->biosGeo.cylinders = ddb_u32 (d, "ddb.geometry.biosCylinders",
+                                     info->physGeo.cylinders);
+  info->biosGeo.heads = ddb_u32 (d, "ddb.geometry.biosHeads",
+                                 info->physGeo.heads);
+  info->biosGeo.sectors = ddb_u32 (d, "ddb.geometry.biosSectors",
+                                   info->physGeo.sectors);
+  info->adapterType = adapter_type (ddb (d, "ddb.adapterType"));
+  info->numLinks = d->n_links;
+  info->logicalSectorSize = ddb_u32 (d, "ddb.logicalSectorSize", SS);
+  info->physicalSectorSize = ddb_u32 (d, "ddb.physicalSectorSize", SS);
+  uuid = ddb (d, "ddb.uuid");
+  if ((hint && !(info->parentFileNameHint = strdup (hint))) ||
+      (uuid && !(info->uuid = strdup (uuid)))) {
+    free (info->parentFileNameHint);
+    free (info);
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  }
+  *out = info;
+  return VIX_OK;
+}

@@ -1,0 +1,38 @@
+/* A disk is a chain of links (newest first); a link is one descriptor and
+ * its extents.  Reads fall through a link to its parent wherever the link
+ * has no data.  Opening the same disk twice in one process shares one
+ * disk object, so that grain allocation and caches stay consistent across
+ * handles (nbdkit opens the disk once per client connection).
+ */
+#ifndef VDL_DISK_H
+#define VDL_DISK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vixDiskLib.h"
+
+struct vdl_disk;
+
+VixError vdl_disk_open (const char *path, uint32_t flags,
+                        struct vdl_disk **out);
+void vdl_disk_close (struct vdl_disk *d);
+
+uint64_t vdl_disk_capacity (const struct vdl_disk *d);
+bool vdl_disk_writable (const struct vdl_disk *d);
+
+VixError vdl_disk_read (struct vdl_disk *d, uint64_t sector, uint64_t count,
+                        unsigned char *buf);
+VixError vdl_disk_write (struct vdl_disk *d, uint64_t sector, uint64_t count,
+                         const unsigned char *buf);
+VixError vdl_disk_flush (struct vdl_disk *d);
+
+/* Calls fn for each run of [sector, sector+count): allocated or not. */
+typedef VixError (*vdl_alloc_fn) (void *ctx, uint64_t sector, uint64_t count,
+                                  bool allocated);
+VixError vdl_disk_allocation (struct vdl_disk *d, uint64_t sector,
+                              uint64_t count, vdl_alloc_fn fn, void *ctx);
+
+VixError vdl_disk_get_info (struct vdl_disk *d, VixDiskLibInfo **info);
+
+#endif

@@ -1,0 +1,745 @@
+/* Hosted sparse extents (KDMV): monolithicSparse, twoGbMaxExtentSparse
+ * and hosted snapshot deltas, plus reading streamOptimized (compressed)
+ * extents.
+ *
+ * Grain tables are loaded on first use and kept in memory.  Writes that
+ * allocate a grain append the whole grain at the end of the file and only
+ * update the in-memory table; the tables (primary and redundant copies) go
+ * to disk on flush, after the grain data is durable, and the directory
+ * after the tables.  A crash before a flush therefore loses unflushed
+ * allocations (as NBD allows) but never leaves a table pointing at a grain
+ * that was not written.
+ */
+#include <endian.h>
+#include <libdeflate.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "extent.h"
+#include "sparse-format.h"
+
+#define SS VIXDISKLIB_SECTOR_SIZE
+
+struct sparse_extent {
+  struct vdl_extent e;
+  struct vdl_file *file;
+  struct kdmv_header h;
+  uint64_t id;                  /* identifies this extent in grain caches */
+  uint64_t gt_cover;            /* sectors covered by one grain table */
+  uint32_t n_gts;
+  uint32_t *gd, *rgd;           /* sector of each GT (host order) */
+  uint32_t **gts;               /* loaded GTs, NULL until first use */
+  bool *gt_dirty;
+  bool gd_dirty, any_dirty;
+  bool compressed, markers, redundant;
+  uint64_t file_sectors;        /* size when opened, rounded up */
+  uint64_t next_free;           /* sector where the next grain goes */
+  pthread_mutex_t lock;         /* GT loading, allocation, flush */
+};
+
+static atomic_uint_fast64_t next_extent_id = 1;
+
+static uint32_t
+get_entry (uint32_t *gt, uint64_t i)
+{
+  return __atomic_load_n (&gt[i], __ATOMIC_ACQUIRE);
+}
+
+static VixError
+load_gt_locked (struct sparse_extent *s, uint32_t i)
+{
+  uint32_t n = s->h.gtes_per_gt, j, v;
+  uint32_t *gt;
+  VixError err;
+
+  gt = calloc (n, sizeof *gt);
+  if (!gt)
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  if (s->gd[i] != 0) {
+    err = vdl_file_pread (s->file, gt, n * 4, (uint64_t) s->gd[i] * SS);
+    if (err != VIX_OK) {
+      free (gt);
+      return err;
+    }
+    for (j = 0; j < n; j++) {
+      v = gt[j] = le32toh (gt[j]);
+      if (v == 0 || (v == 1 && (s->h.flags & KDMV_FLAG_ZERO_GTE)))
+        continue;
+      if (v < 2 || v >= s->file_sectors) {
+        free (gt);
+        return vdl_error (VIX_E_DISK_NEEDSREPAIR,
+                          "%s is corrupt: grain table %u entry %u points "
+                          "to sector %u, outside the file (%llu sectors)",
+                          s->e.path, i, j, v,
+                          (unsigned long long) s->file_sectors);
+      }
+    }
+  }
+  __atomic_store_n (&s->gts[i], gt, __ATOMIC_RELEASE);
+  return VIX_OK;
+}
+
+/* The grain table covering extent sector, loading it if needed. */
+static VixError
+get_gt (struct sparse_extent *s, uint64_t sector, uint32_t **out)
+{
+  uint32_t i = sector / s->gt_cover;
+  uint32_t *gt = __atomic_load_n (&s->gts[i], __ATOMIC_ACQUIRE);
+  VixError err = VIX_OK;
+
+  if (!gt) {
+    pthread_mutex_lock (&s->lock);
+    if (!s->gts[i])
+      err = load_gt_locked (s, i);
+    gt = s->gts[i];
+    pthread_mutex_unlock (&s->lock);
+    if (err != VIX_OK)
+      return err;
+  }
+  *out = gt;
+  return VIX_OK;
+}
+
+static uint64_t
+grain_index (struct sparse_extent *s, uint64_t sector)
+{
+  return (sector % s->gt_cover) / s->h.grain_size;
+}
+
+static enum vdl_run
+state_of (uint32_t entry)
+{
+  return entry == 0 ? VDL_RUN_ABSENT : entry == 1 ? VDL_RUN_ZERO
+    : VDL_RUN_DATA;
+}
+
+static VixError
+sparse_map (struct vdl_extent *e, uint64_t sector, uint64_t count,
+            enum vdl_run *state, uint64_t *run)
+{
+  struct sparse_extent *s = (struct sparse_extent *) e;
+  uint64_t g = s->h.grain_size, done = 0, n;
+  uint32_t *gt;
+  enum vdl_run st;
+  VixError err;
+
+  while (done < count) {
+    err = get_gt (s, sector + done, &gt);
+    if (err != VIX_OK)
+      return err;
+    st = state_of (get_entry (gt, grain_index (s, sector + done)));
+    if (done == 0)
+      *state = st;
+    else if (st != *state)
+      break;
+    n = g - (sector + done) % g;
+    done += n;
+  }
+  *run = done < count ? done : count;
+  return VIX_OK;
+}
+
+/* ---- reading compressed grains ---- */
+
+struct grain_cache {
+  uint64_t extent_id, grain;
+  unsigned char *data;
+  size_t cap;
+  unsigned char *in;
+  size_t in_cap;
+  struct libdeflate_decompressor *d;
+};
+
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+
+static void
+free_cache (void *p)
+{
+  struct grain_cache *c = p;
+  if (c->d)
+    libdeflate_free_decompressor (c->d);
+  free (c->data);
+  free (c->in);
+  free (c);
+}
+
+static void
+make_cache_key (void)
+{
+  pthread_key_create (&cache_key, free_cache);
+}
+
+static struct grain_cache *
+thread_cache (void)
+{
+  struct grain_cache *c;
+
+  pthread_once (&cache_once, make_cache_key);
+  c = pthread_getspecific (cache_key);
+  if (!c) {
+    c = calloc (1, sizeof *c);
+    if (!c || !(c->d = libdeflate_alloc_decompressor ())) {
+      free (c);
+      return NULL;
+    }
+    pthread_setspecific (cache_key, c);
+  }
+  return c;
+}
+
+static bool
+ensure (unsigned char **buf, size_t *cap, size_t need)
+{
+  unsigned char *p;
+
+  if (*cap >= need)
+    return true;
+  p = realloc (*buf, need);
+  if (!p)
+    return false;
+  *buf = p;
+  *cap = need;
+  return true;
+}
+
+/* Decompress grain number gi (extent-relative) stored at sector "at". */
+static VixError
+load_compressed_grain (struct sparse_extent *s, struct grain_cache *c,
+                       uint64_t gi, uint32_t at)
+{
+  size_t grain_bytes = s->h.grain_size * SS, hdr = s->markers ? 12 : 0;
+  size_t max_in = 2 * grain_bytes + 4096, avail, want, in_len, out_len, used;
+  uint64_t off = (uint64_t) at * SS, lba;
+  uint64_t expect_sectors = s->h.capacity - gi * s->h.grain_size;
+  uint32_t size;
+  enum libdeflate_result r;
+  VixError err;
+
+  if (expect_sectors > s->h.grain_size)
+    expect_sectors = s->h.grain_size;
+  avail = (s->file_sectors - at) * SS;
+  want = grain_bytes + SS;
+  if (want > avail)
+    want = avail;
+  if (!ensure (&c->in, &c->in_cap, max_in + hdr) ||
+      !ensure (&c->data, &c->cap, grain_bytes))
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  err = vdl_file_pread (s->file, c->in, want, off);
+  if (err != VIX_OK)
+    return err;
+  in_len = want - hdr;
+  if (s->markers) {
+    memcpy (&lba, c->in, 8);
+    memcpy (&size, c->in + 8, 4);
+    lba = le64toh (lba);
+    size = le32toh (size);
+    if (size == 0 || size > max_in || lba != gi * s->h.grain_size)
+      return vdl_error (VIX_E_DISK_NEEDSREPAIR,
+                        "%s is corrupt: the grain marker at sector %u "
+                        "(LBA %llu, %u bytes) does not describe grain %llu",
+                        s->e.path, at, (unsigned long long) lba, size,
+                        (unsigned long long) gi);
+    if (hdr + size > avail)
+      return vdl_error (VIX_E_DISK_NEEDSREPAIR,
+                        "%s is truncated: compressed grain at sector %u "
+                        "goes past the end of the file", s->e.path, at);
+    if (hdr + size > want) {
+      err = vdl_file_pread (s->file, c->in + want, hdr + size - want,
+                            off + want);
+      if (err != VIX_OK)
+        return err;
+    }
+    in_len = size;
+  }
+  r = libdeflate_zlib_decompress_ex (c->d, c->in + hdr, in_len, c->data,
+                                     grain_bytes, &used, &out_len);
+  if (r != LIBDEFLATE_SUCCESS)   /* the format note says raw deflate */
+    r = libdeflate_deflate_decompress_ex (c->d, c->in + hdr, in_len,
+                                          c->data, grain_bytes, &used,
+                                          &out_len);
+  if (r != LIBDEFLATE_SUCCESS ||
+      (out_len != grain_bytes && out_len != expect_sectors * SS)) {
+    c->extent_id = 0;
+    return vdl_error (VIX_E_DISK_NEEDSREPAIR,
+                      "%s is corrupt: compressed grain %llu at sector %u "
+                      "does not decompress to a grain (zlib error %d, "
+                      "%zu bytes)", s->e.path, (unsigned long long) gi, at,
+                      (int) r, r == LIBDEFLATE_SUCCESS ? out_len : 0);
+  }
+  if (out_len < grain_bytes)
+    memset (c->data + out_len, 0, grain_bytes - out_len);
+  c->extent_id = s->id;
+  c->grain = gi;
+  return VIX_OK;
+}
+
+static VixError
+read_compressed (struct sparse_extent *s, uint64_t sector, uint64_t count,
+                 unsigned char *buf)
+{
+  struct grain_cache *c = thread_cache ();
+  uint64_t g = s->h.grain_size, gi, in_grain, n;
+  uint32_t *gt, entry;
+  VixError err;
+
+  if (!c)
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  while (count > 0) {
+    gi = sector / g;
+    in_grain = sector % g;
+    n = g - in_grain < count ? g - in_grain : count;
+    err = get_gt (s, sector, &gt);
+    if (err != VIX_OK)
+      return err;
+    entry = get_entry (gt, grain_index (s, sector));
+    if (entry <= 1)
+      memset (buf, 0, n * SS);
+    else {
+      if (c->extent_id != s->id || c->grain != gi) {
+        err = load_compressed_grain (s, c, gi, entry);
+        if (err != VIX_OK)
+          return err;
+      }
+      memcpy (buf, c->data + in_grain * SS, n * SS);
+    }
+    buf += n * SS;
+    sector += n;
+    count -= n;
+  }
+  return VIX_OK;
+}
+
+/* ---- reading plain grains ---- */
+
+static VixError
+sparse_read (struct vdl_extent *e, uint64_t sector, uint64_t count,
+             unsigned char *buf)
+{
+  struct sparse_extent *s = (struct sparse_extent *) e;
+  uint64_t g = s->h.grain_size, n, run_start = 0, run_len = 0;
+  unsigned char *run_buf = NULL;
+  uint32_t *gt, entry;
+  VixError err;
+
+  if (s->compressed)
+    return read_compressed (s, sector, count, buf);
+
+  /* Coalesce grains that are consecutive in the file into one pread. */
+  while (count > 0) {
+    n = g - sector % g < count ? g - sector % g : count;
+    err = get_gt (s, sector, &gt);
+    if (err != VIX_OK)
+      return err;
+    entry = get_entry (gt, grain_index (s, sector));
+    if (entry > 1) {
+      uint64_t at = (uint64_t) entry + sector % g;
+      if (run_len && run_start + run_len == at)
+        run_len += n;
+      else {
+        if (run_len) {
+          err = vdl_file_pread (s->file, run_buf, run_len * SS,
+                                run_start * SS);
+          if (err != VIX_OK)
+            return err;
+        }
+        run_start = at;
+        run_len = n;
+        run_buf = buf;
+      }
+    }
+    else
+      memset (buf, 0, n * SS);
+    buf += n * SS;
+    sector += n;
+    count -= n;
+  }
+  if (run_len)
+    return vdl_file_pread (s->file, run_buf, run_len * SS, run_start * SS);
+  return VIX_OK;
+}
+
+/* ---- writing ---- */
+
+/* Give GT i a place in the file (it had none: GD entry 0). */
+static VixError
+place_gt_locked (struct sparse_extent *s, uint32_t i)
+{
+  uint64_t gt_sectors = s->h.gtes_per_gt * 4 / SS;
+  uint64_t need = gt_sectors * (s->redundant ? 2 : 1);
+  size_t bytes = need * SS;
+  unsigned char *zero = calloc (1, bytes);
+  uint64_t at = s->next_free;
+  VixError err;
+
+  if (!zero)
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  if (at + need > UINT32_MAX) {
+    free (zero);
+    return vdl_error (VIX_E_FILE_TOO_BIG, "%s is full: a sparse extent "
+                      "cannot grow beyond 2 TiB", s->e.path);
+  }
+  err = vdl_file_pwrite (s->file, zero, bytes, at * SS);
+  free (zero);
+  if (err != VIX_OK)
+    return err;
+  s->next_free += (need + s->h.grain_size - 1) / s->h.grain_size
+    * s->h.grain_size;
+  s->gd[i] = at;
+  if (s->redundant)
+    s->rgd[i] = at + gt_sectors;
+  s->gd_dirty = s->gt_dirty[i] = s->any_dirty = true;
+  return VIX_OK;
+}
+
+/* Write into a grain that has no storage yet: store the whole grain. */
+static VixError
+allocate_grain (struct sparse_extent *s, uint64_t sector, uint64_t count,
+                const unsigned char *buf, vdl_fill_fn fill, void *ctx)
+{
+  uint64_t g = s->h.grain_size, first = sector - sector % g;
+  uint64_t i = first / s->gt_cover, gi = grain_index (s, first), at, tail;
+  size_t grain_bytes = g * SS;
+  unsigned char *grain = NULL;
+  const unsigned char *data = buf;
+  uint32_t *gt, entry;
+  VixError err;
+
+  err = get_gt (s, first, &gt);
+  if (err != VIX_OK)
+    return err;
+  pthread_mutex_lock (&s->lock);
+  entry = get_entry (gt, gi);
+  if (entry > 1) {
+    /* Another writer allocated it meanwhile. */
+    pthread_mutex_unlock (&s->lock);
+    return vdl_file_pwrite (s->file, buf, count * SS,
+                            ((uint64_t) entry + sector % g) * SS);
+  }
+  if (count != g) {
+    grain = malloc (grain_bytes);
+    if (!grain) {
+      err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+      goto out;
+    }
+    memset (grain, 0, grain_bytes);
+    if (entry == 0 && fill) {
+      /* Sectors of the grain outside the write come from the parent. */
+      tail = first + g > s->e.sectors ? s->e.sectors : first + g;
+      if (sector > first)
+        err = fill (ctx, first, sector - first, grain);
+      if (err == VIX_OK && sector + count < tail)
+        err = fill (ctx, sector + count, tail - sector - count,
+                    grain + (sector + count - first) * SS);
+      if (err != VIX_OK)
+        goto out;
+    }
+    memcpy (grain + (sector - first) * SS, buf, count * SS);
+    data = grain;
+  }
+  if (s->gd[i] == 0) {
+    err = place_gt_locked (s, i);
+    if (err != VIX_OK)
+      goto out;
+  }
+  at = s->next_free;
+  if (at + g > UINT32_MAX) {
+    err = vdl_error (VIX_E_FILE_TOO_BIG, "%s is full: a sparse extent "
+                     "cannot grow beyond 2 TiB", s->e.path);
+    goto out;
+  }
+  err = vdl_file_pwrite (s->file, data, grain_bytes, at * SS);
+  if (err != VIX_OK)
+    goto out;
+  s->next_free += g;
+  __atomic_store_n (&gt[gi], (uint32_t) at, __ATOMIC_RELEASE);
+  s->gt_dirty[i] = s->any_dirty = true;
+ out:
+  pthread_mutex_unlock (&s->lock);
+  free (grain);
+  return err;
+}
+
+static VixError
+sparse_write (struct vdl_extent *e, uint64_t sector, uint64_t count,
+              const unsigned char *buf, vdl_fill_fn fill, void *ctx)
+{
+  struct sparse_extent *s = (struct sparse_extent *) e;
+  uint64_t g = s->h.grain_size, n;
+  uint32_t *gt, entry;
+  VixError err;
+
+  if (s->compressed)
+    return vdl_error (VIX_E_NOT_SUPPORTED,
+                      "%s is stream-optimized (compressed); writing to it "
+                      "is not supported", s->e.path);
+  while (count > 0) {
+    n = g - sector % g < count ? g - sector % g : count;
+    err = get_gt (s, sector, &gt);
+    if (err != VIX_OK)
+      return err;
+    entry = get_entry (gt, grain_index (s, sector));
+    if (entry > 1)
+      err = vdl_file_pwrite (s->file, buf, n * SS,
+                             ((uint64_t) entry + sector % g) * SS);
+    else
+      err = allocate_grain (s, sector, n, buf,
+                            entry == 0 ? fill : NULL, ctx);
+    if (err != VIX_OK)
+      return err;
+    buf += n * SS;
+    sector += n;
+    count -= n;
+  }
+  return VIX_OK;
+}
+
+static VixError
+write_table (struct sparse_extent *s, const uint32_t *entries, uint32_t n,
+             uint64_t at_sector)
+{
+  uint32_t *le = malloc (n * 4), j;
+  VixError err;
+
+  if (!le)
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  for (j = 0; j < n; j++)
+    le[j] = htole32 (__atomic_load_n (&entries[j], __ATOMIC_ACQUIRE));
+  err = vdl_file_pwrite (s->file, le, n * 4, at_sector * SS);
+  free (le);
+  return err;
+}
+
+static VixError
+sparse_flush (struct vdl_extent *e)
+{
+  struct sparse_extent *s = (struct sparse_extent *) e;
+  VixError err = VIX_OK;
+  uint32_t i;
+
+  if (!s->file->writable)
+    return VIX_OK;
+  pthread_mutex_lock (&s->lock);
+  /* Grain data first, so no table can point at unwritten data. */
+  err = vdl_file_sync (s->file);
+  if (err != VIX_OK || !s->any_dirty)
+    goto out;
+  for (i = 0; i < s->n_gts && err == VIX_OK; i++) {
+    if (!s->gt_dirty[i])
+      continue;
+    err = write_table (s, s->gts[i], s->h.gtes_per_gt, s->gd[i]);
+    if (err == VIX_OK && s->redundant)
+      err = write_table (s, s->gts[i], s->h.gtes_per_gt, s->rgd[i]);
+    if (err == VIX_OK)
+      s->gt_dirty[i] = false;
+  }
+  if (err == VIX_OK)
+    err = vdl_file_sync (s->file);
+  if (err == VIX_OK && s->gd_dirty) {
+    err = write_table (s, s->gd, s->n_gts, s->h.gd_offset);
+    if (err == VIX_OK && s->redundant)
+      err = write_table (s, s->rgd, s->n_gts, s->h.rgd_offset);
+    if (err == VIX_OK)
+      err = vdl_file_sync (s->file);
+    if (err == VIX_OK)
+      s->gd_dirty = false;
+  }
+  if (err == VIX_OK)
+    s->any_dirty = false;
+ out:
+  pthread_mutex_unlock (&s->lock);
+  return err;
+}
+
+static void
+sparse_close (struct vdl_extent *e)
+{
+  struct sparse_extent *s = (struct sparse_extent *) e;
+  uint32_t i;
+
+  if (s->gts)
+    for (i = 0; i < s->n_gts; i++)
+      free (s->gts[i]);
+  free (s->gts);
+  free (s->gt_dirty);
+  free (s->gd);
+  free (s->rgd);
+  vdl_file_close (s->file);
+  pthread_mutex_destroy (&s->lock);
+  free (e->path);
+  free (s);
+}
+
+static const struct vdl_extent_ops sparse_ops = {
+  .kind = "SPARSE",
+  .map = sparse_map,
+  .read = sparse_read,
+  .write = sparse_write,
+  .flush = sparse_flush,
+  .close = sparse_close,
+};
+
+/* ---- opening ---- */
+
+/* Stream-optimized files may keep the real header in a footer. */
+static VixError
+read_footer (struct sparse_extent *s, uint64_t size)
+{
+  unsigned char buf[3 * SS];
+  uint64_t at = (size / SS) * SS;
+  uint64_t val;
+  uint32_t msize, mtype;
+  char msg[200];
+
+  if (at < 4 * SS)
+    return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is truncated: the header "
+                      "says the grain directory is in a footer, but the "
+                      "file is too small to have one", s->e.path);
+  at -= 3 * SS;
+  VixError err = vdl_file_pread (s->file, buf, sizeof buf, at);
+  if (err != VIX_OK)
+    return err;
+  memcpy (&val, buf, 8);
+  memcpy (&msize, buf + 8, 4);
+  memcpy (&mtype, buf + 12, 4);
+  if (le32toh (msize) != 0 || le32toh (mtype) != KDMV_MARKER_FOOTER)
+    return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is truncated or corrupt: "
+                      "no footer marker before the end-of-stream marker "
+                      "(the stream was probably cut short)", s->e.path);
+  if (kdmv_header_parse (buf + SS, &s->h, msg, sizeof msg) == -1)
+    return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s: bad footer: %s",
+                      s->e.path, msg);
+  if (s->h.gd_offset == KDMV_GD_AT_END)
+    return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s: the footer does not say "
+                      "where the grain directory is", s->e.path);
+  return VIX_OK;
+}
+
+static VixError
+load_directory (struct sparse_extent *s, uint64_t at, uint32_t **out,
+                const char *what)
+{
+  uint32_t *gd, j;
+  VixError err;
+
+  if (at == 0 || at + (s->n_gts * 4 + SS - 1) / SS > s->file_sectors)
+    return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is corrupt or truncated: "
+                      "the %s at sector %llu lies outside the file "
+                      "(%llu sectors)", s->e.path, what,
+                      (unsigned long long) at,
+                      (unsigned long long) s->file_sectors);
+  gd = malloc (s->n_gts * 4);
+  if (!gd)
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  err = vdl_file_pread (s->file, gd, s->n_gts * 4, at * SS);
+  if (err != VIX_OK) {
+    free (gd);
+    return err;
+  }
+  for (j = 0; j < s->n_gts; j++) {
+    gd[j] = le32toh (gd[j]);
+    if (gd[j] != 0 &&
+        (uint64_t) gd[j] + s->h.gtes_per_gt * 4 / SS > s->file_sectors) {
+      free (gd);
+      return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is corrupt: %s entry "
+                        "%u points to sector %u, outside the file",
+                        s->e.path, what, j, gd[j]);
+    }
+  }
+  *out = gd;
+  return VIX_OK;
+}
+
+VixError
+vdl_extent_sparse_open (const struct vdl_extent_open_args *a,
+                        struct vdl_extent **out)
+{
+  struct sparse_extent *s = calloc (1, sizeof *s);
+  unsigned char hdr[SS];
+  uint64_t size;
+  char msg[200];
+  VixError err;
+
+  if (!s || !(s->e.path = strdup (a->path))) {
+    free (s);
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  }
+  pthread_mutex_init (&s->lock, NULL);
+  vdl_extent_init (&s->e, &sparse_ops, a);
+  s->id = atomic_fetch_add (&next_extent_id, 1);
+  s->file = a->file;
+  if (!s->file) {
+    /* Sparse I/O is mostly small and unaligned metadata: no O_DIRECT. */
+    err = vdl_file_open (a->path, a->writable, false, a->lock, &s->file);
+    if (err != VIX_OK) {
+      s->file = NULL;
+      goto fail;
+    }
+  }
+  err = vdl_file_size (s->file, &size);
+  if (err != VIX_OK)
+    goto fail;
+  s->file_sectors = (size + SS - 1) / SS;
+  if (size < SS) {
+    err = vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is truncated: %llu bytes "
+                     "is too small for a sparse extent header", a->path,
+                     (unsigned long long) size);
+    goto fail;
+  }
+  err = vdl_file_pread (s->file, hdr, SS, 0);
+  if (err != VIX_OK)
+    goto fail;
+  if (kdmv_header_parse (hdr, &s->h, msg, sizeof msg) == -1) {
+    err = vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s: %s", a->path, msg);
+    goto fail;
+  }
+  if (s->h.gd_offset == KDMV_GD_AT_END) {
+    err = read_footer (s, size);
+    if (err != VIX_OK)
+      goto fail;
+  }
+  if (s->h.capacity < a->desc->sectors) {
+    err = vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s holds %llu sectors but the "
+                     "descriptor's extent line says %llu", a->path,
+                     (unsigned long long) s->h.capacity,
+                     (unsigned long long) a->desc->sectors);
+    goto fail;
+  }
+  s->compressed = s->h.flags & KDMV_FLAG_COMPRESSED;
+  s->markers = s->h.flags & KDMV_FLAG_MARKERS;
+  if (s->compressed)
+    s->e.no_write = "it is in a stream-optimized (compressed) extent, "
+      "which can only be read";
+  s->gt_cover = (uint64_t) s->h.gtes_per_gt * s->h.grain_size;
+  s->n_gts = kdmv_num_gts (&s->h);
+  s->redundant = a->writable && !s->compressed &&
+    (s->h.flags & KDMV_FLAG_RGD) && s->h.rgd_offset != 0;
+  s->gts = calloc (s->n_gts, sizeof *s->gts);
+  s->gt_dirty = calloc (s->n_gts, sizeof *s->gt_dirty);
+  if (!s->gts || !s->gt_dirty) {
+    err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    goto fail;
+  }
+  err = load_directory (s, s->h.gd_offset, &s->gd, "grain directory");
+  if (err == VIX_OK && s->redundant)
+    err = load_directory (s, s->h.rgd_offset, &s->rgd,
+                          "redundant grain directory");
+  if (err != VIX_OK)
+    goto fail;
+  s->next_free = (s->file_sectors + s->h.grain_size - 1)
+    / s->h.grain_size * s->h.grain_size;
+  if (s->next_free < s->h.overhead)
+    s->next_free = s->h.overhead;
+  *out = &s->e;
+  return VIX_OK;
+
+ fail:
+  if (s->file == a->file)
+    s->file = NULL;             /* the caller still owns it */
+  sparse_close (&s->e);
+  return err;
+}

@@ -1,0 +1,80 @@
+/* One extent of a link: a contiguous range of the link's virtual sectors
+ * stored in one way (flat file, hosted sparse file, nothing at all...).
+ * Each storage format implements these operations in its own file.
+ * Sector numbers passed to the operations are relative to the extent.
+ */
+#ifndef VDL_EXTENT_H
+#define VDL_EXTENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "descriptor.h"
+#include "file.h"
+#include "vixDiskLib.h"
+
+/* What a range of an extent holds. */
+enum vdl_run {
+  VDL_RUN_DATA,                 /* stored here */
+  VDL_RUN_ZERO,                 /* reads as zeros, hides any parent */
+  VDL_RUN_ABSENT,               /* not here: ask the parent link */
+};
+
+/* Supplies the current contents of sectors that a write does not cover
+ * but which must be stored with it (the rest of a newly allocated grain). */
+typedef VixError (*vdl_fill_fn) (void *ctx, uint64_t sector, uint64_t count,
+                                 unsigned char *buf);
+
+struct vdl_extent;
+
+struct vdl_extent_ops {
+  const char *kind;
+  /* State of sector, and how many sectors from there (<= count) share it. */
+  VixError (*map) (struct vdl_extent *e, uint64_t sector, uint64_t count,
+                   enum vdl_run *state, uint64_t *run);
+  /* Like map, but as precise as the storage allows (e.g. holes in a flat
+   * file).  Optional: map is used if NULL. */
+  VixError (*allocation) (struct vdl_extent *e, uint64_t sector,
+                          uint64_t count, enum vdl_run *state, uint64_t *run);
+  /* Read sectors that map reported as DATA. */
+  VixError (*read) (struct vdl_extent *e, uint64_t sector, uint64_t count,
+                    unsigned char *buf);
+  /* Write; fill(ctx, extent sector, count, buf) supplies unwritten parts
+   * of newly allocated storage that would otherwise fall through. */
+  VixError (*write) (struct vdl_extent *e, uint64_t sector, uint64_t count,
+                     const unsigned char *buf, vdl_fill_fn fill, void *ctx);
+  /* Make every completed write durable. */
+  VixError (*flush) (struct vdl_extent *e);
+  void (*close) (struct vdl_extent *e);
+};
+
+struct vdl_extent {
+  const struct vdl_extent_ops *ops;
+  uint64_t start;               /* first sector within the link */
+  uint64_t sectors;
+  enum vdl_access access;
+  char *path;                   /* file, for messages; NULL for ZERO */
+  const char *no_write;         /* why this extent cannot be written */
+};
+
+struct vdl_extent_open_args {
+  const char *path;             /* absolute file name (NULL for ZERO) */
+  struct vdl_file *file;        /* already-open file, or NULL to open path */
+  const struct vdl_desc_extent *desc;
+  bool writable;
+  bool unbuffered;
+  enum vdl_lock lock;
+};
+
+VixError vdl_extent_flat_open (const struct vdl_extent_open_args *a,
+                               struct vdl_extent **out);
+VixError vdl_extent_zero_open (const struct vdl_extent_open_args *a,
+                               struct vdl_extent **out);
+VixError vdl_extent_sparse_open (const struct vdl_extent_open_args *a,
+                                 struct vdl_extent **out);
+
+/* Common fields, set by every *_open. */
+void vdl_extent_init (struct vdl_extent *e, const struct vdl_extent_ops *ops,
+                      const struct vdl_extent_open_args *a);
+
+#endif

@@ -1,0 +1,46 @@
+/* A local file holding part of a disk: full-length pread/pwrite that turn
+ * every failure or short transfer into a specific VixError, optional
+ * O_DIRECT for aligned data transfers, and an inter-process lock.
+ */
+#ifndef VDL_FILE_H
+#define VDL_FILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vixDiskLib.h"
+
+struct vdl_file {
+  char *path;
+  int fd;                       /* buffered descriptor, always open */
+  int direct_fd;                /* O_DIRECT descriptor, or -1 */
+  bool writable;
+};
+
+enum vdl_lock { VDL_LOCK_NONE, VDL_LOCK_SHARED, VDL_LOCK_EXCLUSIVE };
+
+/* Open an existing file.  "direct" asks for O_DIRECT where the filesystem
+ * allows it; "lock" takes a non-blocking lock that other processes using
+ * this library respect (VIX_E_FILE_ALREADY_LOCKED if held). */
+VixError vdl_file_open (const char *path, bool writable, bool direct,
+                        enum vdl_lock lock, struct vdl_file **out);
+/* Create a new file; fails if it exists. */
+VixError vdl_file_create (const char *path, struct vdl_file **out);
+void vdl_file_close (struct vdl_file *f);
+
+VixError vdl_file_pread (struct vdl_file *f, void *buf, size_t len,
+                         uint64_t offset);
+VixError vdl_file_pwrite (struct vdl_file *f, const void *buf, size_t len,
+                          uint64_t offset);
+VixError vdl_file_sync (struct vdl_file *f);
+VixError vdl_file_size (struct vdl_file *f, uint64_t *size);
+VixError vdl_file_truncate (struct vdl_file *f, uint64_t size);
+/* Reserve blocks for size bytes (thick provisioning), else just extend. */
+VixError vdl_file_preallocate (struct vdl_file *f, uint64_t size);
+/* Find the next data region at or after offset (SEEK_DATA); *data_end is
+ * the following hole.  Returns false if the filesystem cannot tell. */
+bool vdl_file_next_data (struct vdl_file *f, uint64_t offset,
+                         uint64_t *data_start, uint64_t *data_end);
+
+#endif

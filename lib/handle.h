@@ -1,0 +1,33 @@
+/* What VixDiskLibConnection and VixDiskLibHandle point to. */
+#ifndef VDL_HANDLE_H
+#define VDL_HANDLE_H
+
+#include <stdbool.h>
+
+#include "async.h"
+#include "disk.h"
+
+#define VDL_CONNECTION_MAGIC 0x564443u   /* "VDC" */
+#define VDL_HANDLE_MAGIC     0x564448u   /* "VDH" */
+
+struct vdl_connection {
+  unsigned magic;
+  bool read_only;
+};
+
+struct vdl_handle {
+  unsigned magic;
+  struct vdl_disk *disk;
+  bool read_only;
+  struct vdl_inflight inflight;
+};
+
+/* Check a handle from the application; NULL (with an error) if bad. */
+struct vdl_handle *vdl_handle_check (VixDiskLibHandle h, VixError *err);
+struct vdl_connection *vdl_connection_check (VixDiskLibConnection c,
+                                             VixError *err);
+/* Check that [sector, sector+count) is inside the disk. */
+VixError vdl_handle_check_range (struct vdl_handle *h, uint64_t sector,
+                                 uint64_t count, const void *buf);
+
+#endif

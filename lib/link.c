@@ -1,0 +1,353 @@
+/* Opening a link: tell a text descriptor from a sparse file with an
+ * embedded descriptor, parse it, and open each extent it lists. */
+#include <endian.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "error.h"
+#include "link.h"
+#include "sparse-format.h"
+
+#define SS VIXDISKLIB_SECTOR_SIZE
+#define MAX_DESCRIPTOR (1024 * 1024)
+
+char *
+vdl_path_join (const char *dir, const char *name)
+{
+  char *r;
+
+  if (name[0] == '/')
+    return strdup (name);
+  if (asprintf (&r, "%s/%s", dir, name) == -1)
+    return NULL;
+  return r;
+}
+
+static VixError
+parse_text (struct vdl_link *l, const char *text, size_t len)
+{
+  char msg[256];
+
+  l->desc_text = malloc (len + 1);
+  if (!l->desc_text)
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  memcpy (l->desc_text, text, len);
+  l->desc_text[len] = '\0';
+  l->desc_len = strlen (l->desc_text);
+  if (vdl_descriptor_parse (text, len, &l->desc, msg, sizeof msg) == -1)
+    return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s: invalid descriptor: %s",
+                      l->path, msg);
+  if (l->desc.n_extents == 0)
+    return vdl_error (VIX_E_DISK_NEEDSREPAIR,
+                      "%s: the descriptor lists no extents", l->path);
+  return VIX_OK;
+}
+
+/* A sparse file: its descriptor is embedded, or (a bare extent of a split
+ * disk opened directly) there is none and we make one up. */
+static VixError
+read_embedded (struct vdl_link *l, struct vdl_file *f, uint64_t size,
+               const unsigned char *hdr_buf)
+{
+  struct kdmv_header h;
+  char msg[200], *text;
+  VixError err;
+
+  if (kdmv_header_parse (hdr_buf, &h, msg, sizeof msg) == -1)
+    return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s: %s", l->path, msg);
+  if (h.desc_offset == 0 || h.desc_size == 0) {
+    char *base = strdup (l->path), *line;
+    if (!base)
+      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    if (asprintf (&line, "createType=\"monolithicSparse\"\n"
+                  "RW %" PRIu64 " SPARSE \"%s\"\n",
+                  h.capacity, basename (base)) == -1) {
+      free (base);
+      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    }
+    free (base);
+    err = parse_text (l, line, strlen (line));
+    free (line);
+    /* Nowhere to record a new CID: leave desc_len for the "no CID" case. */
+    return err;
+  }
+  if (h.desc_size * SS > MAX_DESCRIPTOR ||
+      (h.desc_offset + h.desc_size) * SS > size)
+    return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is corrupt or truncated: "
+                      "the embedded descriptor (sectors %llu+%llu) lies "
+                      "outside the file", l->path,
+                      (unsigned long long) h.desc_offset,
+                      (unsigned long long) h.desc_size);
+  l->embed_offset = h.desc_offset * SS;
+  l->embed_size = h.desc_size * SS;
+  text = malloc (l->embed_size);
+  if (!text)
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  err = vdl_file_pread (f, text, l->embed_size, l->embed_offset);
+  if (err == VIX_OK)
+    err = parse_text (l, text, l->embed_size);
+  free (text);
+  if (err == VIX_OK && (l->desc.n_extents != 1 ||
+                        l->desc.extents[0].type != VDL_EXTENT_SPARSE))
+    err = vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s: an embedded descriptor "
+                     "must list exactly one SPARSE extent (itself)",
+                     l->path);
+  if (err == VIX_OK)
+    l->embed_file = f;
+  return err;
+}
+
+static VixError
+read_separate (struct vdl_link *l, struct vdl_file *f, uint64_t size)
+{
+  char *text;
+  size_t len;
+  VixError err;
+
+  if (size == 0)
+    return vdl_error (VIX_E_DISK_NEEDSREPAIR,
+                      "%s is empty: not a VMDK descriptor", l->path);
+  if (size > MAX_DESCRIPTOR)
+    return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is not a VMDK file: no "
+                      "sparse header magic and too large (%llu bytes) for "
+                      "a descriptor", l->path, (unsigned long long) size);
+  text = malloc (size);
+  if (!text)
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  err = vdl_file_pread (f, text, size, 0);
+  if (err == VIX_OK) {
+    /* Text ends at the first NUL (qemu pads with NULs); anything but
+     * NULs after it means binary data, not a descriptor. */
+    len = strnlen (text, size);
+    for (size_t i = len; i < size && err == VIX_OK; i++)
+      if (text[i] != '\0')
+        err = vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is not a VMDK file: "
+                         "no sparse header magic and not a text "
+                         "descriptor", l->path);
+    if (err == VIX_OK)
+      err = parse_text (l, text, len);
+  }
+  free (text);
+  return err;
+}
+
+static VixError
+open_extent (struct vdl_link *l, size_t i, bool unbuffered,
+             struct vdl_file **embedded)
+{
+  const struct vdl_desc_extent *x = &l->desc.extents[i];
+  struct vdl_extent_open_args a = {
+    .desc = x,
+    .writable = l->writable && x->access == VDL_ACCESS_RW,
+    .unbuffered = unbuffered,
+  };
+  char *path = NULL;
+  VixError err;
+
+  a.lock = a.writable ? VDL_LOCK_EXCLUSIVE : VDL_LOCK_SHARED;
+  if (x->type != VDL_EXTENT_ZERO) {
+    path = *embedded ? strdup (l->path) : vdl_path_join (l->dir, x->filename);
+    if (!path)
+      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  }
+  a.path = path;
+  a.file = *embedded;
+  switch (x->type) {
+  case VDL_EXTENT_FLAT:
+  case VDL_EXTENT_VMFS:
+    err = vdl_extent_flat_open (&a, &l->extents[i]);
+    break;
+  case VDL_EXTENT_SPARSE:
+    err = vdl_extent_sparse_open (&a, &l->extents[i]);
+    if (err == VIX_OK)
+      *embedded = NULL;         /* the extent owns the file now */
+    break;
+  case VDL_EXTENT_ZERO:
+    err = vdl_extent_zero_open (&a, &l->extents[i]);
+    break;
+  case VDL_EXTENT_VMFSSPARSE:
+  case VDL_EXTENT_SESPARSE: {
+    /* Name a missing delta file before saying the format is unsupported. */
+    struct vdl_file *f;
+    err = vdl_file_open (path, false, false, VDL_LOCK_NONE, &f);
+    if (err != VIX_OK) {
+      err = vdl_error_errno (errno == 0 ? ENOENT : errno,
+                             "%s: cannot open its %s extent file %s",
+                             l->path, vdl_extent_type_name (x->type), path);
+      break;
+    }
+    vdl_file_close (f);
+    err = vdl_error (VIX_E_DISK_NOTSUPPORTED, "%s: %s extents (%s) are not "
+                     "supported yet", l->path, vdl_extent_type_name (x->type),
+                     path);
+    break;
+  }
+  default:
+    err = vdl_error (VIX_E_DISK_NOTSUPPORTED, "%s: %s extents map raw "
+                     "devices that exist only on the ESXi host", l->path,
+                     vdl_extent_type_name (x->type));
+  }
+  free (path);
+  return err;
+}
+
+VixError
+vdl_link_open (const char *path, bool writable, bool unbuffered,
+               struct vdl_link **out)
+{
+  struct vdl_link *l = calloc (1, sizeof *l);
+  struct vdl_file *f = NULL, *embedded = NULL;
+  unsigned char hdr[SS];
+  uint64_t size, start = 0;
+  uint32_t magic = 0;
+  char *tmp;
+  size_t i;
+  VixError err;
+
+  if (!l || !(l->path = strdup (path)) || !(tmp = strdup (path))) {
+    if (l) free (l->path);
+    free (l);
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  }
+  l->dir = strdup (dirname (tmp));
+  free (tmp);
+  l->writable = writable;
+  err = vdl_file_open (path, writable, false,
+                       writable ? VDL_LOCK_EXCLUSIVE : VDL_LOCK_SHARED, &f);
+  if (err != VIX_OK)
+    goto fail;
+  err = vdl_file_size (f, &size);
+  if (err != VIX_OK)
+    goto fail;
+  if (size >= SS) {
+    err = vdl_file_pread (f, hdr, SS, 0);
+    if (err != VIX_OK)
+      goto fail;
+    memcpy (&magic, hdr, 4);
+    magic = le32toh (magic);
+  }
+  if (magic == KDMV_MAGIC) {
+    err = read_embedded (l, f, size, hdr);
+    embedded = f;
+    f = NULL;
+  }
+  else if (memcmp (&magic, "COWD", 4) == 0)
+    err = vdl_error (VIX_E_DISK_NOTSUPPORTED, "%s is a vmfsSparse (COWD) "
+                     "delta extent; open the descriptor that names it "
+                     "(COWD is not supported yet)", path);
+  else {
+    err = read_separate (l, f, size);
+    l->desc_file = f;
+    f = NULL;
+  }
+  if (err != VIX_OK)
+    goto fail;
+
+  l->extents = calloc (l->desc.n_extents, sizeof *l->extents);
+  if (!l->extents) {
+    err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    goto fail;
+  }
+  for (i = 0; i < l->desc.n_extents; i++) {
+    err = open_extent (l, i, unbuffered, &embedded);
+    if (err != VIX_OK)
+      goto fail;
+    l->n_extents++;
+    l->extents[i]->start = start;
+    start += l->extents[i]->sectors;
+  }
+  l->capacity = start;
+  *out = l;
+  return VIX_OK;
+
+ fail:
+  if (embedded) {
+    l->embed_file = NULL;
+    vdl_file_close (embedded);
+  }
+  vdl_file_close (f);
+  vdl_link_close (l);
+  return err;
+}
+
+void
+vdl_link_close (struct vdl_link *l)
+{
+  size_t i;
+
+  for (i = 0; i < l->n_extents; i++)
+    l->extents[i]->ops->close (l->extents[i]);
+  free (l->extents);
+  vdl_file_close (l->desc_file);
+  vdl_descriptor_free (&l->desc);
+  free (l->desc_text);
+  free (l->path);
+  free (l->dir);
+  free (l);
+}
+
+size_t
+vdl_link_find_extent (const struct vdl_link *l, uint64_t sector)
+{
+  size_t lo = 0, hi = l->n_extents;
+
+  while (hi - lo > 1) {
+    size_t mid = (lo + hi) / 2;
+    if (l->extents[mid]->start <= sector)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+VixError
+vdl_link_new_cid (struct vdl_link *l)
+{
+  uint32_t cid;
+  char *text;
+  size_t len;
+  VixError err;
+
+  do {
+    if (getrandom (&cid, sizeof cid, 0) != sizeof cid)
+      cid ^= (uint32_t) (uintptr_t) &cid;
+  } while (cid == l->desc.cid || cid >= 0xfffffffe || cid == 0);
+  text = vdl_descriptor_replace_cid (l->desc_text, l->desc_len, cid);
+  if (!text)
+    return VIX_OK;              /* no CID line to update */
+  len = strlen (text);
+  if (l->embed_file) {
+    char *area = calloc (1, l->embed_size);
+    if (!area || len > l->embed_size) {
+      free (area);
+      free (text);
+      return VIX_OK;            /* cannot grow an embedded descriptor */
+    }
+    memcpy (area, text, len);
+    err = vdl_file_pwrite (l->embed_file, area, l->embed_size,
+                           l->embed_offset);
+    free (area);
+  }
+  else if (l->desc_file) {
+    err = vdl_file_pwrite (l->desc_file, text, len, 0);
+    if (err == VIX_OK && len < l->desc_len)
+      err = vdl_file_truncate (l->desc_file, len);
+  }
+  else
+    err = VIX_OK;
+  if (err == VIX_OK) {
+    free (l->desc_text);
+    l->desc_text = text;
+    l->desc_len = len;
+    l->desc.cid = cid;
+  }
+  else
+    free (text);
+  return err;
+}

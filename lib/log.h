@@ -1,0 +1,12 @@
+/* Messages from the library to the application's log callbacks. */
+#ifndef VDL_LOG_H
+#define VDL_LOG_H
+
+#include "vixDiskLib.h"
+
+void vdl_log_set (VixDiskLibGenericLogFunc *log, VixDiskLibGenericLogFunc *warn,
+                  VixDiskLibGenericLogFunc *panic);
+void vdl_debug (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+void vdl_warn (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+
+#endif

@@ -1,0 +1,141 @@
+#include <endian.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sparse-format.h"
+
+static uint16_t get16 (const unsigned char *p) { uint16_t v; memcpy (&v, p, 2); return le16toh (v); }
+static uint32_t get32 (const unsigned char *p) { uint32_t v; memcpy (&v, p, 4); return le32toh (v); }
+static uint64_t get64 (const unsigned char *p) { uint64_t v; memcpy (&v, p, 8); return le64toh (v); }
+static void put16 (unsigned char *p, uint16_t v) { v = htole16 (v); memcpy (p, &v, 2); }
+static void put32 (unsigned char *p, uint32_t v) { v = htole32 (v); memcpy (p, &v, 4); }
+static void put64 (unsigned char *p, uint64_t v) { v = htole64 (v); memcpy (p, &v, 8); }
+
+static int
+is_pow2 (uint64_t v)
+{
+  return v && !(v & (v - 1));
+}
+
+int
+kdmv_header_parse (const unsigned char *buf, struct kdmv_header *h,
+                   char *err, size_t errlen)
+{
+  uint32_t magic = get32 (buf);
+  uint32_t incompat;
+
+  if (magic != KDMV_MAGIC) {
+    snprintf (err, errlen, "bad magic number 0x%08x (expected \"KDMV\")",
+              magic);
+    return -1;
+  }
+  h->version = get32 (buf + 4);
+  h->flags = get32 (buf + 8);
+  h->capacity = get64 (buf + 12);
+  h->grain_size = get64 (buf + 20);
+  h->desc_offset = get64 (buf + 28);
+  h->desc_size = get64 (buf + 36);
+  h->gtes_per_gt = get32 (buf + 44);
+  h->rgd_offset = get64 (buf + 48);
+  h->gd_offset = get64 (buf + 56);
+  h->overhead = get64 (buf + 64);
+  h->unclean_shutdown = buf[72];
+  h->compress_algorithm = get16 (buf + 77);
+
+  if (h->version < 1 || h->version > 3) {
+    snprintf (err, errlen, "unsupported sparse extent version %u",
+              h->version);
+    return -1;
+  }
+  incompat = h->flags & 0xffff0000u & ~KDMV_KNOWN_INCOMPAT;
+  if (incompat) {
+    snprintf (err, errlen, "unsupported sparse extent flags 0x%08x",
+              incompat);
+    return -1;
+  }
+  if ((h->flags & KDMV_FLAG_NEWLINE) &&
+      (buf[73] != '\n' || buf[74] != ' ' || buf[75] != '\r' ||
+       buf[76] != '\n')) {
+    snprintf (err, errlen, "the end-of-line check bytes are damaged: the "
+              "file was probably corrupted by a text-mode (ASCII) transfer");
+    return -1;
+  }
+  if (!is_pow2 (h->grain_size) || h->grain_size > KDMV_MAX_GRAIN) {
+    snprintf (err, errlen, "unsupported grain size %llu sectors",
+              (unsigned long long) h->grain_size);
+    return -1;
+  }
+  if (!is_pow2 (h->gtes_per_gt) || h->gtes_per_gt > 512) {
+    snprintf (err, errlen, "unsupported number of grain table entries %u",
+              h->gtes_per_gt);
+    return -1;
+  }
+  if (h->capacity == 0 || h->capacity > (UINT64_C (1) << 40)) {
+    snprintf (err, errlen, "invalid capacity %llu sectors",
+              (unsigned long long) h->capacity);
+    return -1;
+  }
+  if ((h->flags & KDMV_FLAG_COMPRESSED) &&
+      h->compress_algorithm != KDMV_COMPRESS_DEFLATE) {
+    snprintf (err, errlen, "unsupported compression algorithm %u",
+              h->compress_algorithm);
+    return -1;
+  }
+  if ((h->flags & KDMV_FLAG_ZERO_GTE) && h->version < 2) {
+    /* Tolerated: qemu reads such files too. */
+  }
+  return 0;
+}
+
+void
+kdmv_header_format (const struct kdmv_header *h, unsigned char *buf)
+{
+  memset (buf, 0, 512);
+  put32 (buf, KDMV_MAGIC);
+  put32 (buf + 4, h->version);
+  put32 (buf + 8, h->flags);
+  put64 (buf + 12, h->capacity);
+  put64 (buf + 20, h->grain_size);
+  put64 (buf + 28, h->desc_offset);
+  put64 (buf + 36, h->desc_size);
+  put32 (buf + 44, h->gtes_per_gt);
+  put64 (buf + 48, h->rgd_offset);
+  put64 (buf + 56, h->gd_offset);
+  put64 (buf + 64, h->overhead);
+  buf[72] = h->unclean_shutdown;
+  buf[73] = '\n';
+  buf[74] = ' ';
+  buf[75] = '\r';
+  buf[76] = '\n';
+  put16 (buf + 77, h->compress_algorithm);
+}
+
+uint64_t
+kdmv_num_gts (const struct kdmv_header *h)
+{
+  uint64_t grains = (h->capacity + h->grain_size - 1) / h->grain_size;
+  return (grains + h->gtes_per_gt - 1) / h->gtes_per_gt;
+}
+
+void
+kdmv_new_layout (struct kdmv_header *h, uint64_t capacity, uint64_t desc_size)
+{
+  uint64_t n_gts, gd_sectors, gt_sectors;
+
+  memset (h, 0, sizeof *h);
+  h->version = 1;
+  h->flags = KDMV_FLAG_NEWLINE | KDMV_FLAG_RGD;
+  h->capacity = capacity;
+  h->grain_size = 128;
+  h->gtes_per_gt = 512;
+  h->desc_offset = desc_size ? 1 : 0;
+  h->desc_size = desc_size;
+  n_gts = kdmv_num_gts (h);
+  gd_sectors = (n_gts * 4 + 511) / 512;
+  gt_sectors = h->gtes_per_gt * 4 / 512;
+  h->rgd_offset = 1 + desc_size;
+  h->gd_offset = h->rgd_offset + gd_sectors + n_gts * gt_sectors;
+  h->overhead = h->gd_offset + gd_sectors + n_gts * gt_sectors;
+  h->overhead = (h->overhead + h->grain_size - 1) / h->grain_size
+    * h->grain_size;
+}

@@ -1,0 +1,53 @@
+/* The hosted sparse extent header ("KDMV", VMware's SparseExtentHeader):
+ * pure encode/decode and the metadata layout of new extents. */
+#ifndef VDL_SPARSE_FORMAT_H
+#define VDL_SPARSE_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KDMV_MAGIC            0x564d444bu   /* "KDMV" read little-endian */
+#define KDMV_GD_AT_END        UINT64_MAX
+#define KDMV_FLAG_NEWLINE     0x00000001u
+#define KDMV_FLAG_RGD         0x00000002u
+#define KDMV_FLAG_ZERO_GTE    0x00000004u
+#define KDMV_FLAG_COMPRESSED  0x00010000u
+#define KDMV_FLAG_MARKERS     0x00020000u
+#define KDMV_KNOWN_INCOMPAT   (KDMV_FLAG_COMPRESSED | KDMV_FLAG_MARKERS)
+#define KDMV_COMPRESS_DEFLATE 1
+#define KDMV_MAX_GRAIN        2048          /* sectors (1 MiB) */
+
+/* Stream-optimized marker types (in a marker with size 0). */
+#define KDMV_MARKER_EOS    0
+#define KDMV_MARKER_GT     1
+#define KDMV_MARKER_GD     2
+#define KDMV_MARKER_FOOTER 3
+
+struct kdmv_header {
+  uint32_t version;
+  uint32_t flags;
+  uint64_t capacity;            /* sectors */
+  uint64_t grain_size;          /* sectors */
+  uint64_t desc_offset, desc_size;
+  uint32_t gtes_per_gt;
+  uint64_t rgd_offset, gd_offset;
+  uint64_t overhead;
+  uint8_t unclean_shutdown;
+  uint16_t compress_algorithm;
+};
+
+/* Decode and check a 512-byte header.  -1 with a message on error. */
+int kdmv_header_parse (const unsigned char *buf, struct kdmv_header *h,
+                       char *err, size_t errlen);
+void kdmv_header_format (const struct kdmv_header *h, unsigned char *buf);
+
+/* Number of grain tables (= grain directory entries) for h. */
+uint64_t kdmv_num_gts (const struct kdmv_header *h);
+
+/* Fill in the layout of a new uncompressed extent with redundant GD:
+ * header | descriptor | RGD | RGTs | GD | GTs | pad to grain | grains.
+ * desc_size 0 means no embedded descriptor. */
+void kdmv_new_layout (struct kdmv_header *h, uint64_t capacity,
+                      uint64_t desc_size);
+
+#endif
