@@ -644,10 +644,11 @@ load_directory (struct sparse_extent *s, uint64_t at, uint32_t **out,
     gd[j] = le32toh (gd[j]);
     if (gd[j] != 0 &&
         (uint64_t) gd[j] + s->h.gtes_per_gt * 4 / SS > s->file_sectors) {
+      err = vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is corrupt: %s entry "
+                       "%u points to sector %u, outside the file",
+                       s->e.path, what, j, gd[j]);
       free (gd);
-      return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is corrupt: %s entry "
-                        "%u points to sector %u, outside the file",
-                        s->e.path, what, j, gd[j]);
+      return err;
     }
   }
   *out = gd;

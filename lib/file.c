@@ -121,19 +121,25 @@ vdl_file_close (struct vdl_file *f)
   free (f);
 }
 
-static int
-pick_fd (struct vdl_file *f, const void *buf, size_t len, uint64_t offset)
+/* O_DIRECT needs the offset, length and buffer aligned.  Offsets and
+ * lengths that are not aligned go through the page cache; an unaligned
+ * buffer is copied through an aligned bounce buffer. */
+static bool
+direct_ok (struct vdl_file *f, size_t len, uint64_t offset)
 {
-  if (f->direct_fd >= 0 &&
-      ((uintptr_t) buf | len | offset) % DIRECT_ALIGN == 0)
-    return f->direct_fd;
-  return f->fd;
+  return f->direct_fd >= 0 && len > 0 && (len | offset) % DIRECT_ALIGN == 0;
 }
 
-VixError
-vdl_file_pread (struct vdl_file *f, void *buf, size_t len, uint64_t offset)
+static bool
+aligned_buf (const void *buf)
 {
-  int fd = pick_fd (f, buf, len, offset);
+  return (uintptr_t) buf % DIRECT_ALIGN == 0;
+}
+
+static VixError
+full_pread (struct vdl_file *f, int fd, void *buf, size_t len,
+            uint64_t offset)
+{
   char *p = buf;
 
   while (len > 0) {
@@ -156,15 +162,12 @@ vdl_file_pread (struct vdl_file *f, void *buf, size_t len, uint64_t offset)
   return VIX_OK;
 }
 
-VixError
-vdl_file_pwrite (struct vdl_file *f, const void *buf, size_t len,
-                 uint64_t offset)
+static VixError
+full_pwrite (struct vdl_file *f, int fd, const void *buf, size_t len,
+             uint64_t offset)
 {
-  int fd = pick_fd (f, buf, len, offset);
   const char *p = buf;
 
-  if (!f->writable)
-    return vdl_error (VIX_E_FILE_READ_ONLY, "%s is open read-only", f->path);
   while (len > 0) {
     ssize_t r = pwrite (fd, p, len, offset);
     if (r == -1) {
@@ -178,6 +181,46 @@ vdl_file_pwrite (struct vdl_file *f, const void *buf, size_t len,
     offset += r;
   }
   return VIX_OK;
+}
+
+VixError
+vdl_file_pread (struct vdl_file *f, void *buf, size_t len, uint64_t offset)
+{
+  void *bounce;
+  VixError err;
+
+  if (!direct_ok (f, len, offset))
+    return full_pread (f, f->fd, buf, len, offset);
+  if (aligned_buf (buf))
+    return full_pread (f, f->direct_fd, buf, len, offset);
+  if (posix_memalign (&bounce, DIRECT_ALIGN, len) != 0)
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  err = full_pread (f, f->direct_fd, bounce, len, offset);
+  if (err == VIX_OK)
+    memcpy (buf, bounce, len);
+  free (bounce);
+  return err;
+}
+
+VixError
+vdl_file_pwrite (struct vdl_file *f, const void *buf, size_t len,
+                 uint64_t offset)
+{
+  void *bounce;
+  VixError err;
+
+  if (!f->writable)
+    return vdl_error (VIX_E_FILE_READ_ONLY, "%s is open read-only", f->path);
+  if (!direct_ok (f, len, offset))
+    return full_pwrite (f, f->fd, buf, len, offset);
+  if (aligned_buf (buf))
+    return full_pwrite (f, f->direct_fd, buf, len, offset);
+  if (posix_memalign (&bounce, DIRECT_ALIGN, len) != 0)
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  memcpy (bounce, buf, len);
+  err = full_pwrite (f, f->direct_fd, bounce, len, offset);
+  free (bounce);
+  return err;
 }
 
 VixError

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "link.h"
@@ -171,22 +172,18 @@ open_extent (struct vdl_link *l, size_t i, bool unbuffered,
     err = vdl_extent_zero_open (&a, &l->extents[i]);
     break;
   case VDL_EXTENT_VMFSSPARSE:
-  case VDL_EXTENT_SESPARSE: {
+  case VDL_EXTENT_SESPARSE:
     /* Name a missing delta file before saying the format is unsupported. */
-    struct vdl_file *f;
-    err = vdl_file_open (path, false, false, VDL_LOCK_NONE, &f);
-    if (err != VIX_OK) {
-      err = vdl_error_errno (errno == 0 ? ENOENT : errno,
-                             "%s: cannot open its %s extent file %s",
-                             l->path, vdl_extent_type_name (x->type), path);
+    if (access (path, R_OK) == -1) {
+      err = vdl_error_errno (errno, "cannot open %s extent file %s "
+                             "(listed in %s)",
+                             vdl_extent_type_name (x->type), path, l->path);
       break;
     }
-    vdl_file_close (f);
     err = vdl_error (VIX_E_DISK_NOTSUPPORTED, "%s: %s extents (%s) are not "
                      "supported yet", l->path, vdl_extent_type_name (x->type),
                      path);
     break;
-  }
   default:
     err = vdl_error (VIX_E_DISK_NOTSUPPORTED, "%s: %s extents map raw "
                      "devices that exist only on the ESXi host", l->path,

@@ -1,0 +1,269 @@
+/* nbdkit VDDK plugin: command line parameters. */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vddk.h"
+
+char *libdir;
+char *config_file;
+const char *cookie;
+bool create;
+VixDiskLibAdapterType create_adapter_type = VIXDISKLIB_ADAPTER_SCSI_BUSLOGIC;
+uint16_t create_hwversion = VIXDISKLIB_HWVERSION_WORKSTATION_5;
+uint64_t create_size;
+VixDiskLibDiskType create_type = VIXDISKLIB_DISK_MONOLITHIC_SPARSE;
+const char *filename;
+uint16_t nfc_host_port;
+char *password;
+uint16_t port;
+const char *server_name;
+bool single_link;
+const char *snapshot_moref;
+const char *thumb_print;
+const char *transport_modes;
+bool unbuffered;
+const char *username;
+const char *vmx_spec;
+enum compression_type compression = NONE;
+bool is_remote;
+
+struct name_value {
+  const char *name;
+  int value;
+};
+
+static const struct name_value compression_names[] = {
+  { "zlib", ZLIB }, { "fastlz", FASTLZ }, { "skipz", SKIPZ },
+  { "none", NONE }, { NULL, 0 }
+};
+
+static const struct name_value adapter_names[] = {
+  { "ide", VIXDISKLIB_ADAPTER_IDE },
+  { "scsi-buslogic", VIXDISKLIB_ADAPTER_SCSI_BUSLOGIC },
+  { "scsi-lsilogic", VIXDISKLIB_ADAPTER_SCSI_LSILOGIC },
+  { NULL, 0 }
+};
+
+static const struct name_value hwversion_names[] = {
+  { "workstation4", VIXDISKLIB_HWVERSION_WORKSTATION_4 },
+  { "workstation5", VIXDISKLIB_HWVERSION_WORKSTATION_5 },
+  { "workstation6", VIXDISKLIB_HWVERSION_WORKSTATION_6 },
+  { "esx30", VIXDISKLIB_HWVERSION_ESX30 },
+  { "esx4x", VIXDISKLIB_HWVERSION_ESX4X },
+  { "esx50", VIXDISKLIB_HWVERSION_ESX50 },
+  { "esx51", VIXDISKLIB_HWVERSION_ESX51 },
+  { "esx55", VIXDISKLIB_HWVERSION_ESX55 },
+  { "esx60", VIXDISKLIB_HWVERSION_ESX60 },
+  { "esx65", VIXDISKLIB_HWVERSION_ESX65 },
+  { NULL, 0 }
+};
+
+static const struct name_value disk_type_names[] = {
+  { "monolithic-sparse", VIXDISKLIB_DISK_MONOLITHIC_SPARSE },
+  { "monolithic-flat", VIXDISKLIB_DISK_MONOLITHIC_FLAT },
+  { "split-sparse", VIXDISKLIB_DISK_SPLIT_SPARSE },
+  { "split-flat", VIXDISKLIB_DISK_SPLIT_FLAT },
+  { "vmfs-flat", VIXDISKLIB_DISK_VMFS_FLAT },
+  { "stream-optimized", VIXDISKLIB_DISK_STREAM_OPTIMIZED },
+  { "vmfs-thin", VIXDISKLIB_DISK_VMFS_THIN },
+  { "vmfs-sparse", VIXDISKLIB_DISK_VMFS_SPARSE },
+  { NULL, 0 }
+};
+
+/* Exact, case-sensitive match, as the reference plugin does. */
+static bool
+lookup (const struct name_value *table, const char *name, int *value)
+{
+  for (; table->name; table++) {
+    if (strcmp (table->name, name) == 0) {
+      *value = table->value;
+      return true;
+    }
+  }
+  return false;
+}
+
+static int
+parse_bool (const char *value, bool *b)
+{
+  int r = nbdkit_parse_bool (value);
+
+  if (r == -1)
+    return -1;
+  *b = r;
+  return 0;
+}
+
+/* A path that must exist; nbdkit changes directory when it daemonizes. */
+static int
+parse_path (const char *value, char **path)
+{
+  char *p = nbdkit_realpath (value);
+
+  if (p == NULL)
+    return -1;
+  free (*path);
+  *path = p;
+  return 0;
+}
+
+int
+vddk_config (const char *key, const char *value)
+{
+  int v;
+
+  if (strcmp (key, "compression") == 0) {
+    if (!lookup (compression_names, value, &v)) {
+      nbdkit_error ("unknown compression type: %s", value);
+      return -1;
+    }
+    compression = v;
+  }
+  else if (strcmp (key, "config") == 0)
+    return parse_path (value, &config_file);
+  else if (strcmp (key, "cookie") == 0)
+    cookie = value;
+  else if (strcmp (key, "create") == 0)
+    return parse_bool (value, &create);
+  else if (strcmp (key, "create-adapter-type") == 0) {
+    if (!lookup (adapter_names, value, &v)) {
+      nbdkit_error ("unknown create-adapter-type: %s", value);
+      return -1;
+    }
+    create_adapter_type = v;
+  }
+  else if (strcmp (key, "create-hwversion") == 0) {
+    if (lookup (hwversion_names, value, &v))
+      create_hwversion = v;
+    else if (nbdkit_parse_uint16_t ("create-hwversion", value,
+                                    &create_hwversion) == -1) {
+      nbdkit_error ("unknown create-hwversion: %s", value);
+      return -1;
+    }
+  }
+  else if (strcmp (key, "create-size") == 0) {
+    int64_t size = nbdkit_parse_size (value);
+
+    if (size == -1)
+      return -1;
+    if (size <= 0 || size % SECTOR_SIZE != 0) {
+      nbdkit_error ("create-size must be greater than zero "
+                    "and a multiple of 512");
+      return -1;
+    }
+    create_size = size;
+  }
+  else if (strcmp (key, "create-type") == 0) {
+    if (!lookup (disk_type_names, value, &v)) {
+      nbdkit_error ("unknown create-type: %s", value);
+      return -1;
+    }
+    create_type = v;
+  }
+  else if (strcmp (key, "file") == 0)
+    /* Not made absolute: it may be a remote "[datastore] path". */
+    filename = value;
+  else if (strcmp (key, "libdir") == 0)
+    return parse_path (value, &libdir);
+  else if (strcmp (key, "nfchostport") == 0)
+    return nbdkit_parse_uint16_t ("nfchostport", value, &nfc_host_port);
+  else if (strcmp (key, "noreexec") == 0)
+    return parse_bool (value, &noreexec);
+  else if (strcmp (key, "password") == 0) {
+    free (password);
+    password = NULL;
+    return nbdkit_read_password (value, &password);
+  }
+  else if (strcmp (key, "port") == 0)
+    return nbdkit_parse_uint16_t ("port", value, &port);
+  else if (strcmp (key, "reexeced_") == 0) {
+    free (reexeced);
+    reexeced = strdup (value);
+    if (reexeced == NULL) {
+      nbdkit_error ("strdup: %m");
+      return -1;
+    }
+  }
+  else if (strcmp (key, "server") == 0)
+    server_name = value;
+  else if (strcmp (key, "single-link") == 0)
+    return parse_bool (value, &single_link);
+  else if (strcmp (key, "snapshot") == 0)
+    snapshot_moref = value;
+  else if (strcmp (key, "thumbprint") == 0)
+    thumb_print = value;
+  else if (strcmp (key, "transports") == 0)
+    transport_modes = value;
+  else if (strcmp (key, "unbuffered") == 0)
+    return parse_bool (value, &unbuffered);
+  else if (strcmp (key, "user") == 0)
+    username = value;
+  else if (strcmp (key, "vm") == 0)
+    vmx_spec = value;
+  else if (strcmp (key, "vimapiver") == 0)
+    /* Ignored: kept so that old command lines still work. */ ;
+  else {
+    nbdkit_error ("unknown parameter '%s'", key);
+    return -1;
+  }
+
+  return 0;
+}
+
+int
+vddk_config_complete (void)
+{
+  if (filename == NULL) {
+    nbdkit_error ("you must supply the file=<FILENAME> parameter "
+                  "after the plugin name on the command line");
+    return -1;
+  }
+
+  /* port=0 does not count: it means "the library's default". */
+  is_remote =
+    vmx_spec || server_name || username || password || cookie ||
+    thumb_print || port != 0 || nfc_host_port != 0;
+
+  if (is_remote) {
+#define REQUIRE(var, name)                                              \
+    if (var == NULL) {                                                  \
+      nbdkit_error ("remote connection requested, missing parameter: %s", \
+                    name);                                              \
+      return -1;                                                        \
+    }
+    REQUIRE (server_name, "server");
+    REQUIRE (username, "user");
+    REQUIRE (password, "password");
+    REQUIRE (vmx_spec, "vm");
+#undef REQUIRE
+  }
+
+  if (create) {
+    if (is_remote) {
+      nbdkit_error ("create=true can only be used to create local VMDK files");
+      return -1;
+    }
+    if (create_size == 0) {
+      nbdkit_error ("if using create=true you must specify the size "
+                    "using the create-size parameter");
+      return -1;
+    }
+  }
+
+  /* In a re-exec'd nbdkit, give --run children the environment the
+   * user started with.
+   */
+  return restore_ld_library_path ();
+}
+
+void
+free_config (void)
+{
+  free (libdir);
+  free (config_file);
+  free (password);
+  free (reexeced);
+  libdir = config_file = password = reexeced = NULL;
+}

@@ -1,0 +1,136 @@
+/* nbdkit VDDK plugin: finding and loading libvixDiskLib. */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dlfcn.h>
+
+#include "vddk.h"
+
+struct vddk_api vix;
+int library_version;
+char *library_dir;
+
+static void *dl;
+
+/* Tried in this order; the first that loads wins, and its entry is the
+ * library version (the library itself is never asked).
+ */
+static const struct {
+  const char *soname;
+  bool in_lib64;
+  int version;
+} candidates[] = {
+  { "lib64/libvixDiskLib.so.9", true, 9 },
+  { "libvixDiskLib.so.9", false, 9 },
+  { "lib64/libvixDiskLib.so.8", true, 8 },
+  { "libvixDiskLib.so.8", false, 8 },
+  { "lib64/libvixDiskLib.so.7", true, 7 },
+  { "libvixDiskLib.so.7", false, 7 },
+  { "lib64/libvixDiskLib.so.6", true, 6 },
+  { "libvixDiskLib.so.6", false, 6 },
+};
+#define NR_CANDIDATES (sizeof candidates / sizeof candidates[0])
+
+/* Look up every function.  A missing optional one stays NULL. */
+static void
+load_symbols (void)
+{
+  const char *err;
+
+#define STUB(fn)                                                        \
+  vix.fn = dlsym (dl, "VixDiskLib_" #fn);                               \
+  if (vix.fn == NULL) {                                                 \
+    err = dlerror ();                                                   \
+    nbdkit_error ("required VDDK symbol \"VixDiskLib_" #fn "\" is missing. " \
+                  "VDDK version must be >= 6.5. "                       \
+                  "See nbdkit-vddk-plugin(1) man page section "         \
+                  "\"SUPPORTED VERSIONS OF VDDK\". "                    \
+                  "Original dlopen error: %s", err ? err : "");         \
+    exit (EXIT_FAILURE);                                                \
+  }
+#define OPTIONAL_STUB(fn) vix.fn = dlsym (dl, "VixDiskLib_" #fn);
+#include "stubs.h"
+#undef STUB
+#undef OPTIONAL_STUB
+}
+
+/* Returns 0 on success.  On failure, exits if REQUIRED (nbdkit is
+ * about to serve and cannot without the library), else returns -1
+ * quietly (--dump-plugin then just omits the library lines).
+ */
+int
+load_library (bool required)
+{
+  const char *dir = get_libdir ();
+  char *first_error = NULL, *path;
+  size_t i;
+
+  if (dl)
+    return 0;
+
+  for (i = 0; i < NR_CANDIDATES; i++) {
+    if (asprintf (&path, "%s/%s", dir, candidates[i].soname) == -1) {
+      nbdkit_error ("asprintf: %m");
+      exit (EXIT_FAILURE);
+    }
+    dl = dlopen (path, RTLD_NOW);
+    free (path);
+    if (dl) {
+      library_version = candidates[i].version;
+      if (asprintf (&library_dir, "%s%s", dir,
+                    candidates[i].in_lib64 ? "/lib64" : "") == -1) {
+        nbdkit_error ("asprintf: %m");
+        exit (EXIT_FAILURE);
+      }
+      break;
+    }
+    if (i == 0)
+      first_error = strdup (dlerror ());
+  }
+
+  if (dl == NULL) {
+    if (required) {
+      nbdkit_error ("%s\n\n"
+                    "If '%s' is located on a non-standard path "
+                    "you may need to\n"
+                    "set libdir=/path/to/vmware-vix-disklib-distrib.\n\n"
+                    "See nbdkit-vddk-plugin(1) man page section "
+                    "\"LIBRARY LOCATION\" for details.",
+                    first_error ? first_error : "dlopen failed",
+                    candidates[0].soname);
+      exit (EXIT_FAILURE);
+    }
+    free (first_error);
+    return -1;
+  }
+  free (first_error);
+
+  load_symbols ();
+  return 0;
+}
+
+/* The library lines of --dump-plugin. */
+void
+dump_library (void)
+{
+  Dl_info info;
+  char *real;
+
+  if (load_library (false) == -1)
+    return;
+
+  printf ("vddk_library_version=%d\n", library_version);
+
+  if (dladdr ((void *) vix.InitEx, &info) && info.dli_fname) {
+    real = realpath (info.dli_fname, NULL);
+    printf ("vddk_dll=%s\n", real ? real : info.dli_fname);
+    free (real);
+  }
+
+#define STUB(fn) if (vix.fn) printf ("VixDiskLib_" #fn "=1\n");
+#define OPTIONAL_STUB(fn) STUB (fn)
+#include "stubs.h"
+#undef STUB
+#undef OPTIONAL_STUB
+}

@@ -1,0 +1,107 @@
+/* nbdkit VDDK plugin: the library's log output and error texts. */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdarg.h>
+#include <errno.h>
+
+#include "vddk.h"
+
+/* Set while probing for extents, when failures are expected. */
+__thread bool error_suppression;
+
+/* vasprintf, dropping one trailing newline (nbdkit adds its own). */
+static char *format_message (const char *fs, va_list args)
+  __attribute__ ((__format__ (__printf__, 1, 0)));
+static char *
+format_message (const char *fs, va_list args)
+{
+  char *str;
+  size_t len;
+
+  if (vasprintf (&str, fs, args) == -1)
+    return NULL;
+  len = strlen (str);
+  if (len > 0 && str[len-1] == '\n')
+    str[len-1] = '\0';
+  return str;
+}
+
+void
+debug_function (const char *fs, va_list args)
+{
+  char *str = format_message (fs, args);
+
+  if (str == NULL) {
+    nbdkit_debug ("lost debug message: %s", fs);
+    return;
+  }
+  nbdkit_debug ("%s", str);
+  free (str);
+}
+
+/* Used for both warnings and panics. */
+void
+error_function (const char *fs, va_list args)
+{
+  char *str;
+
+  if (error_suppression)
+    return;
+
+  str = format_message (fs, args);
+  if (str == NULL) {
+    nbdkit_error ("lost error message: %s", fs);
+    return;
+  }
+  /* VDDK "phones home" and complains loudly when it cannot; that is
+   * harmless, so keep it out of the error log.
+   */
+  if (strstr (str, "Get CEIP status failed") ||
+      strstr (str, "VDDK_PhoneHome:"))
+    nbdkit_debug ("%s", str);
+  else
+    nbdkit_error ("%s", str);
+  free (str);
+}
+
+char *
+vddk_error_text (VixError err)
+{
+  char *text;
+
+  VDDK_CALL_START (GetErrorText, "%" PRIu64, (uint64_t) err);
+  text = vix.GetErrorText (err, NULL);
+  VDDK_CALL_END (GetErrorText, 0);
+  return text;
+}
+
+void
+vddk_free_error_text (char *text)
+{
+  VDDK_CALL_START (FreeErrorText, "");
+  vix.FreeErrorText (text);
+  VDDK_CALL_END (FreeErrorText, 0);
+}
+
+/* The reference plugin turns every failure into EIO; tell the client
+ * more where the library's error code allows it.
+ */
+int
+vix_errno (VixError err)
+{
+  switch (VIX_ERROR_CODE (err)) {
+  case VIX_E_INVALID_ARG:
+  case VIX_E_DISK_OUTOFRANGE:
+    return EINVAL;
+  case VIX_E_DISK_FULL:
+    return ENOSPC;
+  case VIX_E_FILE_READ_ONLY:
+    return EROFS;
+  case VIX_E_OUT_OF_MEMORY:
+    return ENOMEM;
+  default:
+    return EIO;
+  }
+}

@@ -1,0 +1,210 @@
+/* nbdkit VDDK plugin: declarations shared by the plugin's source files. */
+
+#ifndef NBDKIT_VDDK_H
+#define NBDKIT_VDDK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <time.h>
+
+#define NBDKIT_API_VERSION 2
+#include <nbdkit-plugin.h>
+
+#include "vixDiskLib.h"
+
+#define UNUSED __attribute__ ((__unused__))
+
+#define SECTOR_SIZE VIXDISKLIB_SECTOR_SIZE
+#define CHUNK_SECTORS VIXDISKLIB_MIN_CHUNK_SIZE
+#define CHUNK_BYTES (CHUNK_SECTORS * SECTOR_SIZE)
+
+/* ---- The library (load.c) ---- */
+
+/* One pointer per function in stubs.h, typed from our public header so
+ * that a mismatch with the ABI is a compile error.
+ */
+struct vddk_api {
+#define STUB(fn) __typeof__ (VixDiskLib_##fn) *fn;
+#define OPTIONAL_STUB(fn) STUB (fn)
+#include "stubs.h"
+#undef STUB
+#undef OPTIONAL_STUB
+};
+extern struct vddk_api vix;
+extern int library_version;         /* 6, 7, 8 or 9; 0 if not loaded */
+extern char *library_dir;           /* directory the library came from */
+
+extern int load_library (bool required);
+extern void dump_library (void);
+
+/* ---- Configuration (config.c) ---- */
+
+enum compression_type { NONE = 0, ZLIB, FASTLZ, SKIPZ };
+
+extern char *libdir;                /* libdir=, realpath'd; NULL = default */
+extern char *config_file;           /* config= */
+extern const char *cookie;          /* cookie= */
+extern bool create;                 /* create= */
+extern VixDiskLibAdapterType create_adapter_type; /* create-adapter-type= */
+extern uint16_t create_hwversion;   /* create-hwversion= */
+extern uint64_t create_size;        /* create-size=, bytes */
+extern VixDiskLibDiskType create_type; /* create-type= */
+extern const char *filename;        /* file= */
+extern uint16_t nfc_host_port;      /* nfchostport= */
+extern char *password;              /* password= */
+extern uint16_t port;               /* port= */
+extern const char *server_name;     /* server= */
+extern bool single_link;            /* single-link= */
+extern const char *snapshot_moref;  /* snapshot= */
+extern const char *thumb_print;     /* thumbprint= */
+extern const char *transport_modes; /* transports= */
+extern bool unbuffered;             /* unbuffered= */
+extern const char *username;        /* user= */
+extern const char *vmx_spec;        /* vm= */
+extern enum compression_type compression; /* compression= */
+extern bool is_remote;              /* computed by config_complete */
+
+static inline const char *
+get_libdir (void)
+{
+  return libdir ? libdir : VDDK_LIBDIR;
+}
+
+extern int vddk_config (const char *key, const char *value);
+extern int vddk_config_complete (void);
+extern void free_config (void);
+#define VDDK_CONFIG_HELP \
+  "[file=]<FILENAME>   (required) The filename (eg. VMDK file) to serve.\n" \
+  "Many optional parameters are supported, see nbdkit-vddk-plugin(1)."
+
+/* ---- Re-exec with LD_LIBRARY_PATH (reexec.c) ---- */
+
+extern bool noreexec;               /* hidden noreexec= */
+extern char *reexeced;              /* internal reexeced_= */
+extern void reexec_if_needed (const char *dir);
+extern int restore_ld_library_path (void);
+
+/* ---- Lifecycle callbacks (init.c) ---- */
+
+extern int vddk_get_ready (void);
+extern int vddk_after_fork (void);
+extern void vddk_unload (void);
+extern void vddk_dump_plugin (void);
+
+/* ---- Debug flags (-D vddk.<flag>=N) ---- */
+
+extern NBDKIT_DLL_PUBLIC int vddk_debug_diskinfo;
+extern NBDKIT_DLL_PUBLIC int vddk_debug_extents;
+extern NBDKIT_DLL_PUBLIC int vddk_debug_datapath;
+extern NBDKIT_DLL_PUBLIC int vddk_debug_stats;
+
+/* ---- Statistics (stats.c) ---- */
+
+enum vddk_stat_id {
+#define STUB(fn) STAT_##fn,
+#define OPTIONAL_STUB(fn) STUB (fn)
+#include "stubs.h"
+#undef STUB
+#undef OPTIONAL_STUB
+  STAT_COUNT
+};
+
+extern void stats_start (struct timespec *t0);
+extern void stats_record (enum vddk_stat_id id, const struct timespec *t0,
+                          uint64_t bytes);
+extern void display_stats (void);
+
+/* Wrap every library call: a "VDDK call:" debug line, then timing for
+ * the stats.  Use as VDDK_CALL_START (...) stmt; VDDK_CALL_END (...);
+ * The DATAPATH variant is silenced by -D vddk.datapath=0.
+ */
+#define VDDK_CALL_START_(log, fn, fmt, ...)                             \
+  do {                                                                  \
+    struct timespec vddk_call_t0_;                                      \
+    if (log)                                                            \
+      nbdkit_debug ("VDDK call: VixDiskLib_" #fn " (" fmt ")",          \
+                    ##__VA_ARGS__);                                     \
+    stats_start (&vddk_call_t0_);
+#define VDDK_CALL_START(fn, fmt, ...) \
+  VDDK_CALL_START_ (true, fn, fmt, ##__VA_ARGS__)
+#define VDDK_DATAPATH_CALL_START(fn, fmt, ...) \
+  VDDK_CALL_START_ (vddk_debug_datapath, fn, fmt, ##__VA_ARGS__)
+#define VDDK_CALL_END(fn, bytes)                                        \
+    stats_record (STAT_##fn, &vddk_call_t0_, (bytes));                  \
+  } while (0)
+
+/* ---- Library log output and error text (log.c) ---- */
+
+extern __thread bool error_suppression;
+extern VixDiskLibGenericLogFunc debug_function, error_function;
+extern char *vddk_error_text (VixError err);
+extern void vddk_free_error_text (char *text);
+extern int vix_errno (VixError err);
+
+/* nbdkit_error ("<context>: <library's text for err>"). */
+#define VDDK_ERROR(err, fs, ...)                                        \
+  do {                                                                  \
+    char *vddk_err_text_ = vddk_error_text (err);                       \
+    nbdkit_error (fs ": %s", ##__VA_ARGS__,                            \
+                  vddk_err_text_ ? vddk_err_text_ : "unknown error");   \
+    vddk_free_error_text (vddk_err_text_);                              \
+  } while (0)
+
+/* ---- Per-connection worker (worker.c, extents.c) ---- */
+
+enum command_type { INFO, READ, WRITE, FLUSH, CAN_EXTENTS, EXTENTS, STOP };
+enum command_status { SUBMITTED, SUCCEEDED, FAILED };
+
+/* A request from an nbdkit thread to the worker.  It lives on the
+ * requester's stack until send_command_and_wait returns.
+ */
+struct command {
+  struct command *next;         /* queue link */
+  enum command_type type;
+  uint64_t id;                  /* serial number within the connection */
+  void *ptr;                    /* buffer, VixDiskLibInfo **, or extents */
+  uint32_t count;
+  uint64_t offset;
+  bool req_one;                 /* EXTENTS: NBDKIT_FLAG_REQ_ONE */
+  int result;                   /* CAN_EXTENTS: 0 or 1 */
+
+  /* Completion, protected by mutex.  The requester waits until the
+   * worker has let go of the command (worker_done) and the outcome is
+   * known (status), which for asynchronous I/O is set by the library's
+   * callback, possibly on another thread and possibly before the
+   * ReadAsync/WriteAsync call has even returned.
+   */
+  pthread_mutex_t mutex;
+  pthread_cond_t cond;
+  enum command_status status;
+  bool worker_done;
+  VixError err;                 /* failing library call, or VIX_OK */
+  const char *what;             /* context of err; NULL = async completion */
+  const char *msg;              /* error message not from the library */
+  int errnum;                   /* errno to report, 0 = derive from err */
+};
+
+struct vddk_handle {
+  VixDiskLibConnectParams *params;
+  VixDiskLibConnection connection;
+  VixDiskLibHandle handle;
+
+  pthread_t thread;
+  pthread_mutex_t commands_lock;  /* protects the queue and next_id */
+  pthread_cond_t commands_cond;   /* signalled when the queue fills */
+  struct command *head, *tail;
+  uint64_t next_id;
+
+  uint64_t capacity;              /* sectors; written by the worker only */
+};
+
+extern int start_worker (struct vddk_handle *h);
+extern int send_command_and_wait (struct vddk_handle *h, struct command *cmd);
+extern void command_fail (struct command *cmd, VixError err, const char *what,
+                          int errnum, const char *msg);
+extern void do_can_extents (struct command *cmd, struct vddk_handle *h);
+extern bool do_extents (struct command *cmd, struct vddk_handle *h);
+
+#endif /* NBDKIT_VDDK_H */

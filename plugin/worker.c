@@ -1,0 +1,331 @@
+/* nbdkit VDDK plugin: the per-connection worker thread.
+ *
+ * nbdkit threads queue commands; one worker per connection runs them
+ * in order.  Reads and writes are only submitted (ReadAsync and
+ * WriteAsync), so several can be in flight in the library at once;
+ * the library's completion callback finishes them.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+
+#include "vddk.h"
+
+/* ---- Completion ---- */
+
+/* Called by the worker when it will not touch CMD again.  STATUS is
+ * SUBMITTED when the outcome is still up to the completion callback.
+ */
+static void
+worker_release (struct command *cmd, enum command_status status)
+{
+  pthread_mutex_lock (&cmd->mutex);
+  if (status != SUBMITTED)
+    cmd->status = status;
+  cmd->worker_done = true;
+  pthread_cond_signal (&cmd->cond);
+  pthread_mutex_unlock (&cmd->mutex);
+}
+
+/* Record why CMD failed; the requester reports it, in its own thread
+ * (nbdkit_set_error is thread-local).
+ */
+void
+command_fail (struct command *cmd, VixError err, const char *what,
+              int errnum, const char *msg)
+{
+  pthread_mutex_lock (&cmd->mutex);
+  cmd->err = err;
+  cmd->what = what;
+  cmd->errnum = errnum;
+  cmd->msg = msg;
+  pthread_mutex_unlock (&cmd->mutex);
+}
+
+/* The library's completion callback for ReadAsync and WriteAsync. */
+static void
+complete_command (void *data, VixError result)
+{
+  struct command *cmd = data;
+
+  if (vddk_debug_datapath)
+    nbdkit_debug ("command %" PRIu64 " completed", cmd->id);
+
+  pthread_mutex_lock (&cmd->mutex);
+  if (result == VIX_OK)
+    cmd->status = SUCCEEDED;
+  else {
+    cmd->err = result;
+    cmd->what = NULL;
+    cmd->status = FAILED;
+  }
+  pthread_cond_signal (&cmd->cond);
+  pthread_mutex_unlock (&cmd->mutex);
+}
+
+/* Report a failed command in the requesting nbdkit thread. */
+static void
+report_failure (const struct command *cmd)
+{
+  int errnum = cmd->errnum;
+
+  if (cmd->err != VIX_OK) {
+    if (cmd->what)
+      VDDK_ERROR (cmd->err, "%s", cmd->what);
+    else
+      VDDK_ERROR (cmd->err, "command %" PRIu64 ": asynchronous %s failed",
+                  cmd->id, cmd->type == READ ? "read" : "write");
+    if (errnum == 0)
+      errnum = vix_errno (cmd->err);
+  }
+  else if (cmd->msg)
+    nbdkit_error ("%s", cmd->msg);
+  nbdkit_set_error (errnum ? errnum : EIO);
+}
+
+int
+send_command_and_wait (struct vddk_handle *h, struct command *cmd)
+{
+  enum command_status status;
+
+  cmd->next = NULL;
+  cmd->status = SUBMITTED;
+  cmd->worker_done = false;
+  cmd->err = VIX_OK;
+  cmd->what = cmd->msg = NULL;
+  cmd->errnum = 0;
+  pthread_mutex_init (&cmd->mutex, NULL);
+  pthread_cond_init (&cmd->cond, NULL);
+
+  pthread_mutex_lock (&h->commands_lock);
+  cmd->id = h->next_id++;
+  if (h->tail)
+    h->tail->next = cmd;
+  else {
+    h->head = cmd;
+    pthread_cond_signal (&h->commands_cond);
+  }
+  h->tail = cmd;
+  pthread_mutex_unlock (&h->commands_lock);
+
+  pthread_mutex_lock (&cmd->mutex);
+  while (!cmd->worker_done || cmd->status == SUBMITTED)
+    pthread_cond_wait (&cmd->cond, &cmd->mutex);
+  status = cmd->status;
+  pthread_mutex_unlock (&cmd->mutex);
+
+  pthread_mutex_destroy (&cmd->mutex);
+  pthread_cond_destroy (&cmd->cond);
+
+  if (status == SUCCEEDED)
+    return 0;
+  report_failure (cmd);
+  return -1;
+}
+
+/* ---- Commands ---- */
+
+static void
+print_disk_info (const VixDiskLibInfo *info)
+{
+  nbdkit_debug ("disk info: capacity: %" PRIu64 " sectors", info->capacity);
+  nbdkit_debug ("disk info: biosGeo: C:%u H:%u S:%u",
+                info->biosGeo.cylinders, info->biosGeo.heads,
+                info->biosGeo.sectors);
+  nbdkit_debug ("disk info: physGeo: C:%u H:%u S:%u",
+                info->physGeo.cylinders, info->physGeo.heads,
+                info->physGeo.sectors);
+  nbdkit_debug ("disk info: adapter type: %d", (int) info->adapterType);
+  nbdkit_debug ("disk info: num links: %d", info->numLinks);
+  nbdkit_debug ("disk info: parent filename hint: %s",
+                info->parentFileNameHint ? info->parentFileNameHint : "NULL");
+  nbdkit_debug ("disk info: uuid: %s", info->uuid ? info->uuid : "NULL");
+  /* These fields lie beyond the end of the struct before VDDK 7. */
+  if (library_version >= 7)
+    nbdkit_debug ("disk info: sector size: logical %u physical %u",
+                  info->logicalSectorSize, info->physicalSectorSize);
+}
+
+static bool
+do_info (struct command *cmd, struct vddk_handle *h)
+{
+  VixDiskLibInfo *info;
+  VixError err;
+
+  VDDK_CALL_START (GetInfo, "handle, info");
+  err = vix.GetInfo (h->handle, &info);
+  VDDK_CALL_END (GetInfo, 0);
+  if (err != VIX_OK) {
+    command_fail (cmd, err, "VixDiskLib_GetInfo", 0, NULL);
+    return false;
+  }
+  if (vddk_debug_diskinfo)
+    print_disk_info (info);
+  h->capacity = info->capacity;
+  *(VixDiskLibInfo **) cmd->ptr = info;
+  return true;
+}
+
+/* Submit a read or write.  Returns the final status if known now, or
+ * SUBMITTED if the completion callback will decide.
+ */
+static enum command_status
+do_rw (struct command *cmd, struct vddk_handle *h)
+{
+  const bool is_read = cmd->type == READ;
+  const uint64_t start = cmd->offset / SECTOR_SIZE;
+  const uint64_t n = cmd->count / SECTOR_SIZE;
+  VixError err;
+
+  /* The library only addresses whole sectors.  The reference plugin
+   * fails these with EIO; EINVAL says what is wrong.
+   */
+  if (cmd->offset % SECTOR_SIZE != 0 || cmd->count % SECTOR_SIZE != 0) {
+    command_fail (cmd, VIX_OK, NULL, EINVAL,
+                  is_read ? "read is not aligned to sectors"
+                  : "write is not aligned to sectors");
+    return FAILED;
+  }
+
+  /* After a successful submission CMD may be completed at any time,
+   * even before the call returns, so nothing below reads it.
+   */
+  if (is_read) {
+    VDDK_DATAPATH_CALL_START (ReadAsync,
+                              "handle, %" PRIu64 " sectors, "
+                              "%" PRIu64 " sectors, buffer, callback, %"
+                              PRIu64, start, n, cmd->id);
+    err = vix.ReadAsync (h->handle, start, n, cmd->ptr,
+                         complete_command, cmd);
+    VDDK_CALL_END (ReadAsync, n * SECTOR_SIZE);
+  }
+  else {
+    VDDK_DATAPATH_CALL_START (WriteAsync,
+                              "handle, %" PRIu64 " sectors, "
+                              "%" PRIu64 " sectors, buffer, callback, %"
+                              PRIu64, start, n, cmd->id);
+    err = vix.WriteAsync (h->handle, start, n, cmd->ptr,
+                          complete_command, cmd);
+    VDDK_CALL_END (WriteAsync, n * SECTOR_SIZE);
+  }
+
+  /* VIX_ASYNC is the normal answer.  Be lenient with a library that
+   * says VIX_OK: the callback still settles the outcome.
+   */
+  if (err == VIX_ASYNC || err == VIX_OK)
+    return SUBMITTED;
+
+  /* The request was refused, so the callback will not run.  CMD is
+   * still ours because worker_done is not yet set.
+   */
+  command_fail (cmd, err,
+                is_read ? "VixDiskLib_ReadAsync" : "VixDiskLib_WriteAsync",
+                0, NULL);
+  return FAILED;
+}
+
+/* Wait for outstanding asynchronous requests.  Failure is only logged:
+ * the requests concerned have already been failed by their callbacks.
+ */
+static void
+wait_for_async (struct vddk_handle *h)
+{
+  VixError err;
+
+  VDDK_CALL_START (Wait, "handle");
+  err = vix.Wait (h->handle);
+  VDDK_CALL_END (Wait, 0);
+  if (err != VIX_OK)
+    VDDK_ERROR (err, "VixDiskLib_Wait");
+}
+
+static bool
+do_flush (struct command *cmd, struct vddk_handle *h)
+{
+  VixError err;
+
+  wait_for_async (h);
+
+  VDDK_CALL_START (Flush, "handle");
+  err = vix.Flush (h->handle);
+  VDDK_CALL_END (Flush, 0);
+  if (err != VIX_OK) {
+    command_fail (cmd, err, "VixDiskLib_Flush", 0, NULL);
+    return false;
+  }
+  return true;
+}
+
+static void *
+worker_thread (void *vp)
+{
+  struct vddk_handle *h = vp;
+  struct command *cmd;
+  enum command_status status;
+  bool stop = false;
+
+  while (!stop) {
+    pthread_mutex_lock (&h->commands_lock);
+    while (h->head == NULL)
+      pthread_cond_wait (&h->commands_cond, &h->commands_lock);
+    cmd = h->head;
+    h->head = cmd->next;
+    if (h->head == NULL)
+      h->tail = NULL;
+    pthread_mutex_unlock (&h->commands_lock);
+
+    switch (cmd->type) {
+    case INFO:
+      status = do_info (cmd, h) ? SUCCEEDED : FAILED;
+      break;
+    case READ:
+    case WRITE:
+      status = do_rw (cmd, h);
+      break;
+    case FLUSH:
+      status = do_flush (cmd, h) ? SUCCEEDED : FAILED;
+      break;
+    case CAN_EXTENTS:
+      do_can_extents (cmd, h);
+      status = SUCCEEDED;
+      break;
+    case EXTENTS:
+      status = do_extents (cmd, h) ? SUCCEEDED : FAILED;
+      break;
+    case STOP:
+      wait_for_async (h);
+      status = SUCCEEDED;
+      stop = true;
+      break;
+    default:
+      abort ();
+    }
+
+    worker_release (cmd, status);
+  }
+
+  return NULL;
+}
+
+int
+start_worker (struct vddk_handle *h)
+{
+  int err;
+
+  pthread_mutex_init (&h->commands_lock, NULL);
+  pthread_cond_init (&h->commands_cond, NULL);
+  h->head = h->tail = NULL;
+  h->next_id = 0;
+
+  err = pthread_create (&h->thread, NULL, worker_thread, h);
+  if (err != 0) {
+    errno = err;
+    nbdkit_error ("cannot start worker thread: %m");
+    pthread_mutex_destroy (&h->commands_lock);
+    pthread_cond_destroy (&h->commands_cond);
+    return -1;
+  }
+  return 0;
+}
