@@ -17,8 +17,18 @@ $(BUILDDIR)/build.ninja:
 build: $(BUILDDIR)/build.ninja
 	ninja -C $(BUILDDIR)
 
-check: deps build
-	tests/run-tests.sh $(BUILDDIR)
+ASAN_BUILDDIR ?= build-asan
+
+$(ASAN_BUILDDIR)/build.ninja:
+	@scripts/install-deps.sh build
+	meson setup $(ASAN_BUILDDIR) -Dbuildtype=debug \
+	  -Db_sanitize=address,undefined -Db_lundef=false
+
+asan: $(ASAN_BUILDDIR)/build.ninja
+	ninja -C $(ASAN_BUILDDIR)
+
+check: deps build asan
+	ASAN_BUILDDIR=$(CURDIR)/$(ASAN_BUILDDIR) tests/run-tests.sh $(BUILDDIR)
 
 install: build
 	meson install -C $(BUILDDIR) --no-rebuild
@@ -31,4 +41,4 @@ bench: deps build
 	bench/run.sh $(BUILDDIR)
 
 clean:
-	rm -rf $(BUILDDIR) build-asan
+	rm -rf $(BUILDDIR) $(ASAN_BUILDDIR)

@@ -69,13 +69,16 @@ load_gt_locked (struct sparse_extent *s, uint32_t i)
       v = gt[j] = le32toh (gt[j]);
       if (v == 0 || (v == 1 && (s->h.flags & KDMV_FLAG_ZERO_GTE)))
         continue;
-      if (v < 2 || v >= s->file_sectors) {
+      if (v < s->h.overhead || v >= s->file_sectors) {
         free (gt);
         return vdl_error (VIX_E_DISK_NEEDSREPAIR,
                           "%s is corrupt: grain table %u entry %u points "
-                          "to sector %u, outside the file (%llu sectors)",
-                          s->e.path, i, j, v,
-                          (unsigned long long) s->file_sectors);
+                          "to sector %u, %s %llu sectors)", s->e.path, i, j,
+                          v, v >= s->file_sectors ? "outside the file ("
+                          : "inside the metadata area (the first",
+                          (unsigned long long) (v >= s->file_sectors
+                                                ? s->file_sectors
+                                                : s->h.overhead));
       }
     }
   }

@@ -21,6 +21,10 @@ mkdir -p "$VDDK_LIBDIR/lib64"
 ln -sf "$builddir/lib/libvixDiskLib.so.8" "$VDDK_LIBDIR/lib64/libvixDiskLib.so.8"
 ln -sf libvixDiskLib.so.8 "$VDDK_LIBDIR/lib64/libvixDiskLib.so"
 export VDDK_PLUGIN="$builddir/tests/nbdkit-vddk-plugin.so"
+# The AddressSanitizer/UBSan build of the library, if there is one.
+if [ -z "${ASAN_BUILDDIR:-}" ] && [ -x "$srcdir/build-asan/tests/vdl-driver" ]; then
+  export ASAN_BUILDDIR="$srcdir/build-asan"
+fi
 
 if [ $# -gt 0 ]; then
   tests=("$@")
