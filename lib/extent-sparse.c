@@ -52,7 +52,7 @@ get_entry (uint32_t *gt, uint64_t i)
 static VixError
 load_gt_locked (struct sparse_extent *s, uint32_t i)
 {
-  uint32_t n = s->h.gtes_per_gt, j, v;
+  uint32_t n = s->h.gtes_per_gt, j;
   uint32_t *gt;
   VixError err;
 
@@ -65,22 +65,10 @@ load_gt_locked (struct sparse_extent *s, uint32_t i)
       free (gt);
       return err;
     }
-    for (j = 0; j < n; j++) {
-      v = gt[j] = le32toh (gt[j]);
-      if (v == 0 || (v == 1 && (s->h.flags & KDMV_FLAG_ZERO_GTE)))
-        continue;
-      if (v < s->h.overhead || v >= s->file_sectors) {
-        free (gt);
-        return vdl_error (VIX_E_DISK_NEEDSREPAIR,
-                          "%s is corrupt: grain table %u entry %u points "
-                          "to sector %u, %s %llu sectors)", s->e.path, i, j,
-                          v, v >= s->file_sectors ? "outside the file ("
-                          : "inside the metadata area (the first",
-                          (unsigned long long) (v >= s->file_sectors
-                                                ? s->file_sectors
-                                                : s->h.overhead));
-      }
-    }
+    /* Entries are checked when used, so that one bad entry costs one
+     * grain, not the 32 MiB the table covers. */
+    for (j = 0; j < n; j++)
+      gt[j] = le32toh (gt[j]);
   }
   __atomic_store_n (&s->gts[i], gt, __ATOMIC_RELEASE);
   return VIX_OK;
@@ -114,10 +102,34 @@ grain_index (struct sparse_extent *s, uint64_t sector)
 }
 
 static enum vdl_run
-state_of (uint32_t entry)
+state_of (struct sparse_extent *s, uint32_t entry)
 {
-  return entry == 0 ? VDL_RUN_ABSENT : entry == 1 ? VDL_RUN_ZERO
-    : VDL_RUN_DATA;
+  if (entry == 0)
+    return VDL_RUN_ABSENT;
+  if (entry == 1 && (s->h.flags & KDMV_FLAG_ZERO_GTE))
+    return VDL_RUN_ZERO;
+  return VDL_RUN_DATA;
+}
+
+/* A grain table entry that points at data must point past the metadata
+ * and into the file (or at a grain this process appended). */
+static VixError
+check_entry (struct sparse_extent *s, uint64_t sector, uint32_t entry)
+{
+  uint64_t end = __atomic_load_n (&s->next_free, __ATOMIC_ACQUIRE);
+
+  if (end < s->file_sectors)
+    end = s->file_sectors;
+  if (entry >= s->h.overhead && entry < end)
+    return VIX_OK;
+  return vdl_error (VIX_E_DISK_NEEDSREPAIR,
+                    "%s is corrupt: the grain table entry for sector %llu "
+                    "points to sector %u, %s%llu sectors)", s->e.path,
+                    (unsigned long long) sector, entry,
+                    entry >= end ? "outside the file ("
+                    : "inside the metadata area (the first ",
+                    (unsigned long long) (entry >= end ? end
+                                          : s->h.overhead));
 }
 
 static VixError
@@ -134,7 +146,7 @@ sparse_map (struct vdl_extent *e, uint64_t sector, uint64_t count,
     err = get_gt (s, sector + done, &gt);
     if (err != VIX_OK)
       return err;
-    st = state_of (get_entry (gt, grain_index (s, sector + done)));
+    st = state_of (s, get_entry (gt, grain_index (s, sector + done)));
     if (done == 0)
       *state = st;
     else if (st != *state)
@@ -300,9 +312,12 @@ read_compressed (struct sparse_extent *s, uint64_t sector, uint64_t count,
     if (err != VIX_OK)
       return err;
     entry = get_entry (gt, grain_index (s, sector));
-    if (entry <= 1)
+    if (state_of (s, entry) != VDL_RUN_DATA)
       memset (buf, 0, n * SS);
     else {
+      err = check_entry (s, sector, entry);
+      if (err != VIX_OK)
+        return err;
       if (c->extent_id != s->id || c->grain != gi) {
         err = load_compressed_grain (s, c, gi, entry);
         if (err != VIX_OK)
@@ -339,8 +354,11 @@ sparse_read (struct vdl_extent *e, uint64_t sector, uint64_t count,
     if (err != VIX_OK)
       return err;
     entry = get_entry (gt, grain_index (s, sector));
-    if (entry > 1) {
+    if (state_of (s, entry) == VDL_RUN_DATA) {
       uint64_t at = (uint64_t) entry + sector % g;
+      err = check_entry (s, sector, entry);
+      if (err != VIX_OK)
+        return err;
       if (run_len && run_start + run_len == at)
         run_len += n;
       else {
@@ -417,7 +435,7 @@ allocate_grain (struct sparse_extent *s, uint64_t sector, uint64_t count,
     return err;
   pthread_mutex_lock (&s->lock);
   entry = get_entry (gt, gi);
-  if (entry > 1) {
+  if (state_of (s, entry) == VDL_RUN_DATA) {
     /* Another writer allocated it meanwhile. */
     pthread_mutex_unlock (&s->lock);
     return vdl_file_pwrite (s->file, buf, count * SS,
@@ -486,9 +504,12 @@ sparse_write (struct vdl_extent *e, uint64_t sector, uint64_t count,
     if (err != VIX_OK)
       return err;
     entry = get_entry (gt, grain_index (s, sector));
-    if (entry > 1)
-      err = vdl_file_pwrite (s->file, buf, n * SS,
-                             ((uint64_t) entry + sector % g) * SS);
+    if (state_of (s, entry) == VDL_RUN_DATA) {
+      err = check_entry (s, sector, entry);
+      if (err == VIX_OK)
+        err = vdl_file_pwrite (s->file, buf, n * SS,
+                               ((uint64_t) entry + sector % g) * SS);
+    }
     else
       err = allocate_grain (s, sector, n, buf,
                             entry == 0 ? fill : NULL, ctx);
