@@ -221,12 +221,19 @@ vdl_link_open (const char *path, bool writable, bool unbuffered,
   err = vdl_file_size (f, &size);
   if (err != VIX_OK)
     goto fail;
-  if (size >= SS) {
-    err = vdl_file_pread (f, hdr, SS, 0);
+  if (size >= 4) {
+    err = vdl_file_pread (f, hdr, size < SS ? size : SS, 0);
     if (err != VIX_OK)
       goto fail;
     memcpy (&magic, hdr, 4);
     magic = le32toh (magic);
+  }
+  if (magic == KDMV_MAGIC && size < SS) {
+    err = vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is truncated: it starts "
+                     "like a sparse extent but has only %llu bytes, less "
+                     "than its 512-byte header", path,
+                     (unsigned long long) size);
+    goto fail;
   }
   if (magic == KDMV_MAGIC) {
     err = read_embedded (l, f, size, hdr);

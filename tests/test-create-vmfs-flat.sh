@@ -1,0 +1,17 @@
+#!/bin/bash
+# nbdkit vddk create=true create-type=vmfs-flat (the man page's
+# "qemu-img convert input.qcow2 $uri" example): the new image has
+# createType vmfs, qemu-img accepts it and finds it equal to the input,
+# and nbdkit serves the same bytes again.
+source "$srcdir/tests/functions.sh"
+set -e
+set -x
+
+requires nbdcopy --version
+requires qemu-img --version
+
+size=$((24 << 20))
+make_pattern in.raw $size
+create_roundtrip vmfs-flat 'vmfs' $size
+awk -F"\t" '$3 != "VMFS" { exit 1 }' extents.txt
+[ "$(wc -l < extents.txt)" -eq 1 ]

@@ -1,0 +1,69 @@
+#!/bin/bash
+# Locking: while one nbdkit serves an image read-write (with a client
+# connected, as the plugin opens the disk per connection), a second
+# read-write nbdkit on the same image is refused with an error mentioning a
+# lock; once the first server has gone the lock is released.  Two read-only
+# (-r) servers can serve the same image at the same time.
+source "$srcdir/tests/functions.sh"
+set -e
+set -x
+
+requires nbdinfo --version
+requires nbdcopy --version
+requires /usr/bin/python3 -c 'import nbd'
+requires qemu-img --version
+
+# hold URI NAME: keep a connection to URI open in the background until the
+# file NAME.release exists; NAME.ready appears once it has read sector 0.
+hold ()
+{
+  /usr/bin/python3 -c '
+import nbd, os, sys, time
+h = nbd.NBD(); h.connect_uri(sys.argv[1]); h.pread(512, 0)
+open(sys.argv[2] + ".ready", "w").close()
+for _ in range(1200):
+    if os.path.exists(sys.argv[2] + ".release"): break
+    time.sleep(0.05)
+h.shutdown()' "$1" "$2" &
+  cleanup_fn kill $!
+  local i
+  for (( i=0; i<100; i++ )); do [ -e "$2.ready" ] && return 0; sleep 0.1; done
+  echo "hold: could not connect to $1" >&2
+  return 1
+}
+
+make_pattern in.raw $((4 << 20))
+qemu-img convert -f raw -O vmdk in.raw "$PWD/img.vmdk"
+want=$(sha256sum < in.raw | cut -d' ' -f1)
+
+# 1. read-write server A with a connected client
+start_nbdkit -P a.pid -U "$PWD/a.sock" "$VDDK_PLUGIN" "$PWD/img.vmdk"
+hold "nbd+unix:///?socket=$PWD/a.sock" a
+ls -la
+
+# 2. a second read-write server must be refused, mentioning a lock
+ECF_FILTER='^nbdkit: .*error' expect_clean_failure 'lock' \
+  nbdkit -U - "$VDDK_PLUGIN" "$PWD/img.vmdk" --run 'nbdinfo --size "$uri"'
+# ... also when it is asked to write
+ECF_FILTER='^nbdkit: .*error' expect_clean_failure 'lock' \
+  nbdkit -U - "$VDDK_PLUGIN" "$PWD/img.vmdk" --run 'nbdcopy in.raw "$uri"'
+
+# 3. release: A's client disconnects, A exits; the image is intact and a
+# read-write server can open it again.
+touch a.release
+sleep 0.5
+kill_nbdkit a.pid
+ls -la
+[ "$(raw_sha256 img.vmdk)" = "$want" ]
+[ "$(vddk_sha256 "$PWD/img.vmdk")" = "$want" ]
+
+# 4. two read-only servers at the same time, both with a client connected,
+# and a third read-only reader while both are open.
+start_nbdkit -P b.pid -U "$PWD/b.sock" -r "$VDDK_PLUGIN" "$PWD/img.vmdk"
+start_nbdkit -P c.pid -U "$PWD/c.sock" -r "$VDDK_PLUGIN" "$PWD/img.vmdk"
+hold "nbd+unix:///?socket=$PWD/b.sock" b
+hold "nbd+unix:///?socket=$PWD/c.sock" c
+[ "$(nbd_sha256 "nbd+unix:///?socket=$PWD/b.sock")" = "$want" ]
+[ "$(nbd_sha256 "nbd+unix:///?socket=$PWD/c.sock")" = "$want" ]
+[ "$(vddk_sha256 -r "$PWD/img.vmdk")" = "$want" ]
+touch b.release c.release
