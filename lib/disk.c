@@ -196,6 +196,19 @@ vdl_disk_close (struct vdl_disk *d)
 
 /* ---- data path ---- */
 
+/* The extent holding sector, the sector's offset in it (*rel) and how
+ * many of count sectors from there it holds (*n). */
+static struct vdl_extent *
+extent_at (struct vdl_link *l, uint64_t sector, uint64_t count,
+           uint64_t *rel, uint64_t *n)
+{
+  struct vdl_extent *x = l->extents[vdl_link_find_extent (l, sector)];
+
+  *rel = sector - x->start;
+  *n = x->sectors - *rel < count ? x->sectors - *rel : count;
+  return x;
+}
+
 static VixError
 link_read (struct vdl_disk *d, size_t li, uint64_t sector, uint64_t count,
            unsigned char *buf)
@@ -207,9 +220,7 @@ link_read (struct vdl_disk *d, size_t li, uint64_t sector, uint64_t count,
   VixError err;
 
   while (count > 0) {
-    x = l->extents[vdl_link_find_extent (l, sector)];
-    rel = sector - x->start;
-    n = x->sectors - rel < count ? x->sectors - rel : count;
+    x = extent_at (l, sector, count, &rel, &n);
     if (x->access == VDL_ACCESS_NOACCESS)
       return vdl_error (VIX_E_FILE_ACCESS_ERROR, "%s: sector %llu is in a "
                         "NOACCESS extent", l->path,
@@ -288,9 +299,7 @@ vdl_disk_write (struct vdl_disk *d, uint64_t sector, uint64_t count,
   if (!d->writable)
     return vdl_error (VIX_E_FILE_READ_ONLY, "%s is open read-only", l->path);
   while (count > 0) {
-    x = l->extents[vdl_link_find_extent (l, sector)];
-    rel = sector - x->start;
-    n = x->sectors - rel < count ? x->sectors - rel : count;
+    x = extent_at (l, sector, count, &rel, &n);
     if (x->access != VDL_ACCESS_RW || x->no_write)
       return vdl_error (x->no_write ? VIX_E_NOT_SUPPORTED
                         : VIX_E_FILE_READ_ONLY, "%s: cannot write sector "
@@ -345,9 +354,7 @@ link_allocation (struct vdl_disk *d, size_t li, uint64_t sector,
   VixError err;
 
   while (count > 0) {
-    x = l->extents[vdl_link_find_extent (l, sector)];
-    rel = sector - x->start;
-    n = x->sectors - rel < count ? x->sectors - rel : count;
+    x = extent_at (l, sector, count, &rel, &n);
     err = (x->ops->allocation ? x->ops->allocation : x->ops->map)
       (x, rel, n, &state, &run);
     if (err != VIX_OK)

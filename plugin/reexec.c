@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <dirent.h>
+#include <stdbool.h>
 
 #include "vddk.h"
 
@@ -184,6 +186,28 @@ perform_reexec (const char *env, const char *dir)
   free (cmdline);
 }
 
+/* The re-exec exists so that the libraries VMware bundles beside
+ * libvixDiskLib (its own OpenSSL, curl, ...) are found.  A directory
+ * holding nothing but libvixDiskLib needs no re-exec, which saves a
+ * second start-up (and the temporary directory nbdkit -U - would leave
+ * behind).
+ */
+static bool
+has_bundled_libraries (const char *dir)
+{
+  DIR *d = opendir (dir);
+  struct dirent *e;
+  bool found = false;
+
+  if (d == NULL)
+    return true;                /* cannot tell: behave as upstream */
+  while (!found && (e = readdir (d)) != NULL)
+    found = strstr (e->d_name, ".so") != NULL &&
+      strncmp (e->d_name, "libvixDiskLib.so", 16) != 0;
+  closedir (d);
+  return found;
+}
+
 void
 reexec_if_needed (const char *dir)
 {
@@ -194,6 +218,11 @@ reexec_if_needed (const char *dir)
   env = getenv ("LD_LIBRARY_PATH");
   if (env && path_contains (env, dir))
     return;
+  if (!has_bundled_libraries (dir)) {
+    nbdkit_debug ("no other libraries beside libvixDiskLib in %s: "
+                  "not re-executing", dir);
+    return;
+  }
   perform_reexec (env, dir);
 }
 

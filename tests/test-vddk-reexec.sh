@@ -1,7 +1,9 @@
 #!/bin/bash
 # The re-exec that puts the library's directory on LD_LIBRARY_PATH is
 # invisible to --run commands: they see LD_LIBRARY_PATH as it was
-# before nbdkit started.
+# before nbdkit started.  It happens when other libraries are bundled
+# beside libvixDiskLib (as in VMware's VDDK), not for a directory that
+# holds only libvixDiskLib (this project's install layout).
 source "$srcdir/tests/functions.sh"
 set -e
 set -x
@@ -9,14 +11,30 @@ set -x
 requires nbdinfo --version
 
 disk="$SAMPLES/monolithicSparse.vmdk"
-libdir64="$VDDK_LIBDIR/lib64"
+
+# A VDDK-like directory: our library plus a bundled library.
+mkdir -p "$PWD/bundle/lib64"
+ln -s "$builddir/lib/libvixDiskLib.so.8" "$PWD/bundle/lib64/libvixDiskLib.so.8"
+ln -s "$(readlink -f /lib/x86_64-linux-gnu/libz.so.1)" "$PWD/bundle/lib64/libz.so.1"
+libdir64="$PWD/bundle/lib64"
+
+# Only libvixDiskLib in the default libdir: no re-exec at all.
+unset LD_LIBRARY_PATH
+nbdkit -v -r -U - "$VDDK_PLUGIN" "$disk" \
+  --run 'echo "child LD_LIBRARY_PATH=${LD_LIBRARY_PATH-<unset>}"' > out 2>&1
+cat out
+grep -Fx "child LD_LIBRARY_PATH=<unset>" out
+grep -F "not re-executing" out
+if grep -E "re-executing with|cleaning up after re-exec" out; then
+  echo "re-exec'd although no library is bundled beside libvixDiskLib"; exit 1
+fi
 
 # serve [ARGS...]: run nbdkit -v (re-exec messages) and a client that
 # prints the environment it got; output in "out", the child's view of
 # LD_LIBRARY_PATH on stdout.
 serve ()
 {
-  nbdkit -v -r -U - "$VDDK_PLUGIN" "$disk" "$@" \
+  nbdkit -v -r -U - "$VDDK_PLUGIN" libdir="$PWD/bundle" "$disk" "$@" \
     --run 'echo "child LD_LIBRARY_PATH=${LD_LIBRARY_PATH-<unset>}"
            nbdinfo --size "$uri"' > out 2>&1 || { cat out >&2; return 1; }
   cat out >&2
@@ -59,4 +77,4 @@ fi
 # A re-exec'd nbdkit whose environment does not match is refused.
 export LD_LIBRARY_PATH=/nonexistent/a
 expect_failure "'reexeced_' set with garbled environment" \
-  nbdkit -r -U - "$VDDK_PLUGIN" "$disk" reexeced_=/x --run true
+  nbdkit -r -U - "$VDDK_PLUGIN" libdir="$PWD/bundle" "$disk" reexeced_=/x --run true
