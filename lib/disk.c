@@ -262,10 +262,6 @@ fill_from_parent (void *vctx, uint64_t sector, uint64_t count,
 {
   struct fill_ctx *c = vctx;
 
-  if (c->d->n_links < 2) {
-    memset (buf, 0, count * SS);
-    return VIX_OK;
-  }
   return link_read (c->d, 1, c->extent_start + sector, count, buf);
 }
 
@@ -311,7 +307,8 @@ vdl_disk_write (struct vdl_disk *d, uint64_t sector, uint64_t count,
     if (err != VIX_OK)
       return err;
     ctx.extent_start = x->start;
-    err = x->ops->write (x, rel, n, buf, fill_from_parent, &ctx);
+    err = x->ops->write (x, rel, n, buf,
+                         d->n_links > 1 ? fill_from_parent : NULL, &ctx);
     if (err != VIX_OK)
       return err;
     buf += n * SS;

@@ -485,6 +485,12 @@ allocate_grain (struct sparse_extent *s, uint64_t sector, uint64_t count,
   return err;
 }
 
+static bool
+is_zero (const unsigned char *buf, size_t len)
+{
+  return buf[0] == 0 && memcmp (buf, buf + 1, len - 1) == 0;
+}
+
 static VixError
 sparse_write (struct vdl_extent *e, uint64_t sector, uint64_t count,
               const unsigned char *buf, vdl_fill_fn fill, void *ctx)
@@ -510,6 +516,8 @@ sparse_write (struct vdl_extent *e, uint64_t sector, uint64_t count,
         err = vdl_file_pwrite (s->file, buf, n * SS,
                                ((uint64_t) entry + sector % g) * SS);
     }
+    else if ((entry != 0 || !fill) && is_zero (buf, n * SS))
+      err = VIX_OK;             /* already reads as zeros: keep it sparse */
     else
       err = allocate_grain (s, sector, n, buf,
                             entry == 0 ? fill : NULL, ctx);

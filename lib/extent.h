@@ -40,7 +40,8 @@ struct vdl_extent_ops {
   VixError (*read) (struct vdl_extent *e, uint64_t sector, uint64_t count,
                     unsigned char *buf);
   /* Write; fill(ctx, extent sector, count, buf) supplies unwritten parts
-   * of newly allocated storage that would otherwise fall through. */
+   * of newly allocated storage that would otherwise fall through.  fill
+   * is NULL when nothing is below (absent ranges read as zeros). */
   VixError (*write) (struct vdl_extent *e, uint64_t sector, uint64_t count,
                      const unsigned char *buf, vdl_fill_fn fill, void *ctx);
   /* Make every completed write durable. */
