@@ -3,10 +3,10 @@
 # Safe to run repeatedly: it only calls apt-get when something is absent.
 set -e
 
-build_pkgs="gcc make meson ninja-build pkg-config nbdkit nbdkit-plugin-dev
+build_pkgs="gcc binutils make meson ninja-build pkg-config perl nbdkit nbdkit-plugin-dev
   zlib1g-dev libdeflate-dev"
 test_pkgs="qemu-utils libnbd-bin python3-libnbd nbdkit expect valgrind
-  coreutils procps strace e2fsprogs"
+  coreutils procps strace e2fsprogs bsdextrautils"
 
 case "${1:-all}" in
   build) pkgs="$build_pkgs" ;;
