@@ -376,7 +376,15 @@ vddk_serve_fails ()
   rm -f serve-fails.out
   ECF_FILTER='^nbdkit: .*error' expect_clean_failure "$regex" \
     nbdkit "${opts[@]}" -U - "$VDDK_PLUGIN" "$@" \
-      --run 'nbdcopy --synchronous "$uri" serve-fails.out'
+      --run 'nbdcopy --synchronous "$uri" serve-fails.out' || return 1
+  # The same file through the AddressSanitizer/UBSan build of the library
+  # (make check builds it): the same message, and no sanitizer report.
+  if [ -n "${ASAN_BUILDDIR:-}" ] && [ $# -eq 1 ]; then
+    ECF_FILTER='^vdl-driver: ' expect_clean_failure "$regex" \
+      env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 \
+        "$ASAN_BUILDDIR/tests/vdl-driver" cat "$1" ||
+      return 1
+  fi
 }
 
 # default_write_specs SIZE: nbd_write_mirror specs for a disk of SIZE bytes
