@@ -5,6 +5,7 @@
 #include "handle.h"
 
 #define API __attribute__ ((visibility ("default")))
+#define INLINE_SECTORS 128      /* 64 KiB */
 
 static VixError
 run_read (struct vdl_job *job)
@@ -34,6 +35,17 @@ submit (VixDiskLibHandle diskHandle, uint64_t sector, uint64_t count,
   err = vdl_handle_check_range (h, sector, count, buf);
   if (err != VIX_OK)
     return err;
+  /* A small request with nothing else in flight is done right here:
+   * handing it to a pool thread would cost more than the read itself
+   * (page cache hits take microseconds).  VDDK allows the callback to
+   * run before ReadAsync/WriteAsync returns. */
+  if (count <= INLINE_SECTORS && vdl_inflight_idle (&h->inflight)) {
+    err = write ? vdl_disk_write (h->disk, sector, count, buf)
+      : vdl_disk_read (h->disk, sector, count, (unsigned char *) buf);
+    if (callback)
+      callback (data, err);
+    return VIX_ASYNC;
+  }
   job = calloc (1, sizeof *job);
   if (!job)
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");

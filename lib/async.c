@@ -37,6 +37,17 @@ vdl_inflight_wait (struct vdl_inflight *f)
   pthread_mutex_unlock (&f->lock);
 }
 
+bool
+vdl_inflight_idle (struct vdl_inflight *f)
+{
+  bool idle;
+
+  pthread_mutex_lock (&f->lock);
+  idle = f->count == 0;
+  pthread_mutex_unlock (&f->lock);
+  return idle;
+}
+
 static void *
 worker (void *arg)
 {

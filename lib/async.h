@@ -5,6 +5,7 @@
 #define VDL_ASYNC_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "vixDiskLib.h"
@@ -31,6 +32,8 @@ struct vdl_job {
 void vdl_inflight_init (struct vdl_inflight *f);
 void vdl_inflight_destroy (struct vdl_inflight *f);
 void vdl_inflight_wait (struct vdl_inflight *f);
+/* True if nothing is in flight (a hint: it may change at once). */
+bool vdl_inflight_idle (struct vdl_inflight *f);
 
 /* Queue a job (which the pool frees when done). */
 VixError vdl_async_submit (struct vdl_job *job);
