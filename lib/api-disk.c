@@ -76,10 +76,10 @@ VixDiskLib_Close (VixDiskLibHandle diskHandle)
     return err;
   vdl_inflight_wait (&h->inflight);
   h->magic = 0;
-  vdl_disk_close (h->disk);
+  err = vdl_disk_close (h->disk);
   vdl_inflight_destroy (&h->inflight);
   free (h);
-  return VIX_OK;
+  return err;
 }
 
 API const char *

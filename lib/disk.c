@@ -173,15 +173,16 @@ vdl_disk_open (const char *path, uint32_t flags, struct vdl_disk **out)
   return VIX_OK;
 }
 
-void
+VixError
 vdl_disk_close (struct vdl_disk *d)
 {
   struct vdl_disk **p;
+  VixError err = VIX_OK;
 
   pthread_mutex_lock (&registry_lock);
   if (--d->refs > 0) {
     pthread_mutex_unlock (&registry_lock);
-    return;
+    return VIX_OK;
   }
   for (p = &registry; *p; p = &(*p)->next)
     if (*p == d) {
@@ -189,9 +190,10 @@ vdl_disk_close (struct vdl_disk *d)
       break;
     }
   pthread_mutex_unlock (&registry_lock);
-  if (d->writable && vdl_disk_flush (d) != VIX_OK)
-    vdl_warn ("VixDiskLib: flushing %s on close failed", d->links[0]->path);
+  if (d->writable)
+    err = vdl_disk_flush (d);
   free_disk (d);
+  return err;
 }
 
 /* ---- data path ---- */

@@ -16,7 +16,8 @@ struct vdl_disk;
 
 VixError vdl_disk_open (const char *path, uint32_t flags,
                         struct vdl_disk **out);
-void vdl_disk_close (struct vdl_disk *d);
+/* Drop a reference; the last one flushes (its result is returned). */
+VixError vdl_disk_close (struct vdl_disk *d);
 
 uint64_t vdl_disk_capacity (const struct vdl_disk *d);
 bool vdl_disk_writable (const struct vdl_disk *d);

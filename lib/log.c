@@ -7,38 +7,27 @@
 
 #include "log.h"
 
-static VixDiskLibGenericLogFunc *log_fn, *warn_fn;
+static VixDiskLibGenericLogFunc *log_fn;
 
 void
 vdl_log_set (VixDiskLibGenericLogFunc *log, VixDiskLibGenericLogFunc *warn,
              VixDiskLibGenericLogFunc *panic)
 {
-  (void) panic;               /* we never panic: errors are returned */
+  /* Errors are returned to the caller with their text, never only
+   * logged, and we never panic: only the debug log is used. */
+  (void) warn;
+  (void) panic;
   log_fn = log;
-  warn_fn = warn;
-}
-
-static void
-emit (VixDiskLibGenericLogFunc *fn, const char *fmt, va_list args)
-{
-  if (fn)
-    fn (fmt, args);
 }
 
 void
 vdl_debug (const char *fmt, ...)
 {
   va_list args;
-  va_start (args, fmt);
-  emit (log_fn, fmt, args);
-  va_end (args);
-}
 
-void
-vdl_warn (const char *fmt, ...)
-{
-  va_list args;
+  if (!log_fn)
+    return;
   va_start (args, fmt);
-  emit (warn_fn, fmt, args);
+  log_fn (fmt, args);
   va_end (args);
 }

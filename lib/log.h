@@ -7,6 +7,5 @@
 void vdl_log_set (VixDiskLibGenericLogFunc *log, VixDiskLibGenericLogFunc *warn,
                   VixDiskLibGenericLogFunc *panic);
 void vdl_debug (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
-void vdl_warn (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 
 #endif
