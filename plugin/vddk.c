@@ -174,9 +174,14 @@ connect_and_open (struct vddk_handle *h, int readonly)
 static void
 close_and_disconnect (struct vddk_handle *h)
 {
+  VixError err;
+
   VDDK_CALL_START (Close, "handle");
-  vix.Close (h->handle);
+  err = vix.Close (h->handle);
   VDDK_CALL_END (Close, 0);
+  /* Close writes what is still buffered; nobody can be told but the log. */
+  if (err != VIX_OK)
+    VDDK_ERROR (err, "VixDiskLib_Close");
   VDDK_CALL_START (Disconnect, "connection");
   vix.Disconnect (h->connection);
   VDDK_CALL_END (Disconnect, 0);
