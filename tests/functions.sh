@@ -14,6 +14,17 @@ requires ()
   fi
 }
 
+# refute CMD...: fail if CMD succeeds.  (Under set -e a plain "! CMD"
+# never stops the script: bash ignores the status of negated commands.)
+refute ()
+{
+  if "$@"; then
+    echo "refute: this should have failed: $*" >&2
+    return 1
+  fi
+  return 0
+}
+
 # cleanup_fn CMD ARGS...: run CMD ARGS when the script exits.
 _cleanup_cmds=()
 cleanup_fn ()

@@ -29,7 +29,7 @@ find "$dest" -name libvixDiskLib.3 | grep -q .
 # The library exports the VixDiskLib API and nothing else.
 nm -D --defined-only "$dest$libdir/lib64/libvixDiskLib.so.8" | awk '{print $3}' > syms
 cat syms
-! grep -v '^VixDiskLib_' syms
+refute grep -v '^VixDiskLib_' syms
 [ "$(wc -l < syms)" -ge 22 ]
 
 # The staged plugin loads the staged library (version 8) and finds all
