@@ -207,6 +207,7 @@ vddk_open (int readonly)
   }
   if (is_remote)
     fill_remote_params (h->params);
+  h->readonly = readonly;
   r = connect_and_open (h, readonly);
   if (r == -1)
     goto err_free_params;
@@ -316,6 +317,21 @@ vddk_can_fua (void *vp UNUSED)
   return NBDKIT_FUA_NATIVE;
 }
 
+/* Read-only clients of a local file may use several connections: with
+ * no writes there is nothing to keep consistent between them, and
+ * nbdcopy then reads in parallel.  Remote disks stay at one connection
+ * per client to spare the server's NFC memory (see "Out of memory
+ * errors" in the man page), and writable disks too, since VMware's
+ * library promises nothing about flushes across handles.
+ */
+static int
+vddk_can_multi_conn (void *vp)
+{
+  struct vddk_handle *h = vp;
+
+  return h->readonly && !is_remote;
+}
+
 static int
 vddk_can_extents (void *vp)
 {
@@ -393,6 +409,7 @@ static struct nbdkit_plugin plugin = {
   .can_flush         = vddk_can_flush,
   .can_extents       = vddk_can_extents,
   .can_fua           = vddk_can_fua,
+  .can_multi_conn    = vddk_can_multi_conn,
   .pread             = vddk_pread,
   .pwrite            = vddk_pwrite,
   .flush             = vddk_flush,

@@ -198,6 +198,7 @@ struct vddk_handle {
   uint64_t next_id;
 
   uint64_t capacity;              /* sectors; written by the worker only */
+  bool readonly;                  /* opened read-only */
 };
 
 extern int start_worker (struct vddk_handle *h);
