@@ -1,6 +1,7 @@
-/* Hosted sparse extents (KDMV): monolithicSparse, twoGbMaxExtentSparse
- * and hosted snapshot deltas, plus reading streamOptimized (compressed)
- * extents.
+/* Grain-table extents: hosted sparse (KDMV: monolithicSparse,
+ * twoGbMaxExtentSparse and hosted snapshot deltas), reading
+ * streamOptimized (compressed) extents, and reading ESX vmfsSparse
+ * (COWD) deltas, which differ only in their header and table size.
  *
  * Grain tables are loaded on first use and kept in memory.  Writes that
  * allocate a grain append the whole grain at the end of the file and only
@@ -687,14 +688,56 @@ load_directory (struct sparse_extent *s, uint64_t at, uint32_t **out,
   return VIX_OK;
 }
 
-VixError
-vdl_extent_sparse_open (const struct vdl_extent_open_args *a,
-                        struct vdl_extent **out)
+static VixError
+read_kdmv_header (struct sparse_extent *s, uint64_t size)
+{
+  unsigned char hdr[SS];
+  char msg[200];
+  VixError err;
+
+  if (size < SS)
+    return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is truncated: %llu bytes "
+                      "is too small for a sparse extent header", s->e.path,
+                      (unsigned long long) size);
+  err = vdl_file_pread (s->file, hdr, SS, 0);
+  if (err != VIX_OK)
+    return err;
+  if (kdmv_header_parse (hdr, &s->h, msg, sizeof msg) == -1)
+    return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s: %s", s->e.path, msg);
+  if (s->h.gd_offset == KDMV_GD_AT_END)
+    return read_footer (s, size);
+  return VIX_OK;
+}
+
+static VixError
+read_cowd_header (struct sparse_extent *s, uint64_t size)
+{
+  unsigned char hdr[COWD_HEADER_SIZE];
+  char msg[200];
+  VixError err;
+
+  if (size < COWD_HEADER_SIZE)
+    return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is truncated: %llu bytes "
+                      "is too small for a COWD header", s->e.path,
+                      (unsigned long long) size);
+  err = vdl_file_pread (s->file, hdr, sizeof hdr, 0);
+  if (err != VIX_OK)
+    return err;
+  if (cowd_header_parse (hdr, &s->h, msg, sizeof msg) == -1)
+    return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s: %s", s->e.path, msg);
+  s->e.no_write = "it is in a vmfsSparse (COWD) delta, which can only be "
+    "read so far";
+  return VIX_OK;
+}
+
+/* Both kinds of extent share everything but the header. */
+static VixError
+open_grained (const struct vdl_extent_open_args *a,
+              VixError (*read_header) (struct sparse_extent *, uint64_t),
+              struct vdl_extent **out)
 {
   struct sparse_extent *s = calloc (1, sizeof *s);
-  unsigned char hdr[SS];
   uint64_t size;
-  char msg[200];
   VixError err;
 
   if (!s || !(s->e.path = strdup (a->path))) {
@@ -717,24 +760,9 @@ vdl_extent_sparse_open (const struct vdl_extent_open_args *a,
   if (err != VIX_OK)
     goto fail;
   s->file_sectors = (size + SS - 1) / SS;
-  if (size < SS) {
-    err = vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is truncated: %llu bytes "
-                     "is too small for a sparse extent header", a->path,
-                     (unsigned long long) size);
-    goto fail;
-  }
-  err = vdl_file_pread (s->file, hdr, SS, 0);
+  err = read_header (s, size);
   if (err != VIX_OK)
     goto fail;
-  if (kdmv_header_parse (hdr, &s->h, msg, sizeof msg) == -1) {
-    err = vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s: %s", a->path, msg);
-    goto fail;
-  }
-  if (s->h.gd_offset == KDMV_GD_AT_END) {
-    err = read_footer (s, size);
-    if (err != VIX_OK)
-      goto fail;
-  }
   if (s->h.capacity < a->desc->sectors) {
     err = vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s holds %llu sectors but the "
                      "descriptor's extent line says %llu", a->path,
@@ -775,4 +803,18 @@ vdl_extent_sparse_open (const struct vdl_extent_open_args *a,
     s->file = NULL;             /* the caller still owns it */
   sparse_close (&s->e);
   return err;
+}
+
+VixError
+vdl_extent_sparse_open (const struct vdl_extent_open_args *a,
+                        struct vdl_extent **out)
+{
+  return open_grained (a, read_kdmv_header, out);
+}
+
+VixError
+vdl_extent_cowd_open (const struct vdl_extent_open_args *a,
+                      struct vdl_extent **out)
+{
+  return open_grained (a, read_cowd_header, out);
 }

@@ -73,6 +73,9 @@ VixError vdl_extent_zero_open (const struct vdl_extent_open_args *a,
                                struct vdl_extent **out);
 VixError vdl_extent_sparse_open (const struct vdl_extent_open_args *a,
                                  struct vdl_extent **out);
+/* ESX vmfsSparse ("COWD") deltas, read-only for now. */
+VixError vdl_extent_cowd_open (const struct vdl_extent_open_args *a,
+                               struct vdl_extent **out);
 
 /* Common fields, set by every *_open. */
 void vdl_extent_init (struct vdl_extent *e, const struct vdl_extent_ops *ops,

@@ -103,6 +103,39 @@ read_embedded (struct vdl_link *l, struct vdl_file *f, uint64_t size,
   return err;
 }
 
+/* A vmfsSparse delta file opened by itself, without its descriptor:
+ * serve just this link (there is no parent to name). */
+static VixError
+bare_cowd (struct vdl_link *l, struct vdl_file *f, uint64_t size)
+{
+  unsigned char hdr[COWD_HEADER_SIZE];
+  struct kdmv_header h;
+  char msg[200], *text, *base;
+  VixError err;
+
+  if (size < COWD_HEADER_SIZE)
+    return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is truncated: %llu bytes "
+                      "is too small for a COWD header", l->path,
+                      (unsigned long long) size);
+  err = vdl_file_pread (f, hdr, sizeof hdr, 0);
+  if (err != VIX_OK)
+    return err;
+  if (cowd_header_parse (hdr, &h, msg, sizeof msg) == -1)
+    return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s: %s", l->path, msg);
+  if (!(base = strdup (l->path)))
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  if (asprintf (&text, "createType=\"vmfsSparse\"\n"
+                "RW %" PRIu64 " VMFSSPARSE \"%s\"\n",
+                h.capacity, basename (base)) == -1) {
+    free (base);
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  }
+  free (base);
+  err = parse_text (l, text, strlen (text));
+  free (text);
+  return err;
+}
+
 static VixError
 read_separate (struct vdl_link *l, struct vdl_file *f, uint64_t size)
 {
@@ -158,31 +191,32 @@ open_extent (struct vdl_link *l, size_t i, bool unbuffered,
   }
   a.path = path;
   a.file = *embedded;
+  /* Say which descriptor names a missing file. */
+  if (path && !a.file && access (path, F_OK) == -1) {
+    err = vdl_error_errno (errno, "cannot open %s extent file %s (listed "
+                           "in %s)", vdl_extent_type_name (x->type), path,
+                           l->path);
+    free (path);
+    return err;
+  }
   switch (x->type) {
   case VDL_EXTENT_FLAT:
   case VDL_EXTENT_VMFS:
     err = vdl_extent_flat_open (&a, &l->extents[i]);
     break;
   case VDL_EXTENT_SPARSE:
-    err = vdl_extent_sparse_open (&a, &l->extents[i]);
+  case VDL_EXTENT_VMFSSPARSE:
+    err = (x->type == VDL_EXTENT_SPARSE ? vdl_extent_sparse_open
+           : vdl_extent_cowd_open) (&a, &l->extents[i]);
     if (err == VIX_OK)
       *embedded = NULL;         /* the extent owns the file now */
     break;
   case VDL_EXTENT_ZERO:
     err = vdl_extent_zero_open (&a, &l->extents[i]);
     break;
-  case VDL_EXTENT_VMFSSPARSE:
   case VDL_EXTENT_SESPARSE:
-    /* Name a missing delta file before saying the format is unsupported. */
-    if (access (path, R_OK) == -1) {
-      err = vdl_error_errno (errno, "cannot open %s extent file %s "
-                             "(listed in %s)",
-                             vdl_extent_type_name (x->type), path, l->path);
-      break;
-    }
-    err = vdl_error (VIX_E_DISK_NOTSUPPORTED, "%s: %s extents (%s) are not "
-                     "supported yet", l->path, vdl_extent_type_name (x->type),
-                     path);
+    err = vdl_error (VIX_E_DISK_NOTSUPPORTED, "%s: SESPARSE extents (%s) "
+                     "are not supported yet", l->path, path);
     break;
   default:
     err = vdl_error (VIX_E_DISK_NOTSUPPORTED, "%s: %s extents map raw "
@@ -240,10 +274,11 @@ vdl_link_open (const char *path, bool writable, bool unbuffered,
     embedded = f;
     f = NULL;
   }
-  else if (memcmp (&magic, "COWD", 4) == 0)
-    err = vdl_error (VIX_E_DISK_NOTSUPPORTED, "%s is a vmfsSparse (COWD) "
-                     "delta extent; open the descriptor that names it "
-                     "(COWD is not supported yet)", path);
+  else if (magic == COWD_MAGIC) {
+    err = bare_cowd (l, f, size);
+    embedded = f;
+    f = NULL;
+  }
   else {
     err = read_separate (l, f, size);
     l->desc_file = f;

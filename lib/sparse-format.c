@@ -110,6 +110,52 @@ kdmv_header_format (const struct kdmv_header *h, unsigned char *buf)
   put16 (buf + 77, h->compress_algorithm);
 }
 
+int
+cowd_header_parse (const unsigned char *buf, struct kdmv_header *h,
+                   char *err, size_t errlen)
+{
+  uint32_t magic = get32 (buf), n_gd;
+
+  if (magic != COWD_MAGIC) {
+    snprintf (err, errlen, "bad magic number 0x%08x (expected \"COWD\")",
+              magic);
+    return -1;
+  }
+  memset (h, 0, sizeof *h);
+  h->version = get32 (buf + 4);
+  h->capacity = get32 (buf + 12);
+  h->grain_size = get32 (buf + 16);
+  h->gd_offset = get32 (buf + 20);
+  n_gd = get32 (buf + 24);
+  h->gtes_per_gt = COWD_GTES_PER_GT;
+  if (h->version != 1) {
+    snprintf (err, errlen, "unsupported COWD version %u", h->version);
+    return -1;
+  }
+  if (h->capacity == 0) {
+    snprintf (err, errlen, "invalid capacity 0 sectors");
+    return -1;
+  }
+  if (h->grain_size == 0 || h->grain_size > KDMV_MAX_GRAIN) {
+    snprintf (err, errlen, "unsupported grain size %llu sectors",
+              (unsigned long long) h->grain_size);
+    return -1;
+  }
+  if (n_gd < kdmv_num_gts (h)) {
+    snprintf (err, errlen, "the grain directory has %u entries, too few "
+              "for %llu sectors", n_gd, (unsigned long long) h->capacity);
+    return -1;
+  }
+  if (h->gd_offset < COWD_HEADER_SIZE / 512) {
+    snprintf (err, errlen, "the grain directory (sector %llu) overlaps "
+              "the header", (unsigned long long) h->gd_offset);
+    return -1;
+  }
+  /* Grain tables and grains are appended after the directory. */
+  h->overhead = h->gd_offset + ((uint64_t) n_gd * 4 + 511) / 512;
+  return 0;
+}
+
 uint64_t
 kdmv_num_gts (const struct kdmv_header *h)
 {

@@ -41,6 +41,17 @@ int kdmv_header_parse (const unsigned char *buf, struct kdmv_header *h,
                        char *err, size_t errlen);
 void kdmv_header_format (const struct kdmv_header *h, unsigned char *buf);
 
+/* ESX "COWD" (vmfsSparse) delta extents: a 2048-byte header, then a
+ * directory of grain tables of 4096 entries each. */
+#define COWD_MAGIC        0x44574f43u   /* "COWD" read little-endian */
+#define COWD_HEADER_SIZE  2048
+#define COWD_GTES_PER_GT  4096
+
+/* Decode and check a COWD header into the fields a KDMV header would
+ * have (no compression, no redundant directory).  -1 on error. */
+int cowd_header_parse (const unsigned char *buf, struct kdmv_header *h,
+                       char *err, size_t errlen);
+
 /* Number of grain tables (= grain directory entries) for h. */
 uint64_t kdmv_num_gts (const struct kdmv_header *h);
 

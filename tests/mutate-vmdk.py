@@ -82,6 +82,26 @@ def mutate_sparse(data, rnd):
                 b[i] = rnd.choice(b'"= \n\x00RW9x')
     return bytes(b)
 
+def mutate_cowd(data, rnd):
+    b = bytearray(data)
+    choice = rnd.randrange(4)
+    if choice == 0:                                  # header field
+        off = rnd.choice([4, 12, 16, 20, 24, 28])
+        val = rnd.choice([0, 1, 2, 3, 4096, 0xffffffff, len(b) // 512 + 1])
+        b[off:off + 4] = val.to_bytes(4, "little")
+    elif choice == 1:                                # directory entry
+        gd = u32(b, 20)
+        if 0 < gd * 512 + 4 <= len(b):
+            val = rnd.choice([1, 3, len(b) // 512, 0xffffffff, rnd.randrange(1 << 32)])
+            b[gd * 512:gd * 512 + 4] = val.to_bytes(4, "little")
+    elif choice == 2:                                # grain table entries
+        for _ in range(rnd.randrange(1, 20)):
+            i = rnd.randrange(2048, len(b) - 4) & ~3
+            b[i:i + 4] = rnd.choice([1, 2, 0xffffffff, len(b) // 512]).to_bytes(4, "little")
+    else:
+        return bytes(b[:rnd.randrange(len(b))])
+    return bytes(b)
+
 def mutate_text(data, rnd):
     lines = data.split(b"\0")[0].split(b"\n")
     choice = rnd.randrange(6)
@@ -117,6 +137,8 @@ def main():
             data = open(victim, "rb").read()
             if data[:4] == b"KDMV":
                 data = mutate_sparse(data, rnd)
+            elif data[:4] == b"COWD":
+                data = mutate_cowd(data, rnd)
             elif len(data) < (1 << 20):
                 data = mutate_text(data, rnd)
             else:

@@ -16,7 +16,14 @@ qemu-img create -q -f vmdk -o subformat=monolithicSparse,zeroed_grain=on \
          "$PWD/zg.vmdk" 4M
 qemu-io -f vmdk -c 'write -P 7 0 100k' -c 'write -z 1M 64k' "$PWD/zg.vmdk" >/dev/null
 
+mkdir cowd
+cp "$SAMPLES/vmfs_thick.vmdk" "$SAMPLES/vmfs_thick-flat.vmdk" \
+   "$SAMPLES/vmfs_thick-000001.vmdk" cowd/
+/usr/bin/python3 "$srcdir/tests/make-cowd.py" cowd/vmfs_thick-flat.vmdk 1 \
+  cowd/vmfs_thick-000001-delta.vmdk cowd/expected.raw cowd/single.raw
+
 n=$(/usr/bin/python3 "$srcdir/tests/mutate-vmdk.py" "$PWD/mut" 2026 \
+      "$PWD/cowd/vmfs_thick-000001-delta.vmdk" \
       "$SAMPLES/monolithicSparse.vmdk" "$SAMPLES/twoGbMaxExtentSparse.vmdk" \
       "$SAMPLES/streamOptimized.vmdk" "$SAMPLES/streamOptimizedWithMarkers.vmdk" \
       "$SAMPLES/monolithicFlat.vmdk" "$SAMPLES/vmfs_thick.vmdk" "$PWD/zg.vmdk")
