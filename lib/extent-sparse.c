@@ -37,6 +37,7 @@ struct sparse_extent {
   bool *gt_dirty;
   bool gd_dirty, any_dirty;
   bool compressed, markers, redundant;
+  bool cowd;                    /* ESX vmfsSparse: keep freeSector */
   uint64_t file_sectors;        /* size when opened, rounded up */
   uint64_t next_free;           /* sector where the next grain goes */
   pthread_mutex_t lock;         /* GT loading, allocation, flush */
@@ -547,6 +548,17 @@ write_table (struct sparse_extent *s, const uint32_t *entries, uint32_t n,
   return err;
 }
 
+/* A COWD header records where the next grain goes; ESX appends there. */
+static VixError
+write_free_sector (struct sparse_extent *s)
+{
+  uint32_t v = htole32 ((uint32_t) s->next_free);
+  VixError err = vdl_file_pwrite (s->file, &v, sizeof v,
+                                  COWD_FREE_SECTOR_OFFSET);
+
+  return err == VIX_OK ? vdl_file_sync (s->file) : err;
+}
+
 static VixError
 sparse_flush (struct vdl_extent *e)
 {
@@ -581,6 +593,8 @@ sparse_flush (struct vdl_extent *e)
     if (err == VIX_OK)
       s->gd_dirty = false;
   }
+  if (err == VIX_OK && s->cowd)
+    err = write_free_sector (s);
   if (err == VIX_OK)
     s->any_dirty = false;
  out:
@@ -725,8 +739,7 @@ read_cowd_header (struct sparse_extent *s, uint64_t size)
     return err;
   if (cowd_header_parse (hdr, &s->h, msg, sizeof msg) == -1)
     return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s: %s", s->e.path, msg);
-  s->e.no_write = "it is in a vmfsSparse (COWD) delta, which can only be "
-    "read so far";
+  s->cowd = true;
   return VIX_OK;
 }
 
@@ -795,6 +808,8 @@ open_grained (const struct vdl_extent_open_args *a,
     / s->h.grain_size * s->h.grain_size;
   if (s->next_free < s->h.overhead)
     s->next_free = s->h.overhead;
+  if (s->next_free < s->h.free_sector)  /* COWD files may be preallocated */
+    s->next_free = s->h.free_sector;
   *out = &s->e;
   return VIX_OK;
 

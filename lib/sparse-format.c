@@ -127,6 +127,7 @@ cowd_header_parse (const unsigned char *buf, struct kdmv_header *h,
   h->grain_size = get32 (buf + 16);
   h->gd_offset = get32 (buf + 20);
   n_gd = get32 (buf + 24);
+  h->free_sector = get32 (buf + COWD_FREE_SECTOR_OFFSET);
   h->gtes_per_gt = COWD_GTES_PER_GT;
   if (h->version != 1) {
     snprintf (err, errlen, "unsupported COWD version %u", h->version);

@@ -34,6 +34,7 @@ struct kdmv_header {
   uint64_t overhead;
   uint8_t unclean_shutdown;
   uint16_t compress_algorithm;
+  uint64_t free_sector;         /* COWD only: where the next grain goes */
 };
 
 /* Decode and check a 512-byte header.  -1 with a message on error. */
@@ -46,6 +47,7 @@ void kdmv_header_format (const struct kdmv_header *h, unsigned char *buf);
 #define COWD_MAGIC        0x44574f43u   /* "COWD" read little-endian */
 #define COWD_HEADER_SIZE  2048
 #define COWD_GTES_PER_GT  4096
+#define COWD_FREE_SECTOR_OFFSET 28      /* byte offset in the header */
 
 /* Decode and check a COWD header into the fields a KDMV header would
  * have (no compression, no redundant directory).  -1 on error. */

@@ -1,11 +1,12 @@
 #!/usr/bin/python3
 """Write a vmfsSparse ("COWD") delta over a raw parent, as ESXi lays it out.
 
-usage: make-cowd.py PARENT.raw GRAIN DELTA EXPECTED.raw EXPECTED-SINGLE.raw
+usage: make-cowd.py PARENT.raw GRAIN DELTA EXPECTED.raw EXPECTED-SINGLE.raw [N]
 
 The delta (header of 2048 bytes, grain directory at sector 4, grain
 tables of 4096 entries allocated only where data is written, each
-followed by its grains) holds 40 random grains of GRAIN sectors.
+followed by its grains) holds N (default 40) random grains of GRAIN
+sectors; with N = 0 it has no grain table at all.
 EXPECTED is the parent with the delta applied; EXPECTED-SINGLE is the
 delta alone (zeros where it has no grain).
 """
@@ -32,7 +33,8 @@ def alloc(n):
     body.extend(bytes(n * 512))
     return at
 
-for g in sorted(rnd.sample(range(cap // grain), 40)):
+n_grains = int(sys.argv[6]) if len(sys.argv) > 6 else 40
+for g in sorted(rnd.sample(range(cap // grain), n_grains)):
     i = g // gtes
     if i not in gts:
         gts[i] = (alloc(gtes * 4 // 512), [0] * gtes)
