@@ -12,6 +12,7 @@
 #define VIXDISKLIB_H
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -61,6 +62,7 @@ typedef uint64_t VixError;
 #define VIX_E_DISK_OPENPARENT               16012
 #define VIX_E_DISK_NOTSUPPORTED             16013
 #define VIX_E_DISK_INVALIDCHAIN             16030
+#define VIX_E_DISK_KEY_NOTFOUND             16052
 #define VIX_ASYNC                           25000
 
 /* ------------------------------------------------------------------ */
@@ -276,6 +278,39 @@ VixError VixDiskLib_QueryAllocatedBlocks (VixDiskLibHandle diskHandle,
                                           uint64_t chunkSize,
                                           VixDiskLibBlockList **blockList);
 VixError VixDiskLib_FreeBlockList (VixDiskLibBlockList *blockList);
+
+/* Local housekeeping: no-ops for local disks, as in VMware's library. */
+const char *VixDiskLib_ListTransportModes (void);
+VixError VixDiskLib_PrepareForAccess (const VixDiskLibConnectParams *connectParams,
+                                      const char *identity);
+VixError VixDiskLib_EndAccess (const VixDiskLibConnectParams *connectParams,
+                               const char *identity);
+VixError VixDiskLib_Cleanup (const VixDiskLibConnectParams *connectParams,
+                             uint32_t *numCleanedUp, uint32_t *numRemaining);
+
+/* The disk database (DDB) of the opened link, keys without "ddb.". */
+VixError VixDiskLib_GetMetadataKeys (VixDiskLibHandle diskHandle, char *keys,
+                                     size_t maxLen, size_t *requiredLen);
+VixError VixDiskLib_ReadMetadata (VixDiskLibHandle diskHandle, const char *key,
+                                  char *buf, size_t bufLen,
+                                  size_t *requiredLen);
+VixError VixDiskLib_WriteMetadata (VixDiskLibHandle diskHandle,
+                                   const char *key, const char *val);
+
+/* Whole-disk operations. */
+VixError VixDiskLib_CreateChild (VixDiskLibHandle diskHandle,
+                                 const char *childPath,
+                                 VixDiskLibDiskType diskType,
+                                 VixDiskLibProgressFunc progressFunc,
+                                 void *progressCallbackData);
+VixError VixDiskLib_Clone (const VixDiskLibConnection dstConnection,
+                           const char *dstPath,
+                           const VixDiskLibConnection srcConnection,
+                           const char *srcPath,
+                           const VixDiskLibCreateParams *vixCreateParams,
+                           VixDiskLibProgressFunc progressFunc,
+                           void *progressCallbackData, char overWrite);
+VixError VixDiskLib_Unlink (VixDiskLibConnection connection, const char *path);
 
 #ifdef __cplusplus
 }

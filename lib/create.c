@@ -217,6 +217,12 @@ write_sparse (struct vdl_file *f, uint64_t capacity, const char *desc)
   return err;
 }
 
+/* The disk a new child refers to. */
+struct parent_ref {
+  uint32_t cid;
+  const char *hint;             /* parentFileNameHint */
+};
+
 struct created {
   char *paths[MAX_EXTENT_FILES + 1];
   size_t n;
@@ -238,7 +244,8 @@ create_file (struct created *c, const char *path, struct vdl_file **f)
 
 static VixError
 create_disk (const char *path, const VixDiskLibCreateParams *p,
-             const struct layout *l, struct created *c)
+             const struct layout *l, const struct parent_ref *parent,
+             struct created *c)
 {
   struct vdl_descriptor d = { .version = 1, .parent_cid = 0xffffffff };
   char *dirc = strdup (path), *basec = strdup (path), *base, *dir, *text = NULL;
@@ -263,6 +270,10 @@ create_disk (const char *path, const VixDiskLibCreateParams *p,
   random_bytes (&d.cid, sizeof d.cid);
   d.cid &= 0x7fffffff;
   d.create_type = (char *) l->create_type;
+  if (parent) {
+    d.parent_cid = parent->cid;
+    d.parent_hint = (char *) parent->hint;
+  }
   d.extents = calloc (n_ext, sizeof *d.extents);
   if (!d.extents)
     goto oom;
@@ -318,11 +329,48 @@ create_disk (const char *path, const VixDiskLibCreateParams *p,
   err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
  out:
   vdl_file_close (f);
-  d.create_type = NULL;         /* not ours to free */
+  d.create_type = d.parent_hint = NULL;    /* not ours to free */
   vdl_descriptor_free (&d);
   free (text);
   free (dirc);
   free (basec);
+  return err;
+}
+
+/* Check the parameters, create, and remove what was made on failure. */
+static VixError
+create_checked (const char *path, const VixDiskLibCreateParams *p,
+                const struct parent_ref *parent,
+                VixDiskLibProgressFunc progress, void *progress_data)
+{
+  struct created c = { .n = 0 };
+  struct layout l = { 0 };
+  struct stat st;
+  VixError err;
+  size_t i;
+
+  if (!path || !*path || !p)
+    return vdl_error (VIX_E_INVALID_ARG, "Create: no file name or parameters");
+  if (p->capacity == 0)
+    return vdl_error (VIX_E_INVALID_ARG, "Create: the capacity is zero");
+  if (!adapter_name (p->adapterType))
+    return vdl_error (VIX_E_INVALID_ARG, "Create: unknown adapter type %d",
+                      (int) p->adapterType);
+  err = layout_of (p->diskType, &l);
+  if (err != VIX_OK)
+    return err;
+  if (stat (path, &st) == 0)
+    return vdl_error (VIX_E_FILE_ALREADY_EXISTS, "cannot create %s: the file "
+                      "already exists", path);
+  err = create_disk (path, p, &l, parent, &c);
+  if (err != VIX_OK) {
+    for (i = 0; i < c.n; i++)
+      unlink (c.paths[i]);
+  }
+  for (i = 0; i < c.n; i++)
+    free (c.paths[i]);
+  if (err == VIX_OK && progress)
+    progress (progress_data, 100);
   return err;
 }
 
@@ -333,35 +381,84 @@ VixDiskLib_Create (const VixDiskLibConnection connection, const char *path,
                    void *progressCallbackData)
 {
   VixError err;
-  struct vdl_connection *conn = vdl_connection_check (connection, &err);
-  struct created c = { .n = 0 };
-  struct layout l = { 0 };
-  struct stat st;
-  size_t i;
 
-  if (!conn)
+  if (!vdl_connection_check (connection, &err))
     return err;
-  if (!path || !*path || !createParams)
-    return vdl_error (VIX_E_INVALID_ARG, "Create: no file name or parameters");
-  if (createParams->capacity == 0)
-    return vdl_error (VIX_E_INVALID_ARG, "Create: the capacity is zero");
-  if (!adapter_name (createParams->adapterType))
-    return vdl_error (VIX_E_INVALID_ARG, "Create: unknown adapter type %d",
-                      (int) createParams->adapterType);
-  err = layout_of (createParams->diskType, &l);
+  return create_checked (path, createParams, NULL, progressFunc,
+                         progressCallbackData);
+}
+
+/* How a child names its parent: by file name when both are in one
+ * directory (so the pair can be moved together), else by absolute path. */
+static char *
+parent_hint (const char *parent, const char *child)
+{
+  char *p = realpath (parent, NULL), *cdir = strdup (child), *pdir, *r;
+  char *cdir_real;
+
+  if (!p || !cdir) {
+    free (p);
+    free (cdir);
+    return NULL;
+  }
+  cdir_real = realpath (dirname (cdir), NULL);
+  pdir = strdup (p);
+  if (cdir_real && pdir && strcmp (dirname (pdir), cdir_real) == 0)
+    r = strdup (strrchr (p, '/') + 1);
+  else
+    r = strdup (p);
+  free (pdir);
+  free (cdir_real);
+  free (cdir);
+  free (p);
+  return r;
+}
+
+API VixError
+VixDiskLib_CreateChild (VixDiskLibHandle diskHandle, const char *childPath,
+                        VixDiskLibDiskType diskType,
+                        VixDiskLibProgressFunc progressFunc,
+                        void *progressCallbackData)
+{
+  VixError err;
+  struct vdl_handle *h = vdl_handle_check (diskHandle, &err);
+  VixDiskLibCreateParams p = { .diskType = diskType };
+  struct parent_ref parent;
+  VixDiskLibInfo *info;
+  char *hw = NULL, *hint;
+
+  if (!h)
+    return err;
+  if (!childPath || !*childPath)
+    return vdl_error (VIX_E_INVALID_ARG, "CreateChild: no file name");
+  if (diskType != VIXDISKLIB_DISK_MONOLITHIC_SPARSE &&
+      diskType != VIXDISKLIB_DISK_SPLIT_SPARSE)
+    return vdl_error (VIX_E_NOT_SUPPORTED, "CreateChild: a child is "
+                      "monolithic-sparse or split-sparse, not type %d",
+                      (int) diskType);
+  err = vdl_disk_get_info (h->disk, &info);
   if (err != VIX_OK)
     return err;
-  if (stat (path, &st) == 0)
-    return vdl_error (VIX_E_FILE_ALREADY_EXISTS, "cannot create %s: the file "
-                      "already exists", path);
-  err = create_disk (path, createParams, &l, &c);
-  if (err != VIX_OK) {
-    for (i = 0; i < c.n; i++)
-      unlink (c.paths[i]);
+  p.capacity = info->capacity;
+  p.adapterType = info->adapterType == VIXDISKLIB_ADAPTER_UNKNOWN
+    ? VIXDISKLIB_ADAPTER_SCSI_LSILOGIC : info->adapterType;
+  VixDiskLib_FreeInfo (info);
+  p.hwVersion = VIXDISKLIB_HWVERSION_WORKSTATION_5;
+  if (vdl_disk_read_metadata (h->disk, "virtualHWVersion", &hw) == VIX_OK) {
+    p.hwVersion = atoi (hw);
+    free (hw);
   }
-  for (i = 0; i < c.n; i++)
-    free (c.paths[i]);
-  if (err == VIX_OK && progressFunc)
-    progressFunc (progressCallbackData, 100);
+  /* The child depends on the parent as it is now: make that durable. */
+  err = vdl_disk_flush (h->disk);
+  if (err != VIX_OK)
+    return err;
+  vdl_disk_top (h->disk, &parent.cid, &hint);
+  if (!(hint = parent_hint (hint, childPath)))
+    return vdl_error_errno (errno, "CreateChild: cannot resolve the parent "
+                            "and child paths");
+  parent.hint = hint;
+  err = create_checked (childPath, &p, &parent, progressFunc,
+                        progressCallbackData);
+  free (hint);
   return err;
 }

@@ -416,3 +416,58 @@ vdl_descriptor_replace_cid (const char *text, size_t len, uint32_t new_cid)
   }
   return NULL;
 }
+
+int
+vdl_descriptor_set_ddb (struct vdl_descriptor *d, const char *key,
+                        const char *value)
+{
+  size_t i;
+  char *v;
+
+  for (i = d->n_ddb; i-- > 0; )
+    if (strcasecmp (d->ddb[i].key, key) == 0) {
+      if (!(v = strdup (value)))
+        return -1;
+      free (d->ddb[i].value);
+      d->ddb[i].value = v;
+      return 0;
+    }
+  return add_ddb (d, key, value);
+}
+
+char *
+vdl_descriptor_set_ddb_text (const char *text, size_t len, const char *key,
+                             const char *value)
+{
+  const char *end, *p, *line_end, *k, *replace = NULL, *replace_end = NULL;
+  size_t klen = strlen (key);
+  char *out = NULL;
+  int r;
+
+  len = strnlen (text, len);
+  end = text + len;
+  for (p = text; p < end; p = line_end + 1) {
+    line_end = memchr (p, '\n', end - p);
+    if (!line_end)
+      line_end = end;
+    k = p;
+    while (k < line_end && (*k == ' ' || *k == '\t')) k++;
+    if ((size_t) (line_end - k) <= klen || strncasecmp (k, key, klen) != 0)
+      continue;
+    k += klen;
+    while (k < line_end && (*k == ' ' || *k == '\t')) k++;
+    if (k < line_end && *k == '=') {
+      replace = p;              /* the last definition is the one read */
+      replace_end = line_end;
+    }
+    if (line_end == end)
+      break;
+  }
+  if (replace)
+    r = asprintf (&out, "%.*s%s = \"%s\"%s", (int) (replace - text), text,
+                  key, value, replace_end);
+  else
+    r = asprintf (&out, "%s%s%s = \"%s\"\n", text,
+                  len && text[len - 1] != '\n' ? "\n" : "", key, value);
+  return r == -1 ? NULL : out;
+}

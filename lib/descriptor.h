@@ -53,6 +53,15 @@ const char *vdl_extent_type_name (enum vdl_extent_type t);
 /* Write a descriptor in the layout VMware uses.  Returns malloc'd text. */
 char *vdl_descriptor_format (const struct vdl_descriptor *d);
 
+/* Set a DDB entry in memory (replacing the last one with that key). */
+int vdl_descriptor_set_ddb (struct vdl_descriptor *d, const char *key,
+                            const char *value);
+
+/* Return a copy of text where the line of DDB key (e.g. "ddb.uuid") says
+ * value, replaced in place or appended; every other byte is kept. */
+char *vdl_descriptor_set_ddb_text (const char *text, size_t len,
+                                   const char *key, const char *value);
+
 /* Return a copy of text with the value of its CID= line replaced, leaving
  * every other byte as it was.  NULL if there is no CID line. */
 char *vdl_descriptor_replace_cid (const char *text, size_t len,

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,7 @@ struct vdl_disk {
   struct vdl_link **links;      /* links[0] is the newest */
   size_t n_links;
   uint64_t capacity;
-  pthread_mutex_t cid_lock;
+  pthread_mutex_t meta_lock;     /* descriptors: CID, DDB */
   bool cid_changed;
 };
 
@@ -34,6 +35,15 @@ uint64_t
 vdl_disk_capacity (const struct vdl_disk *d)
 {
   return d->capacity;
+}
+
+void
+vdl_disk_top (struct vdl_disk *d, uint32_t *cid, char **path)
+{
+  pthread_mutex_lock (&d->meta_lock);
+  *cid = d->links[0]->desc.cid;
+  pthread_mutex_unlock (&d->meta_lock);
+  *path = d->links[0]->path;
 }
 
 bool
@@ -50,7 +60,7 @@ free_disk (struct vdl_disk *d)
   for (i = 0; i < d->n_links; i++)
     vdl_link_close (d->links[i]);
   free (d->links);
-  pthread_mutex_destroy (&d->cid_lock);
+  pthread_mutex_destroy (&d->meta_lock);
   free (d);
 }
 
@@ -144,7 +154,7 @@ vdl_disk_open (const char *path, uint32_t flags, struct vdl_disk **out)
     pthread_mutex_unlock (&registry_lock);
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
   }
-  pthread_mutex_init (&d->cid_lock, NULL);
+  pthread_mutex_init (&d->meta_lock, NULL);
   d->dev = st.st_dev;
   d->ino = st.st_ino;
   d->refs = 1;
@@ -274,13 +284,13 @@ change_cid_once (struct vdl_disk *d)
 
   if (__atomic_load_n (&d->cid_changed, __ATOMIC_ACQUIRE))
     return VIX_OK;
-  pthread_mutex_lock (&d->cid_lock);
+  pthread_mutex_lock (&d->meta_lock);
   if (!d->cid_changed) {
     err = vdl_link_new_cid (d->links[0]);
     if (err == VIX_OK)
       __atomic_store_n (&d->cid_changed, true, __ATOMIC_RELEASE);
   }
-  pthread_mutex_unlock (&d->cid_lock);
+  pthread_mutex_unlock (&d->meta_lock);
   return err;
 }
 
@@ -418,8 +428,21 @@ adapter_type (const char *name)
   return VIXDISKLIB_ADAPTER_UNKNOWN;
 }
 
+static VixError get_info_locked (struct vdl_disk *d, VixDiskLibInfo **out);
+
 VixError
 vdl_disk_get_info (struct vdl_disk *d, VixDiskLibInfo **out)
+{
+  VixError err;
+
+  pthread_mutex_lock (&d->meta_lock);
+  err = get_info_locked (d, out);
+  pthread_mutex_unlock (&d->meta_lock);
+  return err;
+}
+
+static VixError
+get_info_locked (struct vdl_disk *d, VixDiskLibInfo **out)
 {
   VixDiskLibInfo *info = calloc (1, sizeof *info);
   const char *hint = d->links[0]->desc.parent_hint, *uuid;
@@ -449,4 +472,103 @@ vdl_disk_get_info (struct vdl_disk *d, VixDiskLibInfo **out)
   }
   *out = info;
   return VIX_OK;
+}
+
+/* ---- metadata (the DDB, keys without their "ddb." prefix) ---- */
+
+#define DDB_PREFIX "ddb."
+
+/* Whether key is defined again later in link i, or in a newer link: then
+ * this definition is not the one that counts. */
+static bool
+shadowed (struct vdl_disk *d, size_t i, size_t j)
+{
+  const struct vdl_descriptor *desc = &d->links[i]->desc;
+  const char *key = desc->ddb[j].key;
+  size_t m;
+
+  for (m = j + 1; m < desc->n_ddb; m++)
+    if (strcasecmp (desc->ddb[m].key, key) == 0)
+      return true;
+  for (m = 0; m < i; m++)
+    if (vdl_descriptor_ddb (&d->links[m]->desc, key))
+      return true;
+  return false;
+}
+
+VixError
+vdl_disk_metadata_keys (struct vdl_disk *d, char **keys, size_t *len)
+{
+  char *buf = NULL;
+  size_t size = 0, i, j;
+  FILE *fp = open_memstream (&buf, &size);
+  const struct vdl_descriptor *desc;
+
+  if (!fp)
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  pthread_mutex_lock (&d->meta_lock);
+  for (i = 0; i < d->n_links; i++) {
+    desc = &d->links[i]->desc;
+    for (j = 0; j < desc->n_ddb; j++)
+      if (!shadowed (d, i, j)) {
+        fputs (desc->ddb[j].key + strlen (DDB_PREFIX), fp);
+        fputc ('\0', fp);
+      }
+  }
+  pthread_mutex_unlock (&d->meta_lock);
+  fputc ('\0', fp);
+  if (fclose (fp) != 0) {
+    free (buf);
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  }
+  *keys = buf;
+  *len = size;
+  return VIX_OK;
+}
+
+static char *
+ddb_key (const char *key)
+{
+  char *k;
+
+  if (asprintf (&k, DDB_PREFIX "%s", key) == -1)
+    return NULL;
+  return k;
+}
+
+VixError
+vdl_disk_read_metadata (struct vdl_disk *d, const char *key, char **value)
+{
+  char *k = ddb_key (key);
+  const char *v;
+  VixError err = VIX_OK;
+
+  if (!k)
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  pthread_mutex_lock (&d->meta_lock);
+  v = ddb (d, k);
+  if (!v)
+    err = vdl_error (VIX_E_DISK_KEY_NOTFOUND, "%s has no metadata key '%s'",
+                     d->links[0]->path, key);
+  else if (!(*value = strdup (v)))
+    err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  pthread_mutex_unlock (&d->meta_lock);
+  free (k);
+  return err;
+}
+
+VixError
+vdl_disk_write_metadata (struct vdl_disk *d, const char *key,
+                         const char *value)
+{
+  char *k = ddb_key (key);
+  VixError err;
+
+  if (!k)
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  pthread_mutex_lock (&d->meta_lock);
+  err = vdl_link_set_ddb (d->links[0], k, value);
+  pthread_mutex_unlock (&d->meta_lock);
+  free (k);
+  return err;
 }

@@ -20,6 +20,8 @@ VixError vdl_disk_open (const char *path, uint32_t flags,
 VixError vdl_disk_close (struct vdl_disk *d);
 
 uint64_t vdl_disk_capacity (const struct vdl_disk *d);
+/* The newest link's content ID and descriptor path. */
+void vdl_disk_top (struct vdl_disk *d, uint32_t *cid, char **path);
 bool vdl_disk_writable (const struct vdl_disk *d);
 
 VixError vdl_disk_read (struct vdl_disk *d, uint64_t sector, uint64_t count,
@@ -35,5 +37,14 @@ VixError vdl_disk_allocation (struct vdl_disk *d, uint64_t sector,
                               uint64_t count, vdl_alloc_fn fn, void *ctx);
 
 VixError vdl_disk_get_info (struct vdl_disk *d, VixDiskLibInfo **info);
+
+/* The disk database, with keys as VDDK names them (no "ddb." prefix),
+ * looked up from the newest link to the oldest; writes go to the newest. */
+VixError vdl_disk_metadata_keys (struct vdl_disk *d, char **keys,
+                                 size_t *len);
+VixError vdl_disk_read_metadata (struct vdl_disk *d, const char *key,
+                                 char **value);
+VixError vdl_disk_write_metadata (struct vdl_disk *d, const char *key,
+                                  const char *value);
 
 #endif

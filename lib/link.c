@@ -345,28 +345,27 @@ vdl_link_find_extent (const struct vdl_link *l, uint64_t sector)
   return lo;
 }
 
-VixError
-vdl_link_new_cid (struct vdl_link *l)
+/* Put new descriptor text where the old one was (the embedded area, or
+ * the descriptor file) and keep it as the link's text.  Takes text. */
+static VixError
+store_text (struct vdl_link *l, char *text)
 {
-  uint32_t cid;
-  char *text;
-  size_t len;
+  size_t len = strlen (text);
+  char *area;
   VixError err;
 
-  do {
-    if (getrandom (&cid, sizeof cid, 0) != sizeof cid)
-      cid ^= (uint32_t) (uintptr_t) &cid;
-  } while (cid == l->desc.cid || cid >= 0xfffffffe || cid == 0);
-  text = vdl_descriptor_replace_cid (l->desc_text, l->desc_len, cid);
-  if (!text)
-    return VIX_OK;              /* no CID line to update */
-  len = strlen (text);
   if (l->embed_file) {
-    char *area = calloc (1, l->embed_size);
-    if (!area || len > l->embed_size) {
-      free (area);
+    if (len > l->embed_size) {
       free (text);
-      return VIX_OK;            /* cannot grow an embedded descriptor */
+      return vdl_error (VIX_E_DISK_FULL, "%s: the new descriptor (%zu "
+                        "bytes) does not fit in the %llu bytes reserved "
+                        "for it", l->path, len,
+                        (unsigned long long) l->embed_size);
+    }
+    area = calloc (1, l->embed_size);
+    if (!area) {
+      free (text);
+      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
     }
     memcpy (area, text, len);
     err = vdl_file_pwrite (l->embed_file, area, l->embed_size,
@@ -379,14 +378,61 @@ vdl_link_new_cid (struct vdl_link *l)
       err = vdl_file_truncate (l->desc_file, len);
   }
   else
-    err = VIX_OK;
-  if (err == VIX_OK) {
-    free (l->desc_text);
-    l->desc_text = text;
-    l->desc_len = len;
-    l->desc.cid = cid;
-  }
-  else
+    err = vdl_error (VIX_E_NOT_SUPPORTED, "%s has no descriptor to update "
+                     "(an extent opened on its own)", l->path);
+  if (err != VIX_OK) {
     free (text);
+    return err;
+  }
+  free (l->desc_text);
+  l->desc_text = text;
+  l->desc_len = len;
+  return VIX_OK;
+}
+
+VixError
+vdl_link_new_cid (struct vdl_link *l)
+{
+  uint32_t cid;
+  char *text;
+
+  if (!l->embed_file && !l->desc_file)
+    return VIX_OK;              /* nowhere to record it */
+  do {
+    if (getrandom (&cid, sizeof cid, 0) != sizeof cid)
+      cid ^= (uint32_t) (uintptr_t) &cid;
+  } while (cid == l->desc.cid || cid >= 0xfffffffe || cid == 0);
+  text = vdl_descriptor_replace_cid (l->desc_text, l->desc_len, cid);
+  if (!text)
+    return VIX_OK;              /* no CID line to update */
+  if (l->embed_file && strlen (text) > l->embed_size) {
+    free (text);
+    return VIX_OK;              /* an embedded descriptor cannot grow */
+  }
+  if (store_text (l, text) != VIX_OK)
+    return vdl_error (VIX_E_FILE_ERROR, "%s: cannot record the new content "
+                      "ID", l->path);
+  l->desc.cid = cid;
+  return VIX_OK;
+}
+
+VixError
+vdl_link_set_ddb (struct vdl_link *l, const char *key, const char *value)
+{
+  char *text;
+  VixError err;
+
+  if (!l->writable)
+    return vdl_error (VIX_E_FILE_READ_ONLY, "%s is open read-only", l->path);
+  if (strpbrk (key, "\"=\n\r \t") || strpbrk (value, "\"\n\r") || !*key)
+    return vdl_error (VIX_E_INVALID_ARG, "metadata key '%s' or its value "
+                      "cannot be stored in a descriptor (no quotes, line "
+                      "breaks, or spaces and '=' in keys)", key);
+  text = vdl_descriptor_set_ddb_text (l->desc_text, l->desc_len, key, value);
+  if (!text)
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  err = store_text (l, text);
+  if (err == VIX_OK && vdl_descriptor_set_ddb (&l->desc, key, value) == -1)
+    err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
   return err;
 }

@@ -36,6 +36,10 @@ size_t vdl_link_find_extent (const struct vdl_link *l, uint64_t sector);
 /* Give the link a new content ID, as required before its first change. */
 VixError vdl_link_new_cid (struct vdl_link *l);
 
+/* Set DDB key (with its "ddb." prefix) in the descriptor on disk. */
+VixError vdl_link_set_ddb (struct vdl_link *l, const char *key,
+                           const char *value);
+
 /* Resolve name relative to dir unless it is absolute.  malloc'd. */
 char *vdl_path_join (const char *dir, const char *name);
 
