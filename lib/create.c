@@ -46,6 +46,8 @@ layout_of (VixDiskLibDiskType t, struct layout *l)
       { "vmfs", VDL_EXTENT_VMFS, "-flat", false, false, false, false } },
     { VIXDISKLIB_DISK_VMFS_THIN,
       { "vmfs", VDL_EXTENT_VMFS, "-flat", false, false, true, false } },
+    { VIXDISKLIB_DISK_VMFS_SPARSE,
+      { "vmfsSparse", VDL_EXTENT_VMFSSPARSE, "-delta", false, true, true, false } },
   };
   size_t i;
 
@@ -54,10 +56,9 @@ layout_of (VixDiskLibDiskType t, struct layout *l)
       *l = table[i].l;
       return VIX_OK;
     }
-  if (t == VIXDISKLIB_DISK_STREAM_OPTIMIZED || t == VIXDISKLIB_DISK_VMFS_SPARSE)
-    return vdl_error (VIX_E_NOT_SUPPORTED, "creating %s disks is not "
-                      "supported yet", t == VIXDISKLIB_DISK_STREAM_OPTIMIZED
-                      ? "stream-optimized" : "vmfs-sparse (COWD)");
+  if (t == VIXDISKLIB_DISK_STREAM_OPTIMIZED)
+    return vdl_error (VIX_E_NOT_SUPPORTED, "creating stream-optimized disks "
+                      "is not supported yet");
   return vdl_error (VIX_E_INVALID_ARG, "unknown disk type %d", (int) t);
 }
 
@@ -217,6 +218,34 @@ write_sparse (struct vdl_file *f, uint64_t capacity, const char *desc)
   return err;
 }
 
+/* Write an empty ESX vmfsSparse (COWD) extent: header and an empty
+ * grain directory; tables and grains are appended as data is written.
+ * Grains of 64 KiB rather than ESX's default 512 bytes keep a written
+ * disk's tables small and its I/O large; the format allows both. */
+static VixError
+write_cowd (struct vdl_file *f, uint64_t capacity)
+{
+  unsigned char hdr[COWD_HEADER_SIZE];
+  struct kdmv_header h = {
+    .version = 1, .capacity = capacity, .grain_size = 128,
+    .gtes_per_gt = COWD_GTES_PER_GT, .gd_offset = COWD_HEADER_SIZE / SS,
+  };
+  uint64_t n_gd = kdmv_num_gts (&h);
+  VixError err;
+
+  if (capacity > UINT32_MAX)
+    return vdl_error (VIX_E_FILE_TOO_BIG, "a vmfs-sparse (COWD) disk holds "
+                      "less than 2 TiB");
+  h.free_sector = h.gd_offset + (n_gd * 4 + SS - 1) / SS;
+  cowd_header_format (&h, n_gd, hdr);
+  err = vdl_file_truncate (f, h.free_sector * SS);
+  if (err == VIX_OK)
+    err = vdl_file_pwrite (f, hdr, sizeof hdr, 0);
+  if (err == VIX_OK)
+    err = vdl_file_sync (f);
+  return err;
+}
+
 /* The disk a new child refers to. */
 struct parent_ref {
   uint32_t cid;
@@ -316,7 +345,9 @@ create_disk (const char *path, const VixDiskLibCreateParams *p,
     free (xpath);
     if (err != VIX_OK)
       break;
-    if (l->sparse)
+    if (l->extent_type == VDL_EXTENT_VMFSSPARSE)
+      err = write_cowd (f, d.extents[i].sectors);
+    else if (l->sparse)
       err = write_sparse (f, d.extents[i].sectors, NULL);
     else if (l->thin)
       err = vdl_file_truncate (f, d.extents[i].sectors * SS);

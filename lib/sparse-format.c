@@ -157,6 +157,21 @@ cowd_header_parse (const unsigned char *buf, struct kdmv_header *h,
   return 0;
 }
 
+void
+cowd_header_format (const struct kdmv_header *h, uint32_t n_gd,
+                    unsigned char *buf)
+{
+  memset (buf, 0, COWD_HEADER_SIZE);
+  put32 (buf, COWD_MAGIC);
+  put32 (buf + 4, 1);                   /* version */
+  put32 (buf + 8, 3);                   /* flags, as ESX writes them */
+  put32 (buf + 12, h->capacity);
+  put32 (buf + 16, h->grain_size);
+  put32 (buf + 20, h->gd_offset);
+  put32 (buf + 24, n_gd);
+  put32 (buf + COWD_FREE_SECTOR_OFFSET, h->free_sector);
+}
+
 uint64_t
 kdmv_num_gts (const struct kdmv_header *h)
 {

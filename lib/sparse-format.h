@@ -53,6 +53,9 @@ void kdmv_header_format (const struct kdmv_header *h, unsigned char *buf);
  * have (no compression, no redundant directory).  -1 on error. */
 int cowd_header_parse (const unsigned char *buf, struct kdmv_header *h,
                        char *err, size_t errlen);
+/* Encode a COWD header of a base disk with n_gd directory entries. */
+void cowd_header_format (const struct kdmv_header *h, uint32_t n_gd,
+                         unsigned char *buf);
 
 /* Number of grain tables (= grain directory entries) for h. */
 uint64_t kdmv_num_gts (const struct kdmv_header *h);

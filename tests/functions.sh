@@ -547,7 +547,7 @@ create_roundtrip ()
   fi
 
   case "$ct" in
-    monolithicSparse|monolithicFlat|twoGbMaxExtentSparse|twoGbMaxExtentFlat|vmfs|streamOptimized)
+    monolithicSparse|monolithicFlat|twoGbMaxExtentSparse|twoGbMaxExtentFlat|vmfs|vmfsSparse|streamOptimized)
       qemu-img info "$out"
       qemu-img check "$out"
       qemu-img compare -f vmdk -F qcow2 "$out" input.qcow2
