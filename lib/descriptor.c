@@ -378,43 +378,54 @@ vdl_descriptor_format (const struct vdl_descriptor *d)
   return buf;
 }
 
-char *
-vdl_descriptor_replace_cid (const char *text, size_t len, uint32_t new_cid)
+/* Find the last line of text that sets key ("key = value", any case,
+ * any spaces): its start, its end (the newline or the end of text) and
+ * where the value starts.  False if there is none. */
+static bool
+find_key_line (const char *text, const char *key, const char **line,
+               const char **line_end, const char **value)
 {
-  const char *p = text, *end, *line_end, *val, *val_end;
-  char *out;
-  size_t out_len;
+  const char *end = text + strlen (text), *p, *e, *k;
+  size_t klen = strlen (key);
+  bool found = false;
 
-  len = strnlen (text, len);
-  end = text + len;
-  for (p = text; p < end; p = line_end + 1) {
-    line_end = memchr (p, '\n', end - p);
-    if (!line_end)
-      line_end = end;
-    val = p;
-    while (val < line_end && (*val == ' ' || *val == '\t')) val++;
-    if (line_end - val < 4 || strncasecmp (val, "CID", 3) != 0)
+  for (p = text; p < end; p = e + 1) {
+    e = memchr (p, '\n', end - p);
+    if (!e)
+      e = end;
+    k = p;
+    while (k < e && (*k == ' ' || *k == '\t')) k++;
+    if ((size_t) (e - k) <= klen || strncasecmp (k, key, klen) != 0)
       continue;
-    val += 3;
-    while (val < line_end && (*val == ' ' || *val == '\t')) val++;
-    if (val >= line_end || *val != '=')
+    k += klen;
+    while (k < e && (*k == ' ' || *k == '\t')) k++;
+    if (k >= e || *k != '=')
       continue;
-    val++;
-    while (val < line_end && (*val == ' ' || *val == '\t')) val++;
-    val_end = val;
-    while (val_end < line_end && isxdigit ((unsigned char) *val_end))
-      val_end++;
-    out_len = (val - text) + 8 + (end - val_end);
-    out = malloc (out_len + 1);
-    if (!out)
-      return NULL;
-    memcpy (out, text, val - text);
-    snprintf (out + (val - text), 9, "%08" PRIx32, new_cid);
-    memcpy (out + (val - text) + 8, val_end, end - val_end);
-    out[out_len] = '\0';
-    return out;
+    k++;
+    while (k < e && (*k == ' ' || *k == '\t')) k++;
+    *line = p;
+    *line_end = e;
+    *value = k;
+    found = true;
   }
-  return NULL;
+  return found;
+}
+
+char *
+vdl_descriptor_replace_cid (const char *text, uint32_t new_cid)
+{
+  const char *line, *line_end, *val, *val_end;
+  char *out;
+
+  if (!find_key_line (text, "CID", &line, &line_end, &val))
+    return NULL;
+  for (val_end = val; val_end < line_end && isxdigit ((unsigned char) *val_end);
+       val_end++)
+    ;
+  if (asprintf (&out, "%.*s%08" PRIx32 "%s", (int) (val - text), text,
+                new_cid, val_end) == -1)
+    return NULL;
+  return out;
 }
 
 int
@@ -436,38 +447,19 @@ vdl_descriptor_set_ddb (struct vdl_descriptor *d, const char *key,
 }
 
 char *
-vdl_descriptor_set_ddb_text (const char *text, size_t len, const char *key,
+vdl_descriptor_set_ddb_text (const char *text, const char *key,
                              const char *value)
 {
-  const char *end, *p, *line_end, *k, *replace = NULL, *replace_end = NULL;
-  size_t klen = strlen (key);
+  const char *line, *line_end, *val;
   char *out = NULL;
   int r;
 
-  len = strnlen (text, len);
-  end = text + len;
-  for (p = text; p < end; p = line_end + 1) {
-    line_end = memchr (p, '\n', end - p);
-    if (!line_end)
-      line_end = end;
-    k = p;
-    while (k < line_end && (*k == ' ' || *k == '\t')) k++;
-    if ((size_t) (line_end - k) <= klen || strncasecmp (k, key, klen) != 0)
-      continue;
-    k += klen;
-    while (k < line_end && (*k == ' ' || *k == '\t')) k++;
-    if (k < line_end && *k == '=') {
-      replace = p;              /* the last definition is the one read */
-      replace_end = line_end;
-    }
-    if (line_end == end)
-      break;
-  }
-  if (replace)
-    r = asprintf (&out, "%.*s%s = \"%s\"%s", (int) (replace - text), text,
-                  key, value, replace_end);
+  if (find_key_line (text, key, &line, &line_end, &val))
+    r = asprintf (&out, "%.*s%s = \"%s\"%s", (int) (line - text), text,
+                  key, value, line_end);
   else
     r = asprintf (&out, "%s%s%s = \"%s\"\n", text,
-                  len && text[len - 1] != '\n' ? "\n" : "", key, value);
+                  *text && text[strlen (text) - 1] != '\n' ? "\n" : "",
+                  key, value);
   return r == -1 ? NULL : out;
 }

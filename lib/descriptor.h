@@ -59,12 +59,11 @@ int vdl_descriptor_set_ddb (struct vdl_descriptor *d, const char *key,
 
 /* Return a copy of text where the line of DDB key (e.g. "ddb.uuid") says
  * value, replaced in place or appended; every other byte is kept. */
-char *vdl_descriptor_set_ddb_text (const char *text, size_t len,
-                                   const char *key, const char *value);
+char *vdl_descriptor_set_ddb_text (const char *text, const char *key,
+                                   const char *value);
 
 /* Return a copy of text with the value of its CID= line replaced, leaving
  * every other byte as it was.  NULL if there is no CID line. */
-char *vdl_descriptor_replace_cid (const char *text, size_t len,
-                                  uint32_t new_cid);
+char *vdl_descriptor_replace_cid (const char *text, uint32_t new_cid);
 
 #endif

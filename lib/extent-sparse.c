@@ -702,45 +702,44 @@ load_directory (struct sparse_extent *s, uint64_t at, uint32_t **out,
   return VIX_OK;
 }
 
-static VixError
-read_kdmv_header (struct sparse_extent *s, uint64_t size)
+VixError
+vdl_sparse_read_header (struct vdl_file *f, bool cowd, uint64_t size,
+                        struct kdmv_header *h)
 {
-  unsigned char hdr[SS];
+  unsigned char hdr[COWD_HEADER_SIZE];
+  size_t bytes = cowd ? COWD_HEADER_SIZE : SS;
   char msg[200];
   VixError err;
 
-  if (size < SS)
+  if (size < bytes)
     return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is truncated: %llu bytes "
-                      "is too small for a sparse extent header", s->e.path,
-                      (unsigned long long) size);
-  err = vdl_file_pread (s->file, hdr, SS, 0);
+                      "is too small for a %s header", f->path,
+                      (unsigned long long) size,
+                      cowd ? "COWD" : "sparse extent");
+  err = vdl_file_pread (f, hdr, bytes, 0);
   if (err != VIX_OK)
     return err;
-  if (kdmv_header_parse (hdr, &s->h, msg, sizeof msg) == -1)
-    return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s: %s", s->e.path, msg);
-  if (s->h.gd_offset == KDMV_GD_AT_END)
-    return read_footer (s, size);
+  if ((cowd ? cowd_header_parse : kdmv_header_parse) (hdr, h, msg,
+                                                      sizeof msg) == -1)
+    return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s: %s", f->path, msg);
   return VIX_OK;
+}
+
+static VixError
+read_kdmv_header (struct sparse_extent *s, uint64_t size)
+{
+  VixError err = vdl_sparse_read_header (s->file, false, size, &s->h);
+
+  if (err == VIX_OK && s->h.gd_offset == KDMV_GD_AT_END)
+    err = read_footer (s, size);
+  return err;
 }
 
 static VixError
 read_cowd_header (struct sparse_extent *s, uint64_t size)
 {
-  unsigned char hdr[COWD_HEADER_SIZE];
-  char msg[200];
-  VixError err;
-
-  if (size < COWD_HEADER_SIZE)
-    return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is truncated: %llu bytes "
-                      "is too small for a COWD header", s->e.path,
-                      (unsigned long long) size);
-  err = vdl_file_pread (s->file, hdr, sizeof hdr, 0);
-  if (err != VIX_OK)
-    return err;
-  if (cowd_header_parse (hdr, &s->h, msg, sizeof msg) == -1)
-    return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s: %s", s->e.path, msg);
   s->cowd = true;
-  return VIX_OK;
+  return vdl_sparse_read_header (s->file, true, size, &s->h);
 }
 
 /* Both kinds of extent share everything but the header. */

@@ -11,6 +11,7 @@
 
 #include "descriptor.h"
 #include "file.h"
+#include "sparse-format.h"
 #include "vixDiskLib.h"
 
 /* What a range of an extent holds. */
@@ -76,6 +77,10 @@ VixError vdl_extent_sparse_open (const struct vdl_extent_open_args *a,
 /* ESX vmfsSparse ("COWD") deltas, read-only for now. */
 VixError vdl_extent_cowd_open (const struct vdl_extent_open_args *a,
                                struct vdl_extent **out);
+
+/* Read and decode the header of a grain-table file (KDMV or COWD). */
+VixError vdl_sparse_read_header (struct vdl_file *f, bool cowd, uint64_t size,
+                                 struct kdmv_header *h);
 
 /* Common fields, set by every *_open. */
 void vdl_extent_init (struct vdl_extent *e, const struct vdl_extent_ops *ops,

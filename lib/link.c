@@ -108,20 +108,12 @@ read_embedded (struct vdl_link *l, struct vdl_file *f, uint64_t size,
 static VixError
 bare_cowd (struct vdl_link *l, struct vdl_file *f, uint64_t size)
 {
-  unsigned char hdr[COWD_HEADER_SIZE];
   struct kdmv_header h;
-  char msg[200], *text, *base;
-  VixError err;
+  char *text, *base;
+  VixError err = vdl_sparse_read_header (f, true, size, &h);
 
-  if (size < COWD_HEADER_SIZE)
-    return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is truncated: %llu bytes "
-                      "is too small for a COWD header", l->path,
-                      (unsigned long long) size);
-  err = vdl_file_pread (f, hdr, sizeof hdr, 0);
   if (err != VIX_OK)
     return err;
-  if (cowd_header_parse (hdr, &h, msg, sizeof msg) == -1)
-    return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s: %s", l->path, msg);
   if (!(base = strdup (l->path)))
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
   if (asprintf (&text, "createType=\"vmfsSparse\"\n"
@@ -402,7 +394,7 @@ vdl_link_new_cid (struct vdl_link *l)
     if (getrandom (&cid, sizeof cid, 0) != sizeof cid)
       cid ^= (uint32_t) (uintptr_t) &cid;
   } while (cid == l->desc.cid || cid >= 0xfffffffe || cid == 0);
-  text = vdl_descriptor_replace_cid (l->desc_text, l->desc_len, cid);
+  text = vdl_descriptor_replace_cid (l->desc_text, cid);
   if (!text)
     return VIX_OK;              /* no CID line to update */
   if (l->embed_file && strlen (text) > l->embed_size) {
@@ -428,7 +420,7 @@ vdl_link_set_ddb (struct vdl_link *l, const char *key, const char *value)
     return vdl_error (VIX_E_INVALID_ARG, "metadata key '%s' or its value "
                       "cannot be stored in a descriptor (no quotes, line "
                       "breaks, or spaces and '=' in keys)", key);
-  text = vdl_descriptor_set_ddb_text (l->desc_text, l->desc_len, key, value);
+  text = vdl_descriptor_set_ddb_text (l->desc_text, key, value);
   if (!text)
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
   err = store_text (l, text);
