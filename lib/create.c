@@ -28,6 +28,7 @@ struct layout {
   enum vdl_extent_type extent_type;
   const char *suffix;           /* extent file name suffix, %03d if split */
   bool split, sparse, thin, embedded;
+  bool stream;                  /* compressed grains, directory in a footer */
 };
 
 static VixError
@@ -35,19 +36,21 @@ layout_of (VixDiskLibDiskType t, struct layout *l)
 {
   static const struct { VixDiskLibDiskType t; struct layout l; } table[] = {
     { VIXDISKLIB_DISK_MONOLITHIC_SPARSE,
-      { "monolithicSparse", VDL_EXTENT_SPARSE, "", false, true, true, true } },
+      { "monolithicSparse", VDL_EXTENT_SPARSE, "", false, true, true, true, false } },
     { VIXDISKLIB_DISK_MONOLITHIC_FLAT,
-      { "monolithicFlat", VDL_EXTENT_FLAT, "-flat", false, false, false, false } },
+      { "monolithicFlat", VDL_EXTENT_FLAT, "-flat", false, false, false, false, false } },
     { VIXDISKLIB_DISK_SPLIT_SPARSE,
-      { "twoGbMaxExtentSparse", VDL_EXTENT_SPARSE, "-s%03d", true, true, true, false } },
+      { "twoGbMaxExtentSparse", VDL_EXTENT_SPARSE, "-s%03d", true, true, true, false, false } },
     { VIXDISKLIB_DISK_SPLIT_FLAT,
-      { "twoGbMaxExtentFlat", VDL_EXTENT_FLAT, "-f%03d", true, false, false, false } },
+      { "twoGbMaxExtentFlat", VDL_EXTENT_FLAT, "-f%03d", true, false, false, false, false } },
     { VIXDISKLIB_DISK_VMFS_FLAT,
-      { "vmfs", VDL_EXTENT_VMFS, "-flat", false, false, false, false } },
+      { "vmfs", VDL_EXTENT_VMFS, "-flat", false, false, false, false, false } },
     { VIXDISKLIB_DISK_VMFS_THIN,
-      { "vmfs", VDL_EXTENT_VMFS, "-flat", false, false, true, false } },
+      { "vmfs", VDL_EXTENT_VMFS, "-flat", false, false, true, false, false } },
+    { VIXDISKLIB_DISK_STREAM_OPTIMIZED,
+      { "streamOptimized", VDL_EXTENT_SPARSE, "", false, true, true, true, true } },
     { VIXDISKLIB_DISK_VMFS_SPARSE,
-      { "vmfsSparse", VDL_EXTENT_VMFSSPARSE, "-delta", false, true, true, false } },
+      { "vmfsSparse", VDL_EXTENT_VMFSSPARSE, "-delta", false, true, true, false, false } },
   };
   size_t i;
 
@@ -56,9 +59,6 @@ layout_of (VixDiskLibDiskType t, struct layout *l)
       *l = table[i].l;
       return VIX_OK;
     }
-  if (t == VIXDISKLIB_DISK_STREAM_OPTIMIZED)
-    return vdl_error (VIX_E_NOT_SUPPORTED, "creating stream-optimized disks "
-                      "is not supported yet");
   return vdl_error (VIX_E_INVALID_ARG, "unknown disk type %d", (int) t);
 }
 
@@ -218,6 +218,48 @@ write_sparse (struct vdl_file *f, uint64_t capacity, const char *desc)
   return err;
 }
 
+/* Write an empty stream-optimized extent as VMware's format note lays it
+ * out: header (directory "at the end"), descriptor, then at the first
+ * grain boundary an empty directory, the footer and end-of-stream. */
+static VixError
+write_stream (struct vdl_file *f, uint64_t capacity, const char *desc)
+{
+  struct kdmv_header h = {
+    .version = 3,
+    .flags = KDMV_FLAG_NEWLINE | KDMV_FLAG_COMPRESSED | KDMV_FLAG_MARKERS,
+    .capacity = capacity, .grain_size = 128, .gtes_per_gt = 512,
+    .desc_offset = 1, .desc_size = 20, .overhead = 128,
+    .gd_offset = KDMV_GD_AT_END,
+    .compress_algorithm = KDMV_COMPRESS_DEFLATE,
+  };
+  uint64_t n_gts = kdmv_num_gts (&h), sectors;
+  uint32_t **gts = calloc (n_gts, sizeof *gts), *gd = calloc (n_gts, 4);
+  unsigned char hdr[SS], *tail = NULL, *area = calloc (h.desc_size, SS);
+  VixError err;
+
+  if (strlen (desc) > h.desc_size * SS)
+    err = vdl_error (VIX_E_INVALID_ARG, "the descriptor is too long");
+  else if (!gts || !gd || !area ||
+           !(tail = kdmv_stream_tail (&h, gts, h.overhead, gd, &sectors)))
+    err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  else {
+    kdmv_header_format (&h, hdr);
+    memcpy (area, desc, strlen (desc));
+    err = vdl_file_pwrite (f, hdr, SS, 0);
+    if (err == VIX_OK)
+      err = vdl_file_pwrite (f, area, h.desc_size * SS, SS);
+    if (err == VIX_OK)
+      err = vdl_file_pwrite (f, tail, sectors * SS, h.overhead * SS);
+    if (err == VIX_OK)
+      err = vdl_file_sync (f);
+  }
+  free (tail);
+  free (area);
+  free (gd);
+  free (gts);
+  return err;
+}
+
 /* Write an empty ESX vmfsSparse (COWD) extent: header and an empty
  * grain directory; tables and grains are appended as data is written.
  * Grains of 64 KiB rather than ESX's default 512 bytes keep a written
@@ -329,7 +371,7 @@ create_disk (const char *path, const VixDiskLibCreateParams *p,
   if (err != VIX_OK)
     goto out;
   if (l->embedded) {
-    err = write_sparse (f, p->capacity, text);
+    err = (l->stream ? write_stream : write_sparse) (f, p->capacity, text);
     goto out;
   }
   err = vdl_file_pwrite (f, text, strlen (text), 0);

@@ -20,36 +20,12 @@
 #include <string.h>
 
 #include "error.h"
+#include "log.h"
 #include "extent.h"
-#include "sparse-format.h"
+#include "sparse-extent.h"
 
-#define SS VIXDISKLIB_SECTOR_SIZE
-
-struct sparse_extent {
-  struct vdl_extent e;
-  struct vdl_file *file;
-  struct kdmv_header h;
-  uint64_t id;                  /* identifies this extent in grain caches */
-  uint64_t gt_cover;            /* sectors covered by one grain table */
-  uint32_t n_gts;
-  uint32_t *gd, *rgd;           /* sector of each GT (host order) */
-  uint32_t **gts;               /* loaded GTs, NULL until first use */
-  bool *gt_dirty;
-  bool gd_dirty, any_dirty;
-  bool compressed, markers, redundant;
-  bool cowd;                    /* ESX vmfsSparse: keep freeSector */
-  uint64_t file_sectors;        /* size when opened, rounded up */
-  uint64_t next_free;           /* sector where the next grain goes */
-  pthread_mutex_t lock;         /* GT loading, allocation, flush */
-};
 
 static atomic_uint_fast64_t next_extent_id = 1;
-
-static uint32_t
-get_entry (uint32_t *gt, uint64_t i)
-{
-  return __atomic_load_n (&gt[i], __ATOMIC_ACQUIRE);
-}
 
 static VixError
 load_gt_locked (struct sparse_extent *s, uint32_t i)
@@ -77,8 +53,8 @@ load_gt_locked (struct sparse_extent *s, uint32_t i)
 }
 
 /* The grain table covering extent sector, loading it if needed. */
-static VixError
-get_gt (struct sparse_extent *s, uint64_t sector, uint32_t **out)
+VixError
+sparse_get_gt (struct sparse_extent *s, uint64_t sector, uint32_t **out)
 {
   uint32_t i = sector / s->gt_cover;
   uint32_t *gt = __atomic_load_n (&s->gts[i], __ATOMIC_ACQUIRE);
@@ -97,14 +73,14 @@ get_gt (struct sparse_extent *s, uint64_t sector, uint32_t **out)
   return VIX_OK;
 }
 
-static uint64_t
-grain_index (struct sparse_extent *s, uint64_t sector)
+uint64_t
+sparse_grain_index (struct sparse_extent *s, uint64_t sector)
 {
   return (sector % s->gt_cover) / s->h.grain_size;
 }
 
-static enum vdl_run
-state_of (struct sparse_extent *s, uint32_t entry)
+enum vdl_run
+sparse_state_of (struct sparse_extent *s, uint32_t entry)
 {
   if (entry == 0)
     return VDL_RUN_ABSENT;
@@ -115,13 +91,18 @@ state_of (struct sparse_extent *s, uint32_t entry)
 
 /* A grain table entry that points at data must point past the metadata
  * and into the file (or at a grain this process appended). */
-static VixError
-check_entry (struct sparse_extent *s, uint64_t sector, uint32_t entry)
+uint64_t
+sparse_file_end (struct sparse_extent *s)
 {
   uint64_t end = __atomic_load_n (&s->next_free, __ATOMIC_ACQUIRE);
 
-  if (end < s->file_sectors)
-    end = s->file_sectors;
+  return end < s->file_sectors ? s->file_sectors : end;
+}
+
+VixError
+sparse_check_entry (struct sparse_extent *s, uint64_t sector, uint32_t entry)
+{
+  uint64_t end = sparse_file_end (s);
   if (entry >= s->h.overhead && entry < end)
     return VIX_OK;
   return vdl_error (VIX_E_DISK_NEEDSREPAIR,
@@ -145,10 +126,10 @@ sparse_map (struct vdl_extent *e, uint64_t sector, uint64_t count,
   VixError err;
 
   while (done < count) {
-    err = get_gt (s, sector + done, &gt);
+    err = sparse_get_gt (s, sector + done, &gt);
     if (err != VIX_OK)
       return err;
-    st = state_of (s, get_entry (gt, grain_index (s, sector + done)));
+    st = sparse_state_of (s, get_entry (gt, sparse_grain_index (s, sector + done)));
     if (done == 0)
       *state = st;
     else if (st != *state)
@@ -164,6 +145,7 @@ sparse_map (struct vdl_extent *e, uint64_t sector, uint64_t count,
 
 struct grain_cache {
   uint64_t extent_id, grain;
+  uint32_t at;                  /* where it was: rewritten grains move */
   unsigned char *data;
   size_t cap;
   unsigned char *in;
@@ -239,7 +221,7 @@ load_compressed_grain (struct sparse_extent *s, struct grain_cache *c,
 
   if (expect_sectors > s->h.grain_size)
     expect_sectors = s->h.grain_size;
-  avail = (s->file_sectors - at) * SS;
+  avail = (sparse_file_end (s) - at) * SS;
   want = grain_bytes + SS;
   if (want > avail)
     want = avail;
@@ -292,7 +274,24 @@ load_compressed_grain (struct sparse_extent *s, struct grain_cache *c,
     memset (c->data + out_len, 0, grain_bytes - out_len);
   c->extent_id = s->id;
   c->grain = gi;
+  c->at = at;
   return VIX_OK;
+}
+
+VixError
+sparse_read_compressed_grain (struct sparse_extent *s, uint64_t gi,
+                              uint32_t at, unsigned char *buf)
+{
+  struct grain_cache *c = thread_cache ();
+  VixError err = VIX_OK;
+
+  if (!c)
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  if (c->extent_id != s->id || c->grain != gi || c->at != at)
+    err = load_compressed_grain (s, c, gi, at);
+  if (err == VIX_OK)
+    memcpy (buf, c->data, s->h.grain_size * SS);
+  return err;
 }
 
 static VixError
@@ -310,17 +309,17 @@ read_compressed (struct sparse_extent *s, uint64_t sector, uint64_t count,
     gi = sector / g;
     in_grain = sector % g;
     n = g - in_grain < count ? g - in_grain : count;
-    err = get_gt (s, sector, &gt);
+    err = sparse_get_gt (s, sector, &gt);
     if (err != VIX_OK)
       return err;
-    entry = get_entry (gt, grain_index (s, sector));
-    if (state_of (s, entry) != VDL_RUN_DATA)
+    entry = get_entry (gt, sparse_grain_index (s, sector));
+    if (sparse_state_of (s, entry) != VDL_RUN_DATA)
       memset (buf, 0, n * SS);
     else {
-      err = check_entry (s, sector, entry);
+      err = sparse_check_entry (s, sector, entry);
       if (err != VIX_OK)
         return err;
-      if (c->extent_id != s->id || c->grain != gi) {
+      if (c->extent_id != s->id || c->grain != gi || c->at != entry) {
         err = load_compressed_grain (s, c, gi, entry);
         if (err != VIX_OK)
           return err;
@@ -352,13 +351,13 @@ sparse_read (struct vdl_extent *e, uint64_t sector, uint64_t count,
   /* Coalesce grains that are consecutive in the file into one pread. */
   while (count > 0) {
     n = g - sector % g < count ? g - sector % g : count;
-    err = get_gt (s, sector, &gt);
+    err = sparse_get_gt (s, sector, &gt);
     if (err != VIX_OK)
       return err;
-    entry = get_entry (gt, grain_index (s, sector));
-    if (state_of (s, entry) == VDL_RUN_DATA) {
+    entry = get_entry (gt, sparse_grain_index (s, sector));
+    if (sparse_state_of (s, entry) == VDL_RUN_DATA) {
       uint64_t at = (uint64_t) entry + sector % g;
-      err = check_entry (s, sector, entry);
+      err = sparse_check_entry (s, sector, entry);
       if (err != VIX_OK)
         return err;
       if (run_len && run_start + run_len == at)
@@ -425,19 +424,19 @@ allocate_grain (struct sparse_extent *s, uint64_t sector, uint64_t count,
                 const unsigned char *buf, vdl_fill_fn fill, void *ctx)
 {
   uint64_t g = s->h.grain_size, first = sector - sector % g;
-  uint64_t i = first / s->gt_cover, gi = grain_index (s, first), at, tail;
+  uint64_t i = first / s->gt_cover, gi = sparse_grain_index (s, first), at, tail;
   size_t grain_bytes = g * SS;
   unsigned char *grain = NULL;
   const unsigned char *data = buf;
   uint32_t *gt, entry;
   VixError err;
 
-  err = get_gt (s, first, &gt);
+  err = sparse_get_gt (s, first, &gt);
   if (err != VIX_OK)
     return err;
   pthread_mutex_lock (&s->lock);
   entry = get_entry (gt, gi);
-  if (state_of (s, entry) == VDL_RUN_DATA) {
+  if (sparse_state_of (s, entry) == VDL_RUN_DATA) {
     /* Another writer allocated it meanwhile. */
     pthread_mutex_unlock (&s->lock);
     return vdl_file_pwrite (s->file, buf, count * SS,
@@ -487,8 +486,8 @@ allocate_grain (struct sparse_extent *s, uint64_t sector, uint64_t count,
   return err;
 }
 
-static bool
-is_zero (const unsigned char *buf, size_t len)
+bool
+sparse_is_zero (const unsigned char *buf, size_t len)
 {
   return buf[0] == 0 && memcmp (buf, buf + 1, len - 1) == 0;
 }
@@ -503,22 +502,20 @@ sparse_write (struct vdl_extent *e, uint64_t sector, uint64_t count,
   VixError err;
 
   if (s->compressed)
-    return vdl_error (VIX_E_NOT_SUPPORTED,
-                      "%s is stream-optimized (compressed); writing to it "
-                      "is not supported", s->e.path);
+    return stream_write (s, sector, count, buf);
   while (count > 0) {
     n = g - sector % g < count ? g - sector % g : count;
-    err = get_gt (s, sector, &gt);
+    err = sparse_get_gt (s, sector, &gt);
     if (err != VIX_OK)
       return err;
-    entry = get_entry (gt, grain_index (s, sector));
-    if (state_of (s, entry) == VDL_RUN_DATA) {
-      err = check_entry (s, sector, entry);
+    entry = get_entry (gt, sparse_grain_index (s, sector));
+    if (sparse_state_of (s, entry) == VDL_RUN_DATA) {
+      err = sparse_check_entry (s, sector, entry);
       if (err == VIX_OK)
         err = vdl_file_pwrite (s->file, buf, n * SS,
                                ((uint64_t) entry + sector % g) * SS);
     }
-    else if ((entry != 0 || !fill) && is_zero (buf, n * SS))
+    else if ((entry != 0 || !fill) && sparse_is_zero (buf, n * SS))
       err = VIX_OK;             /* already reads as zeros: keep it sparse */
     else
       err = allocate_grain (s, sector, n, buf,
@@ -569,6 +566,10 @@ sparse_flush (struct vdl_extent *e)
   if (!s->file->writable)
     return VIX_OK;
   pthread_mutex_lock (&s->lock);
+  if (s->compressed) {
+    err = stream_commit_locked (s);
+    goto out;
+  }
   /* Grain data first, so no table can point at unwritten data. */
   err = vdl_file_sync (s->file);
   if (err != VIX_OK || !s->any_dirty)
@@ -632,38 +633,78 @@ static const struct vdl_extent_ops sparse_ops = {
 
 /* ---- opening ---- */
 
+/* Whether the three sectors at buf are a footer marker, a header that
+ * names its grain directory, and an end-of-stream marker. */
+static bool
+is_footer (const unsigned char *buf, struct kdmv_header *h)
+{
+  static const unsigned char zero[16];
+  uint32_t msize, mtype;
+  char msg[200];
+
+  memcpy (&msize, buf + 8, 4);
+  memcpy (&mtype, buf + 12, 4);
+  return le32toh (msize) == 0 && le32toh (mtype) == KDMV_MARKER_FOOTER &&
+    kdmv_header_parse (buf + SS, h, msg, sizeof msg) == 0 &&
+    h->gd_offset != KDMV_GD_AT_END &&
+    memcmp (buf + 2 * SS, zero, sizeof zero) == 0;
+}
+
+/* After a crash while a stream was being appended to, its end is grains
+ * without a footer; the newest footer before them describes everything
+ * that was flushed.  Search backwards for it. */
+static VixError
+find_last_footer (struct sparse_extent *s, uint64_t end)
+{
+  const size_t chunk = 1024 * 1024;
+  unsigned char *buf = malloc (chunk + 2 * SS);
+  uint64_t start, p;
+  VixError err = VIX_OK;
+
+  if (!buf)
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  while (end > 3 * SS) {
+    start = end > chunk + 2 * SS ? end - chunk - 2 * SS : 0;
+    err = vdl_file_pread (s->file, buf, end - start, start);
+    if (err != VIX_OK)
+      break;
+    for (p = end - start - 3 * SS + SS; p-- > 0; )
+      if (p % SS == 0 && is_footer (buf + p, &s->h)) {
+        vdl_debug ("VixDiskLib: %s: no footer at the end; using the one at "
+                   "sector %llu (data written after it was never flushed)",
+                   s->e.path, (unsigned long long) ((start + p) / SS));
+        free (buf);
+        return VIX_OK;
+      }
+    end = start + 2 * SS;
+    if (start == 0)
+      break;
+  }
+  free (buf);
+  return err != VIX_OK ? err :
+    vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is truncated or corrupt: no "
+               "footer with the grain directory (the stream was probably "
+               "cut short)", s->e.path);
+}
+
 /* Stream-optimized files may keep the real header in a footer. */
 static VixError
 read_footer (struct sparse_extent *s, uint64_t size)
 {
   unsigned char buf[3 * SS];
   uint64_t at = (size / SS) * SS;
-  uint64_t val;
-  uint32_t msize, mtype;
-  char msg[200];
+  VixError err;
 
   if (at < 4 * SS)
     return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is truncated: the header "
                       "says the grain directory is in a footer, but the "
                       "file is too small to have one", s->e.path);
-  at -= 3 * SS;
-  VixError err = vdl_file_pread (s->file, buf, sizeof buf, at);
+  err = vdl_file_pread (s->file, buf, sizeof buf, at - 3 * SS);
   if (err != VIX_OK)
     return err;
-  memcpy (&val, buf, 8);
-  memcpy (&msize, buf + 8, 4);
-  memcpy (&mtype, buf + 12, 4);
-  if (le32toh (msize) != 0 || le32toh (mtype) != KDMV_MARKER_FOOTER)
-    return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is truncated or corrupt: "
-                      "no footer marker before the end-of-stream marker "
-                      "(the stream was probably cut short)", s->e.path);
-  if (kdmv_header_parse (buf + SS, &s->h, msg, sizeof msg) == -1)
-    return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s: bad footer: %s",
-                      s->e.path, msg);
-  if (s->h.gd_offset == KDMV_GD_AT_END)
-    return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s: the footer does not say "
-                      "where the grain directory is", s->e.path);
-  return VIX_OK;
+  if (is_footer (buf, &s->h))
+    return VIX_OK;
+  return find_last_footer (s, at);
 }
 
 static VixError
@@ -730,8 +771,11 @@ read_kdmv_header (struct sparse_extent *s, uint64_t size)
 {
   VixError err = vdl_sparse_read_header (s->file, false, size, &s->h);
 
-  if (err == VIX_OK && s->h.gd_offset == KDMV_GD_AT_END)
+  if (err == VIX_OK && s->h.gd_offset == KDMV_GD_AT_END) {
+    /* Only such streams can be appended to: the directory moves. */
+    s->stream_writable = true;
     err = read_footer (s, size);
+  }
   return err;
 }
 
@@ -784,9 +828,9 @@ open_grained (const struct vdl_extent_open_args *a,
   }
   s->compressed = s->h.flags & KDMV_FLAG_COMPRESSED;
   s->markers = s->h.flags & KDMV_FLAG_MARKERS;
-  if (s->compressed)
-    s->e.no_write = "it is in a stream-optimized (compressed) extent, "
-      "which can only be read";
+  if (s->compressed && !s->stream_writable)
+    s->e.no_write = "it is in a stream-optimized extent whose grain "
+      "directory is not in a footer, which can only be read";
   s->gt_cover = (uint64_t) s->h.gtes_per_gt * s->h.grain_size;
   s->n_gts = kdmv_num_gts (&s->h);
   s->redundant = a->writable && !s->compressed &&
@@ -809,6 +853,8 @@ open_grained (const struct vdl_extent_open_args *a,
     s->next_free = s->h.overhead;
   if (s->next_free < s->h.free_sector)  /* COWD files may be preallocated */
     s->next_free = s->h.free_sector;
+  if (s->compressed)                    /* streams are not grain-aligned */
+    s->next_free = s->file_sectors;
   *out = &s->e;
   return VIX_OK;
 

@@ -1,5 +1,6 @@
 #include <endian.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sparse-format.h"
@@ -200,4 +201,59 @@ kdmv_new_layout (struct kdmv_header *h, uint64_t capacity, uint64_t desc_size)
   h->overhead = h->gd_offset + gd_sectors + n_gts * gt_sectors;
   h->overhead = (h->overhead + h->grain_size - 1) / h->grain_size
     * h->grain_size;
+}
+
+/* A metadata marker: val, size 0, type. */
+static void
+put_marker (unsigned char *p, uint64_t val, uint32_t type)
+{
+  memset (p, 0, 512);
+  put64 (p, val);
+  put32 (p + 12, type);
+}
+
+unsigned char *
+kdmv_stream_tail (const struct kdmv_header *h, uint32_t *const *gts,
+                  uint64_t at, uint32_t *gd, uint64_t *sectors)
+{
+  uint64_t n_gts = kdmv_num_gts (h), i, j, n = 0, pos;
+  uint64_t gt_sectors = (h->gtes_per_gt * 4 + 511) / 512;
+  uint64_t gd_sectors = (n_gts * 4 + 511) / 512;
+  struct kdmv_header footer = *h;
+  unsigned char *buf, *p;
+
+  for (i = 0; i < n_gts; i++) {
+    if (!gts[i])
+      continue;                 /* not in memory: stays where it is */
+    gd[i] = 0;
+    for (j = 0; j < h->gtes_per_gt && !gd[i]; j++)
+      gd[i] = gts[i][j] != 0;   /* marks tables to write */
+    n += gd[i] ? 1 + gt_sectors : 0;
+  }
+  n += 1 + gd_sectors + 2 + 1;
+  buf = calloc (n, 512);
+  if (!buf)
+    return NULL;
+  p = buf;
+  pos = at;
+  for (i = 0; i < n_gts; i++) {
+    if (!gts[i] || !gd[i])
+      continue;
+    put_marker (p, gt_sectors, KDMV_MARKER_GT);
+    gd[i] = pos + 1;
+    for (j = 0; j < h->gtes_per_gt; j++)
+      put32 (p + 512 + j * 4, __atomic_load_n (&gts[i][j], __ATOMIC_ACQUIRE));
+    p += (1 + gt_sectors) * 512;
+    pos += 1 + gt_sectors;
+  }
+  put_marker (p, gd_sectors, KDMV_MARKER_GD);
+  for (i = 0; i < n_gts; i++)
+    put32 (p + 512 + i * 4, gd[i]);
+  footer.gd_offset = pos + 1;
+  p += (1 + gd_sectors) * 512;
+  put_marker (p, 1, KDMV_MARKER_FOOTER);
+  kdmv_header_format (&footer, p + 512);
+  /* the end-of-stream marker is the zeroed last sector */
+  *sectors = n;
+  return buf;
 }

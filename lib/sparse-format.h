@@ -57,6 +57,17 @@ int cowd_header_parse (const unsigned char *buf, struct kdmv_header *h,
 void cowd_header_format (const struct kdmv_header *h, uint32_t n_gd,
                          unsigned char *buf);
 
+/* The end of a stream-optimized extent, to be written at sector at: for
+ * each grain table with an entry, a GT marker and the table; then a GD
+ * marker and the directory, a footer marker and a copy of the header
+ * (naming the directory), and the end-of-stream marker.  gts[i] may be
+ * NULL: a table not in memory, which keeps its location in gd.  gd
+ * holds the current locations and receives the new ones (0: empty).
+ * Returns a malloc'd buffer of *sectors sectors, or NULL. */
+unsigned char *kdmv_stream_tail (const struct kdmv_header *h,
+                                 uint32_t *const *gts, uint64_t at,
+                                 uint32_t *gd, uint64_t *sectors);
+
 /* Number of grain tables (= grain directory entries) for h. */
 uint64_t kdmv_num_gts (const struct kdmv_header *h);
 

@@ -22,8 +22,13 @@ cp "$SAMPLES/vmfs_thick.vmdk" "$SAMPLES/vmfs_thick-flat.vmdk" \
 /usr/bin/python3 "$srcdir/tests/make-cowd.py" cowd/vmfs_thick-flat.vmdk 1 \
   cowd/vmfs_thick-000001-delta.vmdk cowd/expected.raw cowd/single.raw
 
+# A stream with its directory in a footer, as this library writes them.
+"$builddir/tests/vdl-driver" create "$PWD/stream.vmdk" 6 20480
+"$builddir/tests/vdl-driver" write "$PWD/stream.vmdk" 0 4096 7
+"$builddir/tests/vdl-driver" write "$PWD/stream.vmdk" 8000 300 9
+
 n=$(/usr/bin/python3 "$srcdir/tests/mutate-vmdk.py" "$PWD/mut" 2026 \
-      "$PWD/cowd/vmfs_thick-000001-delta.vmdk" \
+      "$PWD/cowd/vmfs_thick-000001-delta.vmdk" "$PWD/stream.vmdk" \
       "$SAMPLES/monolithicSparse.vmdk" "$SAMPLES/twoGbMaxExtentSparse.vmdk" \
       "$SAMPLES/streamOptimized.vmdk" "$SAMPLES/streamOptimizedWithMarkers.vmdk" \
       "$SAMPLES/monolithicFlat.vmdk" "$SAMPLES/vmfs_thick.vmdk" "$PWD/zg.vmdk")

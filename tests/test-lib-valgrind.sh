@@ -29,3 +29,13 @@ $vg "$driver" create "$PWD/new.vmdk" 1 8192
 $vg "$driver" write "$PWD/new.vmdk" 100 300 66
 qemu-img check new.vmdk
 [ "$(qemu-img map --output=json new.vmdk | grep -c '"data": true')" -ge 1 ]
+
+# A stream-optimized disk: created, written (compressed grains, a footer
+# at flush), read back by qemu-img.
+$vg "$driver" create "$PWD/stream.vmdk" 6 8192
+$vg "$driver" write "$PWD/stream.vmdk" 100 300 66
+$vg "$driver" write "$PWD/stream.vmdk" 150 10 0
+qemu-img check stream.vmdk
+qemu-img convert -O raw stream.vmdk stream.raw
+cmp -n 512 -i $((100*512)):0 stream.raw <(head -c 512 /dev/zero | tr '\0' 'B')
+cmp -n 5120 -i $((150*512)):0 stream.raw /dev/zero

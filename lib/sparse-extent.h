@@ -1,0 +1,65 @@
+/* Internals shared by the grain-table extent code: reading and writing
+ * hosted sparse and COWD extents (extent-sparse.c) and writing
+ * stream-optimized ones (extent-stream.c). */
+#ifndef VDL_SPARSE_EXTENT_H
+#define VDL_SPARSE_EXTENT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "extent.h"
+#include "sparse-format.h"
+
+#define SS VIXDISKLIB_SECTOR_SIZE
+
+struct sparse_extent {
+  struct vdl_extent e;
+  struct vdl_file *file;
+  struct kdmv_header h;
+  uint64_t id;                  /* identifies this extent in grain caches */
+  uint64_t gt_cover;            /* sectors covered by one grain table */
+  uint32_t n_gts;
+  uint32_t *gd, *rgd;           /* sector of each GT (host order) */
+  uint32_t **gts;               /* loaded GTs, NULL until first use */
+  bool *gt_dirty;
+  bool gd_dirty, any_dirty;
+  bool compressed, markers, redundant;
+  bool stream_writable;         /* compressed, footer-based: appendable */
+  bool cowd;                    /* ESX vmfsSparse: keep freeSector */
+  uint64_t file_sectors;        /* size when opened, rounded up */
+  uint64_t next_free;           /* sector where the next grain goes */
+  pthread_mutex_t lock;         /* GT loading, allocation, flush */
+};
+
+static inline uint32_t
+get_entry (uint32_t *gt, uint64_t i)
+{
+  return __atomic_load_n (&gt[i], __ATOMIC_ACQUIRE);
+}
+
+/* The grain table covering extent sector, loaded if needed. */
+VixError sparse_get_gt (struct sparse_extent *s, uint64_t sector,
+                        uint32_t **out);
+/* Index in its grain table of the grain holding sector. */
+uint64_t sparse_grain_index (struct sparse_extent *s, uint64_t sector);
+/* Whether a table entry means data, a zero grain or nothing. */
+enum vdl_run sparse_state_of (struct sparse_extent *s, uint32_t entry);
+/* Check that a table entry points at a possible grain location. */
+VixError sparse_check_entry (struct sparse_extent *s, uint64_t sector,
+                             uint32_t entry);
+/* The end of the file as far as grains may go, in sectors. */
+uint64_t sparse_file_end (struct sparse_extent *s);
+/* Decompress grain gi stored at sector at into buf (one grain). */
+VixError sparse_read_compressed_grain (struct sparse_extent *s, uint64_t gi,
+                                       uint32_t at, unsigned char *buf);
+bool sparse_is_zero (const unsigned char *buf, size_t len);
+
+/* Stream-optimized writing (extent-stream.c). */
+VixError stream_write (struct sparse_extent *s, uint64_t sector,
+                       uint64_t count, const unsigned char *buf);
+/* Append grain tables, directory, footer and end-of-stream marker, so
+ * that the file is complete as it stands.  Called with s->lock held. */
+VixError stream_commit_locked (struct sparse_extent *s);
+
+#endif

@@ -1,0 +1,73 @@
+#!/bin/bash
+# create-type=stream-optimized: qemu-img convert into a new compressed
+# stream (the man page's create example), which qemu-img accepts and
+# finds equal to the input.  Then rewrites: partial grains, overwrites,
+# zeros, several flushes; qemu-img still reads the result.  Finally a
+# crash (SIGKILL) after a flush: what was flushed reads back.
+source "$srcdir/tests/functions.sh"
+set -e
+set -x
+
+requires nbdcopy --version
+requires qemu-img --version
+requires /usr/bin/python3 -c 'import nbd'
+
+size=$((24 << 20))
+make_pattern in.raw $size
+create_roundtrip stream-optimized streamOptimized $size
+sparse_header "$CREATED" > hdr.sh
+cat hdr.sh
+eval "$(cat hdr.sh)"
+[ "$version" = 3 ]
+[ "$compress" = 1 ]
+# compressible pattern data: the stream is much smaller than the disk
+[ "$(stat -c %s "$CREATED")" -lt $((size / 2)) ]
+
+# Rewrites with flushes in between.
+cp in.raw ref.raw
+nbdkit -U - "$VDDK_PLUGIN" "$CREATED" --run 'nbdsh -u "$uri" -c "
+import os
+ref = open(\"ref.raw\", \"r+b\")
+def w(off, data):
+    h.pwrite(data, off)
+    ref.seek(off); ref.write(data)
+w(512, os.urandom(1024))                    # part of an allocated grain
+w((3 << 20) + 4096, os.urandom(8192))       # part of a hole
+h.flush()
+w(65536 * 10, os.urandom(65536 * 3))        # whole grains, rewritten
+w(65536 * 11 + 512, bytes(512))             # zeros into data
+w(65536 * 40, bytes(65536))                 # a whole grain of zeros
+h.flush()
+w(size - 4096, os.urandom(4096)) if (size := h.get_size()) else None
+ref.flush()
+assert h.pread(size, 0) == open(\"ref.raw\", \"rb\").read()
+"'
+qemu-img check "$CREATED"
+qemu-img compare -f vmdk -F raw "$CREATED" ref.raw
+[ "$(vddk_sha256 -r "$CREATED")" = "$(sha256sum < ref.raw | cut -d' ' -f1)" ]
+
+# Crash after a flush: the flushed state survives.
+rm -f c.sock
+start_nbdkit -P c.pid -U "$PWD/c.sock" "$VDDK_PLUGIN" "$CREATED"
+/usr/bin/python3 - "nbd+unix:///?socket=$PWD/c.sock" "$(cat c.pid)" <<'PY'
+import nbd, os, signal, sys, shutil, time
+h = nbd.NBD()
+h.connect_uri(sys.argv[1])
+ref = open("ref.raw", "r+b")
+data = os.urandom(65536 * 2 + 1024)
+h.pwrite(data, 65536 * 5)
+ref.seek(65536 * 5); ref.write(data); ref.close()
+h.flush()
+shutil.copy("ref.raw", "flushed.raw")
+h.pwrite(os.urandom(65536 * 4), 65536 * 20)   # never flushed
+# Kill the server while the connection is open: closing it would flush.
+os.kill(int(sys.argv[2]), signal.SIGKILL)
+time.sleep(0.5)
+PY
+rm -f c.pid
+# The stream now ends in grains written after the last footer.
+tail -c 512 "$CREATED" | od -An -tx1 | grep -qv '^ *00 00 00 00 00 00 00 00'
+nbdkit -f -v -r -U - "$VDDK_PLUGIN" "$CREATED" --run 'nbdinfo --size "$uri"' 2> recover.log
+grep "no footer at the end; using the one at sector" recover.log
+nbdkit -r -U - "$VDDK_PLUGIN" "$CREATED" --run 'nbdcopy "$uri" after-crash.raw'
+cmp after-crash.raw flushed.raw
