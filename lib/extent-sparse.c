@@ -115,6 +115,21 @@ sparse_check_entry (struct sparse_extent *s, uint64_t sector, uint32_t entry)
                                           : s->h.overhead));
 }
 
+/* The table and entry of the grain holding sector; *data says whether
+ * the entry points at data, which is then checked to lie in the file. */
+static VixError
+lookup (struct sparse_extent *s, uint64_t sector, uint32_t **gt,
+        uint32_t *entry, bool *data)
+{
+  VixError err = sparse_get_gt (s, sector, gt);
+
+  if (err != VIX_OK)
+    return err;
+  *entry = get_entry (*gt, sparse_grain_index (s, sector));
+  *data = sparse_state_of (s, *entry) == VDL_RUN_DATA;
+  return *data ? sparse_check_entry (s, sector, *entry) : VIX_OK;
+}
+
 static VixError
 sparse_map (struct vdl_extent *e, uint64_t sector, uint64_t count,
             enum vdl_run *state, uint64_t *run)
@@ -301,6 +316,7 @@ read_compressed (struct sparse_extent *s, uint64_t sector, uint64_t count,
   struct grain_cache *c = thread_cache ();
   uint64_t g = s->h.grain_size, gi, in_grain, n;
   uint32_t *gt, entry;
+  bool data;
   VixError err;
 
   if (!c)
@@ -309,16 +325,12 @@ read_compressed (struct sparse_extent *s, uint64_t sector, uint64_t count,
     gi = sector / g;
     in_grain = sector % g;
     n = g - in_grain < count ? g - in_grain : count;
-    err = sparse_get_gt (s, sector, &gt);
+    err = lookup (s, sector, &gt, &entry, &data);
     if (err != VIX_OK)
       return err;
-    entry = get_entry (gt, sparse_grain_index (s, sector));
-    if (sparse_state_of (s, entry) != VDL_RUN_DATA)
+    if (!data)
       memset (buf, 0, n * SS);
     else {
-      err = sparse_check_entry (s, sector, entry);
-      if (err != VIX_OK)
-        return err;
       if (c->extent_id != s->id || c->grain != gi || c->at != entry) {
         err = load_compressed_grain (s, c, gi, entry);
         if (err != VIX_OK)
@@ -343,6 +355,7 @@ sparse_read (struct vdl_extent *e, uint64_t sector, uint64_t count,
   uint64_t g = s->h.grain_size, n, run_start = 0, run_len = 0;
   unsigned char *run_buf = NULL;
   uint32_t *gt, entry;
+  bool data;
   VixError err;
 
   if (s->compressed)
@@ -351,15 +364,11 @@ sparse_read (struct vdl_extent *e, uint64_t sector, uint64_t count,
   /* Coalesce grains that are consecutive in the file into one pread. */
   while (count > 0) {
     n = g - sector % g < count ? g - sector % g : count;
-    err = sparse_get_gt (s, sector, &gt);
+    err = lookup (s, sector, &gt, &entry, &data);
     if (err != VIX_OK)
       return err;
-    entry = get_entry (gt, sparse_grain_index (s, sector));
-    if (sparse_state_of (s, entry) == VDL_RUN_DATA) {
+    if (data) {
       uint64_t at = (uint64_t) entry + sector % g;
-      err = sparse_check_entry (s, sector, entry);
-      if (err != VIX_OK)
-        return err;
       if (run_len && run_start + run_len == at)
         run_len += n;
       else {
@@ -499,22 +508,19 @@ sparse_write (struct vdl_extent *e, uint64_t sector, uint64_t count,
   struct sparse_extent *s = (struct sparse_extent *) e;
   uint64_t g = s->h.grain_size, n;
   uint32_t *gt, entry;
+  bool data;
   VixError err;
 
   if (s->compressed)
     return stream_write (s, sector, count, buf);
   while (count > 0) {
     n = g - sector % g < count ? g - sector % g : count;
-    err = sparse_get_gt (s, sector, &gt);
+    err = lookup (s, sector, &gt, &entry, &data);
     if (err != VIX_OK)
       return err;
-    entry = get_entry (gt, sparse_grain_index (s, sector));
-    if (sparse_state_of (s, entry) == VDL_RUN_DATA) {
-      err = sparse_check_entry (s, sector, entry);
-      if (err == VIX_OK)
-        err = vdl_file_pwrite (s->file, buf, n * SS,
-                               ((uint64_t) entry + sector % g) * SS);
-    }
+    if (data)
+      err = vdl_file_pwrite (s->file, buf, n * SS,
+                             ((uint64_t) entry + sector % g) * SS);
     else if ((entry != 0 || !fill) && sparse_is_zero (buf, n * SS))
       err = VIX_OK;             /* already reads as zeros: keep it sparse */
     else
