@@ -46,12 +46,6 @@ vdl_disk_top (struct vdl_disk *d, uint32_t *cid, char **path)
   *path = d->links[0]->path;
 }
 
-bool
-vdl_disk_writable (const struct vdl_disk *d)
-{
-  return d->writable;
-}
-
 static void
 free_disk (struct vdl_disk *d)
 {

@@ -22,7 +22,6 @@ VixError vdl_disk_close (struct vdl_disk *d);
 uint64_t vdl_disk_capacity (const struct vdl_disk *d);
 /* The newest link's content ID and descriptor path. */
 void vdl_disk_top (struct vdl_disk *d, uint32_t *cid, char **path);
-bool vdl_disk_writable (const struct vdl_disk *d);
 
 VixError vdl_disk_read (struct vdl_disk *d, uint64_t sector, uint64_t count,
                         unsigned char *buf);
