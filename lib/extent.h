@@ -74,7 +74,10 @@ VixError vdl_extent_zero_open (const struct vdl_extent_open_args *a,
                                struct vdl_extent **out);
 VixError vdl_extent_sparse_open (const struct vdl_extent_open_args *a,
                                  struct vdl_extent **out);
-/* ESX vmfsSparse ("COWD") deltas, read-only for now. */
+/* ESX seSparse deltas (read-only). */
+VixError vdl_extent_sesparse_open (const struct vdl_extent_open_args *a,
+                                   struct vdl_extent **out);
+/* ESX vmfsSparse ("COWD") deltas. */
 VixError vdl_extent_cowd_open (const struct vdl_extent_open_args *a,
                                struct vdl_extent **out);
 

@@ -207,8 +207,7 @@ open_extent (struct vdl_link *l, size_t i, bool unbuffered,
     err = vdl_extent_zero_open (&a, &l->extents[i]);
     break;
   case VDL_EXTENT_SESPARSE:
-    err = vdl_error (VIX_E_DISK_NOTSUPPORTED, "%s: SESPARSE extents (%s) "
-                     "are not supported yet", l->path, path);
+    err = vdl_extent_sesparse_open (&a, &l->extents[i]);
     break;
   default:
     err = vdl_error (VIX_E_DISK_NOTSUPPORTED, "%s: %s extents map raw "

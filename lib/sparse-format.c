@@ -257,3 +257,55 @@ kdmv_stream_tail (const struct kdmv_header *h, uint32_t *const *gts,
   *sectors = n;
   return buf;
 }
+
+int
+sesparse_header_parse (const unsigned char *buf, struct sesparse_header *h,
+                       char *err, size_t errlen)
+{
+  uint64_t magic = get64 (buf), version = get64 (buf + 8);
+  size_t i;
+
+  if (magic != SESPARSE_MAGIC) {
+    snprintf (err, errlen, "bad seSparse magic 0x%llx",
+              (unsigned long long) magic);
+    return -1;
+  }
+  if (version != SESPARSE_VERSION) {
+    snprintf (err, errlen, "unsupported seSparse version 0x%llx",
+              (unsigned long long) version);
+    return -1;
+  }
+  h->capacity = get64 (buf + 16);
+  h->grain_size = get64 (buf + 24);
+  h->gt_size = get64 (buf + 32);
+  h->volatile_offset = get64 (buf + 80);
+  h->gd_offset = get64 (buf + 128);
+  h->gd_size = get64 (buf + 136);
+  h->gt_offset = get64 (buf + 144);
+  h->grains_offset = get64 (buf + 192);
+  if (h->grain_size != 8 || h->gt_size != 64) {
+    snprintf (err, errlen, "unsupported seSparse grain size %llu or table "
+              "size %llu", (unsigned long long) h->grain_size,
+              (unsigned long long) h->gt_size);
+    return -1;
+  }
+  for (i = 40; i < 80; i += 8)          /* flags and reserved fields */
+    if (get64 (buf + i) != 0) {
+      snprintf (err, errlen, "unsupported seSparse flags");
+      return -1;
+    }
+  if (h->capacity == 0 || h->capacity > (UINT64_C (1) << 40) ||
+      h->volatile_offset == 0 || h->gd_offset == 0 || h->gd_size == 0 ||
+      h->gt_offset == 0 || h->grains_offset == 0) {
+    snprintf (err, errlen, "invalid seSparse layout");
+    return -1;
+  }
+  if (h->gd_size * 512 / 8 <
+      (h->capacity + h->grain_size * h->gt_size * 64 - 1)
+      / (h->grain_size * h->gt_size * 64)) {
+    snprintf (err, errlen, "the seSparse grain directory is too small for "
+              "%llu sectors", (unsigned long long) h->capacity);
+    return -1;
+  }
+  return 0;
+}

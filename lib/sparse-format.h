@@ -57,6 +57,27 @@ int cowd_header_parse (const unsigned char *buf, struct kdmv_header *h,
 void cowd_header_format (const struct kdmv_header *h, uint32_t n_gd,
                          unsigned char *buf);
 
+/* ESX seSparse extents (snapshots on VMFS6), as far as qemu's reverse
+ * engineering describes them: a 512-byte header of little-endian u64s,
+ * 64-bit grain directory and table entries, 4 KiB grains. */
+#define SESPARSE_MAGIC          UINT64_C (0xcafebabe)
+#define SESPARSE_VOLATILE_MAGIC UINT64_C (0xcafecafe)
+#define SESPARSE_VERSION        UINT64_C (0x0000000200000001)
+
+struct sesparse_header {
+  uint64_t capacity;            /* sectors */
+  uint64_t grain_size;          /* sectors: 8 */
+  uint64_t gt_size;             /* sectors per grain table: 64 */
+  uint64_t volatile_offset;
+  uint64_t gd_offset, gd_size;  /* sectors */
+  uint64_t gt_offset;           /* where grain tables start */
+  uint64_t grains_offset;       /* where grains start */
+};
+
+int sesparse_header_parse (const unsigned char *buf,
+                           struct sesparse_header *h, char *err,
+                           size_t errlen);
+
 /* The end of a stream-optimized extent, to be written at sector at: for
  * each grain table with an entry, a GT marker and the table; then a GD
  * marker and the directory, a footer marker and a copy of the header

@@ -1,0 +1,276 @@
+/* ESX seSparse snapshot deltas (the default on VMFS6), read-only.
+ *
+ * VMware has not documented the format; this follows the layout qemu
+ * reverse-engineered: 64-bit directory entries naming grain tables by
+ * index, 64-bit table entries whose top nibble says unallocated (0),
+ * unmapped or zero (1, 2) or allocated (3, with a scrambled cluster
+ * number), and 4 KiB grains.  The journal is not replayed: a delta that
+ * needs it is refused.
+ */
+#include <endian.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "extent.h"
+
+#define SS VIXDISKLIB_SECTOR_SIZE
+#define GTES 4096               /* 64 sectors of 8-byte entries */
+
+struct sesparse_extent {
+  struct vdl_extent e;
+  struct vdl_file *file;
+  struct sesparse_header h;
+  uint64_t file_sectors;
+  uint64_t n_gd;
+  uint64_t *gd;
+  uint64_t **gts;               /* loaded on first use */
+  pthread_mutex_t lock;
+};
+
+static VixError
+corrupt (struct sesparse_extent *x, const char *what, uint64_t v)
+{
+  return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is corrupt: %s (0x%llx)",
+                    x->e.path, what, (unsigned long long) v);
+}
+
+static VixError
+get_table (struct sesparse_extent *x, uint64_t sector, uint64_t **out)
+{
+  uint64_t i = sector / (GTES * x->h.grain_size), e, at, j;
+  uint64_t *gt = __atomic_load_n (&x->gts[i], __ATOMIC_ACQUIRE);
+  VixError err = VIX_OK;
+
+  if (gt) {
+    *out = gt;
+    return VIX_OK;
+  }
+  pthread_mutex_lock (&x->lock);
+  if (!x->gts[i]) {
+    gt = calloc (GTES, sizeof *gt);
+    e = x->gd[i];
+    if (!gt)
+      err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    else if (e != 0) {
+      at = x->h.gt_offset + (e & 0xffffffff) * x->h.gt_size;
+      if (e >> 32 != 0x10000000 || at + x->h.gt_size > x->file_sectors)
+        err = corrupt (x, "a grain directory entry is invalid", e);
+      else
+        err = vdl_file_pread (x->file, gt, GTES * 8, at * SS);
+      for (j = 0; err == VIX_OK && j < GTES; j++)
+        gt[j] = le64toh (gt[j]);
+    }
+    if (err == VIX_OK)
+      __atomic_store_n (&x->gts[i], gt, __ATOMIC_RELEASE);
+    else
+      free (gt);
+  }
+  pthread_mutex_unlock (&x->lock);
+  *out = x->gts[i];
+  return err;
+}
+
+/* State of the grain holding sector; for data, where it is. */
+static VixError
+grain_state (struct sesparse_extent *x, uint64_t sector, enum vdl_run *state,
+             uint64_t *at)
+{
+  uint64_t *gt, e, cluster;
+  VixError err = get_table (x, sector, &gt);
+
+  if (err != VIX_OK)
+    return err;
+  e = gt[(sector / x->h.grain_size) % GTES];
+  switch (e >> 60) {
+  case 0:
+    if (e != 0)
+      return corrupt (x, "an unallocated grain table entry has bits set", e);
+    *state = VDL_RUN_ABSENT;
+    return VIX_OK;
+  case 1:                       /* unmapped */
+  case 2:                       /* zero */
+    *state = VDL_RUN_ZERO;
+    return VIX_OK;
+  case 3:
+    cluster = ((e & UINT64_C (0x0fff000000000000)) >> 48) |
+      ((e & UINT64_C (0x0000ffffffffffff)) << 12);
+    *at = x->h.grains_offset + cluster * x->h.grain_size;
+    if (*at + x->h.grain_size > x->file_sectors)
+      return corrupt (x, "a grain lies outside the file", e);
+    *state = VDL_RUN_DATA;
+    return VIX_OK;
+  default:
+    return corrupt (x, "a grain table entry has an unknown type", e);
+  }
+}
+
+static VixError
+sesparse_map (struct vdl_extent *e, uint64_t sector, uint64_t count,
+              enum vdl_run *state, uint64_t *run)
+{
+  struct sesparse_extent *x = (struct sesparse_extent *) e;
+  uint64_t g = x->h.grain_size, done = 0, at;
+  enum vdl_run st;
+  VixError err;
+
+  while (done < count) {
+    err = grain_state (x, sector + done, &st, &at);
+    if (err != VIX_OK)
+      return err;
+    if (done == 0)
+      *state = st;
+    else if (st != *state)
+      break;
+    done += g - (sector + done) % g;
+  }
+  *run = done < count ? done : count;
+  return VIX_OK;
+}
+
+static VixError
+sesparse_read (struct vdl_extent *e, uint64_t sector, uint64_t count,
+               unsigned char *buf)
+{
+  struct sesparse_extent *x = (struct sesparse_extent *) e;
+  uint64_t g = x->h.grain_size, n, at = 0;
+  enum vdl_run st;
+  VixError err;
+
+  while (count > 0) {
+    n = g - sector % g < count ? g - sector % g : count;
+    err = grain_state (x, sector, &st, &at);
+    if (err == VIX_OK && st == VDL_RUN_DATA)
+      err = vdl_file_pread (x->file, buf, n * SS, (at + sector % g) * SS);
+    else if (err == VIX_OK)
+      memset (buf, 0, n * SS);
+    if (err != VIX_OK)
+      return err;
+    buf += n * SS;
+    sector += n;
+    count -= n;
+  }
+  return VIX_OK;
+}
+
+static VixError
+sesparse_flush (struct vdl_extent *e)
+{
+  (void) e;
+  return VIX_OK;
+}
+
+static void
+sesparse_close (struct vdl_extent *e)
+{
+  struct sesparse_extent *x = (struct sesparse_extent *) e;
+  uint64_t i;
+
+  if (x->gts)
+    for (i = 0; i < x->n_gd; i++)
+      free (x->gts[i]);
+  free (x->gts);
+  free (x->gd);
+  vdl_file_close (x->file);
+  pthread_mutex_destroy (&x->lock);
+  free (e->path);
+  free (x);
+}
+
+static const struct vdl_extent_ops sesparse_ops = {
+  .kind = "SESPARSE",
+  .map = sesparse_map,
+  .read = sesparse_read,
+  .flush = sesparse_flush,
+  .close = sesparse_close,
+};
+
+static VixError
+read_headers (struct sesparse_extent *x)
+{
+  unsigned char buf[SS];
+  uint64_t v;
+  char msg[200];
+  VixError err;
+
+  if (x->file_sectors < 2)
+    return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is truncated: too small "
+                      "for a seSparse header", x->e.path);
+  err = vdl_file_pread (x->file, buf, SS, 0);
+  if (err != VIX_OK)
+    return err;
+  if (sesparse_header_parse (buf, &x->h, msg, sizeof msg) == -1)
+    return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s: %s", x->e.path, msg);
+  if (x->h.volatile_offset >= x->file_sectors ||
+      x->h.gd_offset + x->h.gd_size > x->file_sectors)
+    return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is truncated: its "
+                      "metadata lies outside the file", x->e.path);
+  err = vdl_file_pread (x->file, buf, SS, x->h.volatile_offset * SS);
+  if (err != VIX_OK)
+    return err;
+  memcpy (&v, buf, 8);
+  if (le64toh (v) != SESPARSE_VOLATILE_MAGIC)
+    return corrupt (x, "bad volatile header magic", le64toh (v));
+  memcpy (&v, buf + 24, 8);
+  if (v != 0)
+    return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s was not closed cleanly: "
+                      "its journal must be replayed by ESXi first",
+                      x->e.path);
+  return VIX_OK;
+}
+
+VixError
+vdl_extent_sesparse_open (const struct vdl_extent_open_args *a,
+                          struct vdl_extent **out)
+{
+  struct sesparse_extent *x = calloc (1, sizeof *x);
+  uint64_t size, i;
+  VixError err;
+
+  if (!x || !(x->e.path = strdup (a->path))) {
+    free (x);
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  }
+  pthread_mutex_init (&x->lock, NULL);
+  vdl_extent_init (&x->e, &sesparse_ops, a);
+  x->e.no_write = "it is in a seSparse delta, which can only be read";
+  err = vdl_file_open (a->path, a->writable, false, a->lock, &x->file);
+  if (err != VIX_OK) {
+    x->file = NULL;
+    goto fail;
+  }
+  err = vdl_file_size (x->file, &size);
+  if (err != VIX_OK)
+    goto fail;
+  x->file_sectors = size / SS;
+  err = read_headers (x);
+  if (err != VIX_OK)
+    goto fail;
+  if (x->h.capacity < a->desc->sectors) {
+    err = vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s holds %llu sectors but the "
+                     "descriptor's extent line says %llu", a->path,
+                     (unsigned long long) x->h.capacity,
+                     (unsigned long long) a->desc->sectors);
+    goto fail;
+  }
+  x->n_gd = (x->h.capacity + GTES * x->h.grain_size - 1)
+    / (GTES * x->h.grain_size);
+  x->gd = malloc (x->n_gd * 8);
+  x->gts = calloc (x->n_gd, sizeof *x->gts);
+  if (!x->gd || !x->gts) {
+    err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    goto fail;
+  }
+  err = vdl_file_pread (x->file, x->gd, x->n_gd * 8, x->h.gd_offset * SS);
+  if (err != VIX_OK)
+    goto fail;
+  for (i = 0; i < x->n_gd; i++)
+    x->gd[i] = le64toh (x->gd[i]);
+  *out = &x->e;
+  return VIX_OK;
+
+ fail:
+  sesparse_close (&x->e);
+  return err;
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/python3
+"""Write a seSparse delta over a raw parent, laid out as qemu's reverse
+engineering of ESXi's format describes it.
+
+usage: make-sesparse.py PARENT.raw DELTA EXPECTED.raw EXPECTED-SINGLE.raw
+
+The delta has 4 KiB grains: 40 with data, 10 explicitly zero and 10
+"unmapped" (both read as zeros, hiding the parent), the rest
+unallocated (read from the parent).  EXPECTED is the chain's content,
+EXPECTED-SINGLE the delta's alone.
+"""
+import os, random, struct, sys
+
+parent = open(sys.argv[1], "rb").read()
+cap = len(parent) // 512
+grain, gtes = 8, 4096
+n_gd = -(-cap // (grain * gtes))
+rnd = random.Random(5)
+expected = bytearray(parent)
+single = bytearray(len(parent))
+
+gd_off, gd_size = 8, max(1, -(-n_gd * 8 // 512))
+gt_off = gd_off + gd_size
+gt_size = n_gd * 64
+grains_off = gt_off + gt_size + 2          # bitmap and backmap between
+gts = [[0] * gtes for _ in range(n_gd)]
+grains = bytearray()
+picks = rnd.sample(range(cap // grain), 60)
+for k, g in enumerate(picks):
+    i, j = divmod(g, gtes)
+    lo, hi = g * grain * 512, (g + 1) * grain * 512
+    if k < 40:                              # data
+        cluster = len(grains) // (grain * 512)
+        data = os.urandom(grain * 512)
+        grains += data
+        gts[i][j] = (3 << 60) | ((cluster & 0xfff) << 48) | (cluster >> 12)
+        expected[lo:hi] = data
+        single[lo:hi] = data
+    else:                                   # zero (2) or unmapped (1)
+        gts[i][j] = (2 if k < 50 else 1) << 60
+        expected[lo:hi] = bytes(hi - lo)
+
+def u64s(values, sectors):
+    return struct.pack("<%dQ" % len(values), *values).ljust(sectors * 512, b"\0")
+
+const = bytearray(512)
+struct.pack_into("<QQQQQQ", const, 0, 0xcafebabe, 0x0000000200000001, cap,
+                 grain, 64, 0)
+struct.pack_into("<" + "Q" * 16, const, 72,
+                 0,                          # reserved4
+                 1, 1,                       # volatile header
+                 2, 1,                       # journal header
+                 3, 1,                       # journal
+                 gd_off, gd_size,
+                 gt_off, gt_size,
+                 gt_off + gt_size, 1,        # free bitmap
+                 gt_off + gt_size + 1, 1,    # backmap
+                 grains_off)
+struct.pack_into("<Q", const, 200, -(-len(grains) // 512))
+volatile = struct.pack("<QQQQ", 0xcafecafe, n_gd, 1, 0).ljust(512, b"\0")
+gd = [0x10000000 << 32 | i for i in range(n_gd)]
+out = (bytes(const) + volatile + bytes(6 * 512) + u64s(gd, gd_size) +
+       b"".join(u64s(t, 64) for t in gts) + bytes(2 * 512) + bytes(grains))
+open(sys.argv[2], "wb").write(out)
+open(sys.argv[3], "wb").write(expected)
+open(sys.argv[4], "wb").write(single)
