@@ -16,6 +16,7 @@
 
 #define SS VIXDISKLIB_SECTOR_SIZE
 #define MAX_DESCRIPTOR (1024 * 1024)
+#define LONG_CID "ddb.longContentID"
 
 char *
 vdl_path_join (const char *dir, const char *name)
@@ -396,6 +397,24 @@ vdl_link_new_cid (struct vdl_link *l)
   text = vdl_descriptor_replace_cid (l->desc_text, cid);
   if (!text)
     return VIX_OK;              /* no CID line to update */
+  /* VMware keeps the 128-bit content ID in step: a new random value
+   * ending in the CID. */
+  if (vdl_descriptor_ddb (&l->desc, LONG_CID)) {
+    unsigned char r[12];
+    char value[33], *t;
+    if (getrandom (r, sizeof r, 0) != sizeof r)
+      memset (r, 0x5a, sizeof r);
+    snprintf (value, sizeof value, "%02x%02x%02x%02x%02x%02x%02x%02x%02x"
+              "%02x%02x%02x%08" PRIx32, r[0], r[1], r[2], r[3], r[4], r[5],
+              r[6], r[7], r[8], r[9], r[10], r[11], cid);
+    t = vdl_descriptor_set_ddb_text (text, LONG_CID, value);
+    free (text);
+    if (!t || vdl_descriptor_set_ddb (&l->desc, LONG_CID, value) == -1) {
+      free (t);
+      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    }
+    text = t;
+  }
   if (l->embed_file && strlen (text) > l->embed_size) {
     free (text);
     return VIX_OK;              /* an embedded descriptor cannot grow */

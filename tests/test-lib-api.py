@@ -125,10 +125,19 @@ for child, dtype in (("child.vmdk", 1), ("child-split.vmdk", 3)):
 assert lib.VixDiskLib_CreateChild(h, os.path.abspath("child.vmdk").encode(), 1,
                                   None, None) == VIX_E_FILE_ALREADY_EXISTS
 ok(lib.VixDiskLib_Close(h), "Close")
-# A write into the child leaves the base alone.
+# A write into the child leaves the base alone, and changes the child's
+# content IDs: a new CID, and a longContentID ending in it.
+def cids(path):
+    d = descriptor(path)
+    return (re.search(r"^CID=(\w+)", d, re.M).group(1),
+            re.search(r'^ddb.longContentID = "(\w+)"', d, re.M).group(1))
+cid0, long0 = cids("child.vmdk")
+assert long0.endswith(cid0), (cid0, long0)
 h = open_disk(os.path.abspath("child.vmdk"))
 ok(lib.VixDiskLib_Write(h, C.c_uint64(100), C.c_uint64(1), b"Q" * 512), "Write")
 ok(lib.VixDiskLib_Close(h), "Close")
+cid1, long1 = cids("child.vmdk")
+assert cid1 != cid0 and long1 != long0 and long1.endswith(cid1), (cid1, long1)
 r = subprocess.run(["qemu-img", "compare", "child.vmdk", base],
                    capture_output=True, text=True)
 assert r.returncode == 1 and "mismatch at offset 51200" in r.stdout, r.stdout
