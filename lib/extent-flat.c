@@ -1,6 +1,7 @@
 /* FLAT and VMFS extents: the sectors stored in order in a plain file,
  * starting at a sector offset.  Allocation comes from the filesystem's
  * holes, so thin flat files report their unallocated ranges. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,13 +60,29 @@ flat_read (struct vdl_extent *e, uint64_t sector, uint64_t count,
   return vdl_file_pread (f->file, buf, count * SS, f->offset + sector * SS);
 }
 
+/* Whether [pos, pos+len) of the file is all hole. */
+static bool
+is_hole (struct vdl_file *file, uint64_t pos, uint64_t len)
+{
+  uint64_t ds, de;
+
+  return vdl_file_next_data (file, pos, &ds, &de) && ds >= pos + len;
+}
+
 static VixError
 flat_write (struct vdl_extent *e, uint64_t sector, uint64_t count,
             const unsigned char *buf, vdl_fill_fn fill, void *ctx)
 {
   struct flat_extent *f = (struct flat_extent *) e;
+  uint64_t pos = f->offset + sector * SS, len = count * SS;
+
   (void) fill; (void) ctx;
-  return vdl_file_pwrite (f->file, buf, count * SS, f->offset + sector * SS);
+  /* Zeros over a hole of a thin file would only allocate space.  (A
+   * preallocated file has no holes, so it is written as asked.) */
+  if (buf[0] == 0 && memcmp (buf, buf + 1, len - 1) == 0 &&
+      is_hole (f->file, pos, len))
+    return VIX_OK;
+  return vdl_file_pwrite (f->file, buf, len, pos);
 }
 
 static VixError

@@ -18,3 +18,8 @@ if [ "$(ddb_value "$CREATED" createType)" = vmfs ]; then
   [ "$(ddb_value "$CREATED" ddb.thinProvisioned)" = 1 ]
 fi
 awk -F"\t" '$3 != "VMFS" { exit 1 }' extents.txt
+# Thin stays thin: the zeros qemu-img writes for the input's holes
+# (1 MiB of every 4 MiB) must not allocate space in the flat file.
+flat="${CREATED%.vmdk}-flat.vmdk"
+ls -ls "$flat"
+[ $(( $(stat -c %b "$flat") * 512 )) -le $(( size - (4 << 20) )) ]
