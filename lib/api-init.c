@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "async.h"
+#include "disk.h"
 #include "error.h"
 #include "log.h"
 #include "vixDiskLib.h"
@@ -42,6 +43,8 @@ API void
 VixDiskLib_Exit (void)
 {
   vdl_async_shutdown ();
+  vdl_disk_flush_all (false);
+  vdl_log_set (NULL, NULL, NULL);     /* no callbacks after Exit */
 }
 
 API char *

@@ -200,6 +200,34 @@ vdl_disk_close (struct vdl_disk *d)
   return err;
 }
 
+/* Make every disk still open durable.  A process may unload the library
+ * before all its handles are closed (nbdkit can exit while a connection
+ * is still closing), and VixDiskLib_Close is where data is normally
+ * flushed.  "quiet" is for process exit, when locks may be held by
+ * threads that will never release them and the log callback may be gone. */
+void
+vdl_disk_flush_all (bool quiet)
+{
+  struct vdl_disk *d;
+
+  if (quiet) {
+    if (pthread_mutex_trylock (&registry_lock) != 0)
+      return;
+  }
+  else
+    pthread_mutex_lock (&registry_lock);
+  for (d = registry; d; d = d->next)
+    if (d->writable && vdl_disk_flush (d) != VIX_OK && !quiet)
+      vdl_debug ("VixDiskLib: flushing %s failed", d->links[0]->path);
+  pthread_mutex_unlock (&registry_lock);
+}
+
+static void __attribute__ ((destructor))
+flush_at_exit (void)
+{
+  vdl_disk_flush_all (true);
+}
+
 /* ---- data path ---- */
 
 /* The extent holding sector, the sector's offset in it (*rel) and how

@@ -28,6 +28,9 @@ VixError vdl_disk_read (struct vdl_disk *d, uint64_t sector, uint64_t count,
 VixError vdl_disk_write (struct vdl_disk *d, uint64_t sector, uint64_t count,
                          const unsigned char *buf);
 VixError vdl_disk_flush (struct vdl_disk *d);
+/* Flush every open disk (at exit: quiet, and only if nobody holds the
+ * registry). */
+void vdl_disk_flush_all (bool quiet);
 
 /* Calls fn for each run of [sector, sector+count): allocated or not. */
 typedef VixError (*vdl_alloc_fn) (void *ctx, uint64_t sector, uint64_t count,

@@ -39,6 +39,7 @@ w(65536 * 11 + 512, bytes(512))             # zeros into data
 w(65536 * 40, bytes(65536))                 # a whole grain of zeros
 h.flush()
 w(size - 4096, os.urandom(4096)) if (size := h.get_size()) else None
+h.flush()
 ref.flush()
 assert h.pread(size, 0) == open(\"ref.raw\", \"rb\").read()
 "'
