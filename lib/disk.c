@@ -362,6 +362,8 @@ vdl_disk_flush (struct vdl_disk *d)
   if (!d->writable)
     return VIX_OK;
   for (i = 0; i < l->n_extents; i++) {
+    if (!l->extents[i]->ops->flush)
+      continue;
     e = l->extents[i]->ops->flush (l->extents[i]);
     if (err == VIX_OK)
       err = e;

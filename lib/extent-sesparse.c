@@ -107,26 +107,19 @@ grain_state (struct sesparse_extent *x, uint64_t sector, enum vdl_run *state,
 }
 
 static VixError
+state_only (struct vdl_extent *e, uint64_t sector, enum vdl_run *state)
+{
+  uint64_t at;
+
+  return grain_state ((struct sesparse_extent *) e, sector, state, &at);
+}
+
+static VixError
 sesparse_map (struct vdl_extent *e, uint64_t sector, uint64_t count,
               enum vdl_run *state, uint64_t *run)
 {
-  struct sesparse_extent *x = (struct sesparse_extent *) e;
-  uint64_t g = x->h.grain_size, done = 0, at;
-  enum vdl_run st;
-  VixError err;
-
-  while (done < count) {
-    err = grain_state (x, sector + done, &st, &at);
-    if (err != VIX_OK)
-      return err;
-    if (done == 0)
-      *state = st;
-    else if (st != *state)
-      break;
-    done += g - (sector + done) % g;
-  }
-  *run = done < count ? done : count;
-  return VIX_OK;
+  return vdl_extent_grain_runs (e, ((struct sesparse_extent *) e)->h.grain_size,
+                                sector, count, state_only, state, run);
 }
 
 static VixError
@@ -154,13 +147,6 @@ sesparse_read (struct vdl_extent *e, uint64_t sector, uint64_t count,
   return VIX_OK;
 }
 
-static VixError
-sesparse_flush (struct vdl_extent *e)
-{
-  (void) e;
-  return VIX_OK;
-}
-
 static void
 sesparse_close (struct vdl_extent *e)
 {
@@ -182,7 +168,6 @@ static const struct vdl_extent_ops sesparse_ops = {
   .kind = "SESPARSE",
   .map = sesparse_map,
   .read = sesparse_read,
-  .flush = sesparse_flush,
   .close = sesparse_close,
 };
 

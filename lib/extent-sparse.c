@@ -131,29 +131,23 @@ lookup (struct sparse_extent *s, uint64_t sector, uint32_t **gt,
 }
 
 static VixError
+grain_state (struct vdl_extent *e, uint64_t sector, enum vdl_run *state)
+{
+  struct sparse_extent *s = (struct sparse_extent *) e;
+  uint32_t *gt;
+  VixError err = sparse_get_gt (s, sector, &gt);
+
+  if (err == VIX_OK)
+    *state = sparse_state_of (s, get_entry (gt, sparse_grain_index (s, sector)));
+  return err;
+}
+
+static VixError
 sparse_map (struct vdl_extent *e, uint64_t sector, uint64_t count,
             enum vdl_run *state, uint64_t *run)
 {
-  struct sparse_extent *s = (struct sparse_extent *) e;
-  uint64_t g = s->h.grain_size, done = 0, n;
-  uint32_t *gt;
-  enum vdl_run st;
-  VixError err;
-
-  while (done < count) {
-    err = sparse_get_gt (s, sector + done, &gt);
-    if (err != VIX_OK)
-      return err;
-    st = sparse_state_of (s, get_entry (gt, sparse_grain_index (s, sector + done)));
-    if (done == 0)
-      *state = st;
-    else if (st != *state)
-      break;
-    n = g - (sector + done) % g;
-    done += n;
-  }
-  *run = done < count ? done : count;
-  return VIX_OK;
+  return vdl_extent_grain_runs (e, ((struct sparse_extent *) e)->h.grain_size,
+                                sector, count, grain_state, state, run);
 }
 
 /* ---- reading compressed grains ---- */

@@ -1,6 +1,5 @@
 /* ZERO extents: a range with no storage that always reads as zeros. */
 #include <stdlib.h>
-#include <string.h>
 
 #include "error.h"
 #include "extent.h"
@@ -15,33 +14,6 @@ zero_map (struct vdl_extent *e, uint64_t sector, uint64_t count,
   return VIX_OK;
 }
 
-static VixError
-zero_read (struct vdl_extent *e, uint64_t sector, uint64_t count,
-           unsigned char *buf)
-{
-  (void) e; (void) sector;
-  memset (buf, 0, count * VIXDISKLIB_SECTOR_SIZE);
-  return VIX_OK;
-}
-
-static VixError
-zero_write (struct vdl_extent *e, uint64_t sector, uint64_t count,
-            const unsigned char *buf, vdl_fill_fn fill, void *ctx)
-{
-  (void) e; (void) buf; (void) fill; (void) ctx; (void) count;
-  return vdl_error (VIX_E_FILE_READ_ONLY,
-                    "cannot write at sector %llu: it belongs to a ZERO "
-                    "extent, which has no storage",
-                    (unsigned long long) (e->start + sector));
-}
-
-static VixError
-zero_flush (struct vdl_extent *e)
-{
-  (void) e;
-  return VIX_OK;
-}
-
 static void
 zero_close (struct vdl_extent *e)
 {
@@ -51,20 +23,8 @@ zero_close (struct vdl_extent *e)
 static const struct vdl_extent_ops zero_ops = {
   .kind = "ZERO",
   .map = zero_map,
-  .read = zero_read,
-  .write = zero_write,
-  .flush = zero_flush,
   .close = zero_close,
 };
-
-void
-vdl_extent_init (struct vdl_extent *e, const struct vdl_extent_ops *ops,
-                 const struct vdl_extent_open_args *a)
-{
-  e->ops = ops;
-  e->sectors = a->desc->sectors;
-  e->access = a->desc->access;
-}
 
 VixError
 vdl_extent_zero_open (const struct vdl_extent_open_args *a,

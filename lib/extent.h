@@ -37,15 +37,17 @@ struct vdl_extent_ops {
    * file).  Optional: map is used if NULL. */
   VixError (*allocation) (struct vdl_extent *e, uint64_t sector,
                           uint64_t count, enum vdl_run *state, uint64_t *run);
-  /* Read sectors that map reported as DATA. */
+  /* Read sectors that map reported as DATA (NULL if it never does). */
   VixError (*read) (struct vdl_extent *e, uint64_t sector, uint64_t count,
                     unsigned char *buf);
-  /* Write; fill(ctx, extent sector, count, buf) supplies unwritten parts
+  /* Write (NULL, with no_write set, for extents that cannot be written);
+   * fill(ctx, extent sector, count, buf) supplies unwritten parts
    * of newly allocated storage that would otherwise fall through.  fill
    * is NULL when nothing is below (absent ranges read as zeros). */
   VixError (*write) (struct vdl_extent *e, uint64_t sector, uint64_t count,
                      const unsigned char *buf, vdl_fill_fn fill, void *ctx);
-  /* Make every completed write durable. */
+  /* Make every completed write durable.  Optional for extents that
+   * cannot be written. */
   VixError (*flush) (struct vdl_extent *e);
   void (*close) (struct vdl_extent *e);
 };
@@ -84,6 +86,17 @@ VixError vdl_extent_cowd_open (const struct vdl_extent_open_args *a,
 /* Read and decode the header of a grain-table file (KDMV or COWD). */
 VixError vdl_sparse_read_header (struct vdl_file *f, bool cowd, uint64_t size,
                                  struct kdmv_header *h);
+
+/* State of the grain holding sector. */
+typedef VixError (*vdl_grain_state_fn) (struct vdl_extent *e, uint64_t sector,
+                                        enum vdl_run *state);
+
+/* A map operation for grain-based extents: the state of the grain at
+ * sector and how many sectors (<= count) of following grains share it. */
+VixError vdl_extent_grain_runs (struct vdl_extent *e, uint64_t grain_size,
+                                uint64_t sector, uint64_t count,
+                                vdl_grain_state_fn state_of,
+                                enum vdl_run *state, uint64_t *run);
 
 /* Common fields, set by every *_open. */
 void vdl_extent_init (struct vdl_extent *e, const struct vdl_extent_ops *ops,
