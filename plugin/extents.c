@@ -56,14 +56,19 @@ do_can_extents (struct command *cmd, struct vddk_handle *h)
 
 /* Report [*position, next) as one extent and move *position on.
  * Blocks that end before *position (the query starts at a chunk
- * boundary, the request need not) are skipped.
+ * boundary, the request need not) are skipped, and no extent goes past
+ * limit, the sector-aligned end of the request: nbdkit 1.32 cuts a
+ * longer extent to 0xffffffff bytes in the reply, which is not a whole
+ * number of sectors, and clients then refuse their next request.
  */
 static int
 add_extent (struct nbdkit_extents *extents, uint64_t *position,
-            uint64_t next, bool is_hole)
+            uint64_t next, uint64_t limit, bool is_hole)
 {
   uint32_t type = 0;
 
+  if (next > limit)
+    next = limit;
   if (next <= *position)
     return 0;
 
@@ -95,6 +100,7 @@ do_extents (struct command *cmd, struct vddk_handle *h)
     h->capacity ? ROUND_UP (h->capacity, CHUNK_SECTORS) : UINT64_MAX;
   uint64_t start_sector = ROUND_DOWN (offset, CHUNK_BYTES) / SECTOR_SIZE;
   uint64_t position = offset;
+  const uint64_t limit = ROUND_UP (end, SECTOR_SIZE);
 
   while (start_sector * SECTOR_SIZE < end &&
          start_sector < disk_end_sector) {
@@ -123,12 +129,13 @@ do_extents (struct command *cmd, struct vddk_handle *h)
     for (i = 0; i < block_list->numBlocks; i++) {
       blk_offset = block_list->blocks[i].offset * SECTOR_SIZE;
       blk_end = blk_offset + block_list->blocks[i].length * SECTOR_SIZE;
-      if (add_extent (extents, &position, blk_offset, true) == -1 ||
-          add_extent (extents, &position, blk_end, false) == -1)
+      if (add_extent (extents, &position, blk_offset, limit, true) == -1 ||
+          add_extent (extents, &position, blk_end, limit, false) == -1)
         goto add_failed;
     }
     if (add_extent (extents, &position,
-                    (start_sector + nr_sectors) * SECTOR_SIZE, true) == -1)
+                    (start_sector + nr_sectors) * SECTOR_SIZE, limit,
+                    true) == -1)
       goto add_failed;
 
     VDDK_CALL_START (FreeBlockList, "block_list");
