@@ -312,6 +312,16 @@ VixError VixDiskLib_Clone (const VixDiskLibConnection dstConnection,
                            void *progressCallbackData, char overWrite);
 VixError VixDiskLib_Unlink (VixDiskLibConnection connection, const char *path);
 
+/* ---- Extensions of this open library (not in VMware's VDDK) ----
+ * Look them up with dlsym and do without them when they are absent, so
+ * that programs keep working with VMware's library. */
+
+/* The request size, in bytes, that suits the opened disk best: a
+ * multiple of it avoids read-modify-write inside the library (for
+ * stream-optimized disks, one grain, which is compressed whole). */
+VixError OpenVixDiskLib_GetPreferredIOSize (VixDiskLibHandle diskHandle,
+                                            uint32_t *bytes);
+
 #ifdef __cplusplus
 }
 #endif

@@ -102,6 +102,21 @@ VixDiskLib_GetInfo (VixDiskLibHandle diskHandle, VixDiskLibInfo **info)
   return vdl_disk_get_info (h->disk, info);
 }
 
+API VixError
+OpenVixDiskLib_GetPreferredIOSize (VixDiskLibHandle diskHandle,
+                                   uint32_t *bytes)
+{
+  VixError err;
+  struct vdl_handle *h = vdl_handle_check (diskHandle, &err);
+
+  if (!h)
+    return err;
+  if (!bytes)
+    return vdl_error (VIX_E_INVALID_ARG, "GetPreferredIOSize: bytes is NULL");
+  *bytes = vdl_disk_preferred_sectors (h->disk) * VIXDISKLIB_SECTOR_SIZE;
+  return VIX_OK;
+}
+
 API void
 VixDiskLib_FreeInfo (VixDiskLibInfo *info)
 {

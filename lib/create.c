@@ -219,8 +219,8 @@ write_sparse (struct vdl_file *f, uint64_t capacity, const char *desc)
 }
 
 /* Write an empty stream-optimized extent as VMware's format note lays it
- * out: header (directory "at the end"), descriptor, then at the first
- * grain boundary an empty directory, the footer and end-of-stream. */
+ * out: header (directory "at the end"), descriptor, then where grains
+ * would start an empty directory, the footer and end-of-stream. */
 static VixError
 write_stream (struct vdl_file *f, uint64_t capacity, const char *desc)
 {
@@ -233,10 +233,15 @@ write_stream (struct vdl_file *f, uint64_t capacity, const char *desc)
     .compress_algorithm = KDMV_COMPRESS_DEFLATE,
   };
   uint64_t n_gts = kdmv_num_gts (&h), sectors;
+  /* Room for an empty directory between descriptor and grains, which
+   * the first write points the header at (extent-stream.c). */
+  uint64_t room = h.desc_offset + h.desc_size + (n_gts * 4 + SS - 1) / SS;
   uint32_t **gts = calloc (n_gts, sizeof *gts), *gd = calloc (n_gts, 4);
   unsigned char hdr[SS], *tail = NULL, *area = calloc (h.desc_size, SS);
   VixError err;
 
+  if (room > h.overhead)
+    h.overhead = (room + 127) / 128 * 128;
   if (strlen (desc) > h.desc_size * SS)
     err = vdl_error (VIX_E_INVALID_ARG, "the descriptor is too long");
   else if (!gts || !gd || !area ||

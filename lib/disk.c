@@ -112,6 +112,30 @@ open_parents (struct vdl_disk *d)
   return VIX_OK;
 }
 
+/* A disk whose newest link has an extent that cannot be written is
+ * refused for writing at open, so that a server exports it read-only
+ * rather than failing every write later. */
+static VixError
+check_writable (const struct vdl_link *l)
+{
+  const struct vdl_extent *x;
+  size_t i;
+
+  for (i = 0; i < l->n_extents; i++) {
+    x = l->extents[i];
+    if (x->access == VDL_ACCESS_RW && !x->no_write)
+      continue;
+    return vdl_error (VIX_E_FILE_READ_ONLY, "%s can only be opened "
+                      "read-only: extent %zu (%s) %s", l->path, i + 1,
+                      x->path ? x->path : "ZERO",
+                      x->no_write ? x->no_write
+                      : x->access == VDL_ACCESS_RDONLY
+                      ? "is marked RDONLY in the descriptor"
+                      : "is marked NOACCESS in the descriptor");
+  }
+  return VIX_OK;
+}
+
 VixError
 vdl_disk_open (const char *path, uint32_t flags, struct vdl_disk **out)
 {
@@ -156,6 +180,8 @@ vdl_disk_open (const char *path, uint32_t flags, struct vdl_disk **out)
   d->writable = writable;
   err = vdl_link_open (path, writable,
                        flags & VIXDISKLIB_FLAG_OPEN_UNBUFFERED, &top);
+  if (err == VIX_OK && writable && (err = check_writable (top)) != VIX_OK)
+    vdl_link_close (top);
   if (err == VIX_OK)
     err = add_link (d, top);
   if (err == VIX_OK && !view)
@@ -331,11 +357,10 @@ vdl_disk_write (struct vdl_disk *d, uint64_t sector, uint64_t count,
   while (count > 0) {
     x = extent_at (l, sector, count, &rel, &n);
     if (x->access != VDL_ACCESS_RW || x->no_write)
-      return vdl_error (x->no_write ? VIX_E_NOT_SUPPORTED
-                        : VIX_E_FILE_READ_ONLY, "%s: cannot write sector "
-                        "%llu: %s", l->path, (unsigned long long) sector,
-                        x->no_write ? x->no_write
-                        : "its extent is not read-write (RW)");
+      return vdl_error (VIX_E_FILE_READ_ONLY, "%s: cannot write sector "
+                        "%llu: its extent %s", l->path,
+                        (unsigned long long) sector,
+                        x->no_write ? x->no_write : "is not read-write (RW)");
     /* The content ID changes before the first modification. */
     err = change_cid_once (d);
     if (err != VIX_OK)
@@ -453,6 +478,19 @@ adapter_type (const char *name)
 }
 
 static VixError get_info_locked (struct vdl_disk *d, VixDiskLibInfo **out);
+
+uint64_t
+vdl_disk_preferred_sectors (struct vdl_disk *d)
+{
+  const struct vdl_link *l = d->links[0];
+  uint64_t best = 1;
+  size_t i;
+
+  for (i = 0; i < l->n_extents; i++)
+    if (l->extents[i]->preferred_sectors > best)
+      best = l->extents[i]->preferred_sectors;
+  return best;
+}
 
 VixError
 vdl_disk_get_info (struct vdl_disk *d, VixDiskLibInfo **out)

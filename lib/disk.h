@@ -39,6 +39,9 @@ VixError vdl_disk_allocation (struct vdl_disk *d, uint64_t sector,
                               uint64_t count, vdl_alloc_fn fn, void *ctx);
 
 VixError vdl_disk_get_info (struct vdl_disk *d, VixDiskLibInfo **info);
+/* The largest preferred write size of the newest link's extents (1 if
+ * any size suits). */
+uint64_t vdl_disk_preferred_sectors (struct vdl_disk *d);
 
 /* The disk database, with keys as VDDK names them (no "ddb." prefix),
  * looked up from the newest link to the oldest; writes go to the newest. */

@@ -219,7 +219,7 @@ vdl_extent_sesparse_open (const struct vdl_extent_open_args *a,
   }
   pthread_mutex_init (&x->lock, NULL);
   vdl_extent_init (&x->e, &sesparse_ops, a);
-  x->e.no_write = "it is in a seSparse delta, which can only be read";
+  x->e.no_write = "is a seSparse delta, which can only be read";
   err = vdl_file_open (a->path, a->writable, false, a->lock, &x->file);
   if (err != VIX_OK) {
     x->file = NULL;

@@ -319,8 +319,26 @@ read_compressed (struct sparse_extent *s, uint64_t sector, uint64_t count,
     gi = sector / g;
     in_grain = sector % g;
     n = g - in_grain < count ? g - in_grain : count;
-    err = lookup (s, sector, &gt, &entry, &data);
+    err = sparse_get_gt (s, sector, &gt);
     if (err != VIX_OK)
+      return err;
+    entry = get_entry (gt, sparse_grain_index (s, sector));
+    if (entry == STREAM_PENDING_ENTRY && s->sw) {
+      /* Being written: the data is in memory. */
+      bool stored;
+      if (!ensure (&c->data, &c->cap, g * SS))
+        return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+      c->extent_id = 0;
+      err = stream_pending_grain (s, gi, c->data, &stored);
+      if (err != VIX_OK)
+        return err;
+      if (stored)
+        continue;               /* look the new entry up */
+      memcpy (buf, c->data + in_grain * SS, n * SS);
+      goto next;
+    }
+    data = sparse_state_of (s, entry) == VDL_RUN_DATA;
+    if (data && (err = sparse_check_entry (s, sector, entry)) != VIX_OK)
       return err;
     if (!data)
       memset (buf, 0, n * SS);
@@ -332,6 +350,7 @@ read_compressed (struct sparse_extent *s, uint64_t sector, uint64_t count,
       }
       memcpy (buf, c->data + in_grain * SS, n * SS);
     }
+  next:
     buf += n * SS;
     sector += n;
     count -= n;
@@ -567,7 +586,7 @@ sparse_flush (struct vdl_extent *e)
     return VIX_OK;
   pthread_mutex_lock (&s->lock);
   if (s->compressed) {
-    err = stream_commit_locked (s);
+    err = s->sw ? stream_commit_locked (s) : VIX_OK;
     goto out;
   }
   /* Grain data first, so no table can point at unwritten data. */
@@ -609,6 +628,7 @@ sparse_close (struct vdl_extent *e)
   struct sparse_extent *s = (struct sparse_extent *) e;
   uint32_t i;
 
+  stream_writer_close (s);
   if (s->gts)
     for (i = 0; i < s->n_gts; i++)
       free (s->gts[i]);
@@ -633,10 +653,8 @@ static const struct vdl_extent_ops sparse_ops = {
 
 /* ---- opening ---- */
 
-/* Whether the three sectors at buf are a footer marker, a header that
- * names its grain directory, and an end-of-stream marker. */
-static bool
-is_footer (const unsigned char *buf, struct kdmv_header *h)
+bool
+sparse_is_footer (const unsigned char *buf, struct kdmv_header *h)
 {
   static const unsigned char zero[16];
   uint32_t msize, mtype;
@@ -669,7 +687,8 @@ find_last_footer (struct sparse_extent *s, uint64_t end)
     if (err != VIX_OK)
       break;
     for (p = end - start - 3 * SS + SS; p-- > 0; )
-      if (p % SS == 0 && is_footer (buf + p, &s->h)) {
+      if (p % SS == 0 && sparse_is_footer (buf + p, &s->h)) {
+        s->footer_at = (start + p) / SS;
         vdl_debug ("VixDiskLib: %s: no footer at the end; using the one at "
                    "sector %llu (data written after it was never flushed)",
                    s->e.path, (unsigned long long) ((start + p) / SS));
@@ -702,8 +721,10 @@ read_footer (struct sparse_extent *s, uint64_t size)
   err = vdl_file_pread (s->file, buf, sizeof buf, at - 3 * SS);
   if (err != VIX_OK)
     return err;
-  if (is_footer (buf, &s->h))
+  if (sparse_is_footer (buf, &s->h)) {
+    s->footer_at = at / SS - 3;
     return VIX_OK;
+  }
   return find_last_footer (s, at);
 }
 
@@ -772,8 +793,7 @@ read_kdmv_header (struct sparse_extent *s, uint64_t size)
   VixError err = vdl_sparse_read_header (s->file, false, size, &s->h);
 
   if (err == VIX_OK && s->h.gd_offset == KDMV_GD_AT_END) {
-    /* Only such streams can be appended to: the directory moves. */
-    s->stream_writable = true;
+    s->header_at_end = true;
     err = read_footer (s, size);
   }
   return err;
@@ -828,9 +848,9 @@ open_grained (const struct vdl_extent_open_args *a,
   }
   s->compressed = s->h.flags & KDMV_FLAG_COMPRESSED;
   s->markers = s->h.flags & KDMV_FLAG_MARKERS;
-  if (s->compressed && !s->stream_writable)
-    s->e.no_write = "it is in a stream-optimized extent whose grain "
-      "directory is not in a footer, which can only be read";
+  if (s->compressed && !s->markers)
+    s->e.no_write = "is compressed without grain markers (an old "
+      "stream-optimized layout), which can only be read";
   s->gt_cover = (uint64_t) s->h.gtes_per_gt * s->h.grain_size;
   s->n_gts = kdmv_num_gts (&s->h);
   s->redundant = a->writable && !s->compressed &&
@@ -855,6 +875,11 @@ open_grained (const struct vdl_extent_open_args *a,
     s->next_free = s->h.free_sector;
   if (s->compressed)                    /* streams are not grain-aligned */
     s->next_free = s->file_sectors;
+  if (s->compressed)                    /* grains are compressed whole */
+    s->e.preferred_sectors = s->h.grain_size;
+  if (s->compressed && s->markers && a->writable &&
+      (err = stream_writer_open (s)) != VIX_OK)
+    goto fail;
   *out = &s->e;
   return VIX_OK;
 

@@ -1,14 +1,29 @@
-/* Writing stream-optimized extents.
+/* Writing stream-optimized extents, keeping them streams.
  *
- * Every grain is stored compressed, behind a marker giving its LBA, at
- * the end of the file; rewriting a grain appends a new copy.  A partial
- * write to a grain decompresses it, applies the write and stores it
- * again.  On flush the grain tables, the directory, a footer (a copy of
- * the header naming the directory) and the end-of-stream marker are
- * appended, so the file is a complete stream after every flush; readers
- * find the newest footer at the end.  Grains written after a flush
- * follow the previous footer, which a reader can fall back on after a
- * crash (see read_footer).
+ * A stream is read front to back by importers (OVF/OVA, vSphere
+ * upload): header, compressed grains each behind a marker giving its
+ * LBA, grain tables, directory, footer, end-of-stream.  After a create,
+ * sequential writes and a close the file is exactly that.
+ *
+ * Grains are appended after the last complete tail (tables, directory,
+ * footer, end-of-stream).  Before the first of them, the header's
+ * gdOffset is pointed at that tail's directory, so a reader that opens
+ * the file after a crash (qemu, libvmdk, us) finds everything that was
+ * flushed and ignores the unflushed grains after it.  A flush appends
+ * the tables that changed, a directory, a footer and an end-of-stream
+ * marker, sets gdOffset back to "at the end" (the footer, as VMware
+ * writes streams), then turns the previous footer and end-of-stream
+ * marker into a skippable table marker, so that a sequential reader
+ * does not stop there.
+ *
+ * Grains are gathered in memory before they go into the file (the
+ * table entry holds STREAM_PENDING_ENTRY meanwhile) and leave in LBA
+ * order: a grain is stored when it is the next one after the last
+ * stored, or when the window is full (then the lowest goes first), or
+ * at flush.  Clients such as nbdcopy write in parallel, slightly out of
+ * order; the window puts their grains back in order.  A grain written in
+ * parts is compressed once, when its last sector has been written, so
+ * small sequential writes cost no more space than large ones.
  */
 #include <endian.h>
 #include <libdeflate.h>
@@ -16,7 +31,38 @@
 #include <string.h>
 
 #include "error.h"
+#include "log.h"
 #include "sparse-extent.h"
+
+/* Memory for gathered grains (bytes): the reordering window. */
+#define PENDING_BYTES (32 * 1024 * 1024)
+
+struct pending_grain {
+  uint64_t gi;                  /* grain number in the extent */
+  uint32_t old_entry;           /* table entry before it was gathered */
+  bool complete;                /* written to its end: compressed */
+  unsigned char *data;          /* the whole grain, uncompressed */
+  unsigned char *compressed;    /* marker and zlib data; NULL: zeros */
+  size_t bytes;
+};
+
+struct stream_writer {
+  /* The newest complete tail: its footer marker and where it ends
+   * (sectors).  footer_at is 0 when there is none at the end of the
+   * file (qemu keeps its directory after the header). */
+  uint64_t footer_at, tail_end;
+  /* A footer or end-of-stream marker that grains will follow, to be
+   * made skippable once a newer tail is durable; 0 if none. */
+  uint64_t stale_marker;
+  uint32_t stale_span;          /* sectors after it that must be skipped */
+  bool header_at_end;           /* sector 0 says "directory in footer" */
+  bool appending;               /* header points at a durable directory */
+  bool tail_current;            /* file ends with a tail of what is stored */
+  struct pending_grain *pending;
+  size_t n_pending, cap_pending;
+  size_t pending_bytes;         /* memory they use */
+  uint64_t next_gi;             /* the grain after the last one stored */
+};
 
 static pthread_key_t compressor_key;
 static pthread_once_t compressor_once = PTHREAD_ONCE_INIT;
@@ -76,38 +122,453 @@ compress_grain (struct sparse_extent *s, uint64_t gi,
   return VIX_OK;
 }
 
-/* Point grain gi's table entry at "at" (0: no data). */
-static void
-set_entry_locked (struct sparse_extent *s, uint64_t sector, uint32_t *gt,
-                  uint32_t at)
+/* Sectors in grain gi (the last grain of a disk may be short). */
+static uint64_t
+grain_sectors (struct sparse_extent *s, uint64_t gi)
 {
-  __atomic_store_n (&gt[sparse_grain_index (s, sector)], at,
-                    __ATOMIC_RELEASE);
-  s->gt_dirty[sector / s->gt_cover] = s->any_dirty = true;
+  uint64_t first = gi * s->h.grain_size;
+
+  return s->h.capacity - first < s->h.grain_size
+    ? s->h.capacity - first : s->h.grain_size;
 }
 
-/* Append a compressed grain (bytes long) for the grain holding sector;
- * NULL means all zeros, which needs no data at all. */
+static uint32_t *
+entry_of (struct sparse_extent *s, uint64_t gi)
+{
+  uint64_t sector = gi * s->h.grain_size;
+
+  /* The table is loaded: every caller looked the grain up first. */
+  return &s->gts[sector / s->gt_cover][sparse_grain_index (s, sector)];
+}
+
+static void
+set_entry_locked (struct sparse_extent *s, uint64_t gi, uint32_t at)
+{
+  __atomic_store_n (entry_of (s, gi), at, __ATOMIC_RELEASE);
+  s->gt_dirty[gi * s->h.grain_size / s->gt_cover] = s->any_dirty = true;
+}
+
+/* ---- the header and the file's end ---- */
+
 static VixError
-store_grain_locked (struct sparse_extent *s, uint64_t sector, uint32_t *gt,
+write_header_gd (struct sparse_extent *s, uint64_t gd)
+{
+  uint64_t v = htole64 (gd);
+  VixError err = vdl_file_pwrite (s->file, &v, sizeof v,
+                                  KDMV_GD_OFFSET_FIELD);
+
+  return err == VIX_OK ? vdl_file_sync (s->file) : err;
+}
+
+static VixError
+read_is_zero (struct sparse_extent *s, uint64_t sector, uint64_t count,
+              bool *zero)
+{
+  unsigned char *buf = malloc (count * SS);
+  VixError err;
+
+  if (!buf)
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  err = vdl_file_pread (s->file, buf, count * SS, sector * SS);
+  *zero = err == VIX_OK && sparse_is_zero (buf, count * SS);
+  free (buf);
+  return err;
+}
+
+/* Whether the directory at gd is followed by a footer and end-of-stream
+ * marker, i.e. it belongs to a complete tail. */
+static VixError
+find_tail_after (struct sparse_extent *s, uint64_t gd)
+{
+  struct stream_writer *w = s->sw;
+  uint64_t at = gd + (s->n_gts * 4 + SS - 1) / SS;
+  unsigned char buf[3 * SS];
+  struct kdmv_header h;
+
+  if (at + 3 > s->file_sectors)
+    return VIX_OK;
+  if (vdl_file_pread (s->file, buf, sizeof buf, at * SS) != VIX_OK)
+    return vdl_error (VIX_E_FILE_ERROR, "%s: cannot read", s->e.path);
+  if (sparse_is_footer (buf, &h) && h.gd_offset == gd) {
+    w->footer_at = at;
+    w->tail_end = at + 3;
+  }
+  return VIX_OK;
+}
+
+/* qemu ends its streams with a bare end-of-stream marker, then zeros
+ * up to a cluster boundary.  The marker is the first zero sector after
+ * the last one that is not; grains will go right after it. */
+static VixError
+find_bare_eos (struct sparse_extent *s)
+{
+  const uint64_t chunk = 128, limit = 2048;     /* sectors */
+  uint64_t end = s->file_sectors, start, i;
+  unsigned char *buf = malloc (chunk * SS);
+  VixError err = VIX_OK;
+
+  if (!buf)
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  while (end > s->h.overhead && s->file_sectors - end < limit) {
+    start = end - chunk > s->h.overhead ? end - chunk : s->h.overhead;
+    err = vdl_file_pread (s->file, buf, (end - start) * SS, start * SS);
+    if (err != VIX_OK)
+      break;
+    for (i = end - start; i-- > 0; )
+      if (!sparse_is_zero (buf + i * SS, SS)) {
+        if (start + i + 1 < s->file_sectors) {
+          s->sw->stale_marker = start + i + 1;
+          s->sw->stale_span = 0;
+          s->next_free = start + i + 2;
+        }
+        free (buf);
+        return VIX_OK;
+      }
+    end = start;
+  }
+  free (buf);
+  return err;
+}
+
+VixError
+stream_writer_open (struct sparse_extent *s)
+{
+  struct stream_writer *w = calloc (1, sizeof *w);
+  VixError err = VIX_OK;
+
+  if (!w)
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  s->sw = w;
+  w->header_at_end = s->header_at_end;
+  if (s->footer_at) {
+    w->footer_at = s->footer_at;
+    w->tail_end = s->footer_at + 3;
+  }
+  else
+    err = find_tail_after (s, s->h.gd_offset);
+  if (err != VIX_OK)
+    return err;
+  w->tail_current = w->tail_end == s->file_sectors;
+  if (w->footer_at) {
+    w->stale_marker = w->footer_at;
+    w->stale_span = 2;
+  }
+  else
+    err = find_bare_eos (s);
+  return err;
+}
+
+static bool
+disk_is_empty (struct sparse_extent *s)
+{
+  uint32_t i;
+
+  for (i = 0; i < s->n_gts; i++)
+    if (s->gd[i] != 0)
+      return false;
+  return true;
+}
+
+/* A stream that holds nothing yet (as Create leaves it) is rewritten
+ * from its first grain on, so that grains come right after the header:
+ * the header first points at an empty directory in the zeros between
+ * descriptor and grains, then the empty tail is cut off. */
+static VixError
+restart_empty_locked (struct sparse_extent *s, bool *done)
+{
+  struct stream_writer *w = s->sw;
+  uint64_t gd_sectors = (s->n_gts * 4 + SS - 1) / SS;
+  uint64_t gd = s->h.desc_offset + s->h.desc_size;
+  bool zero;
+  VixError err;
+
+  *done = false;
+  if (gd == 0)
+    gd = 1;
+  if (!w->footer_at || !disk_is_empty (s) || gd + gd_sectors > s->h.overhead)
+    return VIX_OK;
+  err = read_is_zero (s, gd, gd_sectors, &zero);
+  if (err != VIX_OK || !zero)
+    return err;
+  err = write_header_gd (s, gd);
+  if (err == VIX_OK)
+    err = vdl_file_truncate (s->file, s->h.overhead * SS);
+  if (err != VIX_OK)
+    return err;
+  s->h.gd_offset = gd;
+  s->next_free = s->h.overhead;
+  w->header_at_end = false;
+  w->footer_at = w->tail_end = w->stale_marker = 0;
+  w->tail_current = false;
+  *done = true;
+  return VIX_OK;
+}
+
+/* Before the first grain goes into the file: make the header name the
+ * directory that describes the file as it is, so that grains appended
+ * after it (and perhaps never flushed) do not hide it. */
+static VixError
+prepare_append_locked (struct sparse_extent *s)
+{
+  struct stream_writer *w = s->sw;
+  bool restarted;
+  VixError err;
+
+  if (w->appending)
+    return VIX_OK;
+  err = restart_empty_locked (s, &restarted);
+  if (err != VIX_OK)
+    return err;
+  if (!restarted) {
+    if (w->header_at_end) {
+      err = write_header_gd (s, s->h.gd_offset);
+      if (err != VIX_OK)
+        return err;
+      w->header_at_end = false;
+    }
+    if (w->tail_end && w->tail_end < s->next_free) {
+      /* Grains after the last tail were never flushed: drop them. */
+      vdl_debug ("VixDiskLib: %s: dropping %llu unflushed sectors after "
+                 "the last footer", s->e.path,
+                 (unsigned long long) (s->next_free - w->tail_end));
+      err = vdl_file_truncate (s->file, w->tail_end * SS);
+      if (err != VIX_OK)
+        return err;
+      s->next_free = w->tail_end;
+    }
+  }
+  w->appending = true;
+  return VIX_OK;
+}
+
+/* ---- storing grains ---- */
+
+/* Append a compressed grain (bytes long) as grain gi; NULL means all
+ * zeros, which needs no data at all. */
+static VixError
+store_grain_locked (struct sparse_extent *s, uint64_t gi,
                     const unsigned char *compressed, size_t bytes)
 {
-  uint64_t at = s->next_free;
+  uint64_t at;
   VixError err;
 
   if (!compressed) {
-    if (get_entry (gt, sparse_grain_index (s, sector)) != 0)
-      set_entry_locked (s, sector, gt, 0);
+    if (get_entry (entry_of (s, gi), 0) != 0)
+      set_entry_locked (s, gi, 0);
     return VIX_OK;
   }
+  err = prepare_append_locked (s);
+  if (err != VIX_OK)
+    return err;
+  at = s->next_free;
   if (at + bytes / SS > UINT32_MAX)
     return vdl_error (VIX_E_FILE_TOO_BIG, "%s is full: a sparse extent "
                       "cannot grow beyond 2 TiB", s->e.path);
+  s->sw->tail_current = false;
   err = vdl_file_pwrite (s->file, compressed, bytes, at * SS);
   if (err != VIX_OK)
-    return err;
+    return err;               /* the partial grain is cut off at commit */
   __atomic_store_n (&s->next_free, at + bytes / SS, __ATOMIC_RELEASE);
-  set_entry_locked (s, sector, gt, at);
+  set_entry_locked (s, gi, at);
+  return VIX_OK;
+}
+
+static struct pending_grain *
+find_pending (struct stream_writer *w, uint64_t gi)
+{
+  size_t i;
+
+  for (i = 0; i < w->n_pending; i++)
+    if (w->pending[i].gi == gi)
+      return &w->pending[i];
+  return NULL;
+}
+
+static struct pending_grain *
+lowest_pending (struct stream_writer *w)
+{
+  struct pending_grain *low = NULL;
+  size_t i;
+
+  for (i = 0; i < w->n_pending; i++)
+    if (!low || w->pending[i].gi < low->gi)
+      low = &w->pending[i];
+  return low;
+}
+
+static void
+forget_compressed (struct stream_writer *w, struct pending_grain *p)
+{
+  w->pending_bytes -= p->bytes;
+  free (p->compressed);
+  p->compressed = NULL;
+  p->bytes = 0;
+  p->complete = false;
+}
+
+static void
+drop_pending (struct sparse_extent *s, struct pending_grain *p)
+{
+  struct stream_writer *w = s->sw;
+
+  forget_compressed (w, p);
+  w->pending_bytes -= s->h.grain_size * SS;
+  free (p->data);
+  *p = w->pending[--w->n_pending];
+}
+
+/* The grain is whole: compress it (NULL, 0 for zeros where no data
+ * was: nothing to store).  Zeros over data are stored as a compressed
+ * grain of zeros, not as an empty table entry, so that a reader going
+ * front to back sees the old data replaced. */
+static VixError
+complete_locked (struct sparse_extent *s, struct pending_grain *p)
+{
+  size_t len = grain_sectors (s, p->gi) * SS;
+  VixError err = VIX_OK;
+
+  if (p->complete)
+    return VIX_OK;
+  if (sparse_state_of (s, p->old_entry) == VDL_RUN_DATA ||
+      !sparse_is_zero (p->data, len))
+    err = compress_grain (s, p->gi, p->data, len, &p->compressed, &p->bytes);
+  if (err == VIX_OK) {
+    p->complete = true;
+    s->sw->pending_bytes += p->bytes;
+  }
+  return err;
+}
+
+/* Store a gathered grain in the file; it stays gathered on failure. */
+static VixError
+emit_locked (struct sparse_extent *s, struct pending_grain *p)
+{
+  struct stream_writer *w = s->sw;
+  uint64_t gi = p->gi;
+  VixError err = complete_locked (s, p);
+
+  if (err != VIX_OK)
+    return err;
+  if (!p->compressed)
+    /* Zeros where no data was: no change. */
+    __atomic_store_n (entry_of (s, gi), p->old_entry, __ATOMIC_RELEASE);
+  else {
+    err = store_grain_locked (s, gi, p->compressed, p->bytes);
+    if (err != VIX_OK)
+      return err;
+  }
+  drop_pending (s, p);
+  w->next_gi = gi + 1;
+  return VIX_OK;
+}
+
+/* Store what can leave the window in order: the next grain while it is
+ * complete, and the lowest ones while the window is over its size. */
+static VixError
+settle_locked (struct sparse_extent *s)
+{
+  struct stream_writer *w = s->sw;
+  struct pending_grain *p;
+  VixError err = VIX_OK;
+
+  while (err == VIX_OK) {
+    p = find_pending (w, w->next_gi);
+    if (p && p->complete)
+      err = emit_locked (s, p);
+    else if (w->pending_bytes > PENDING_BYTES)
+      err = emit_locked (s, lowest_pending (w));
+    else
+      break;
+  }
+  return err;
+}
+
+/* Gather grain gi, from its current contents if it will be written
+ * only in part. */
+static VixError
+gather_locked (struct sparse_extent *s, uint64_t gi, bool whole,
+               struct pending_grain **out)
+{
+  struct stream_writer *w = s->sw;
+  size_t grain_bytes = s->h.grain_size * SS;
+  uint32_t *entry = entry_of (s, gi);
+  struct pending_grain *p;
+  unsigned char *data;
+  VixError err = VIX_OK;
+
+  if (w->n_pending == w->cap_pending) {
+    size_t cap = w->cap_pending ? 2 * w->cap_pending : 64;
+    p = realloc (w->pending, cap * sizeof *p);
+    if (!p)
+      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    w->pending = p;
+    w->cap_pending = cap;
+  }
+  data = malloc (grain_bytes);
+  if (!data)
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  if (!whole && sparse_state_of (s, *entry) == VDL_RUN_DATA) {
+    err = sparse_check_entry (s, gi * s->h.grain_size, *entry);
+    if (err == VIX_OK)
+      err = sparse_read_compressed_grain (s, gi, *entry, data);
+  }
+  else
+    memset (data, 0, grain_bytes);
+  if (err != VIX_OK) {
+    free (data);
+    return err;
+  }
+  p = &w->pending[w->n_pending++];
+  *p = (struct pending_grain) { .gi = gi, .old_entry = *entry, .data = data };
+  w->pending_bytes += grain_bytes;
+  __atomic_store_n (entry, STREAM_PENDING_ENTRY, __ATOMIC_RELEASE);
+  *out = p;
+  return VIX_OK;
+}
+
+/* Write n sectors at in_grain of grain gi into the window.  A whole
+ * grain comes with its compressed form (compressed, bytes), made
+ * before the lock was taken; it is owned by the window from here. */
+static VixError
+write_grain_locked (struct sparse_extent *s, uint64_t gi, uint64_t in_grain,
+                    uint64_t n, const unsigned char *buf,
+                    unsigned char *compressed, size_t bytes)
+{
+  uint64_t glen = grain_sectors (s, gi);
+  struct pending_grain *p = find_pending (s->sw, gi);
+  VixError err;
+
+  if (!p && (err = gather_locked (s, gi, n == glen, &p)) != VIX_OK) {
+    free (compressed);
+    return err;
+  }
+  forget_compressed (s->sw, p);
+  memcpy (p->data + in_grain * SS, buf, n * SS);
+  if (n == glen && (compressed ||
+                    sparse_state_of (s, p->old_entry) != VDL_RUN_DATA)) {
+    p->compressed = compressed;
+    p->bytes = bytes;
+    p->complete = true;
+    s->sw->pending_bytes += bytes;
+  }
+  /* Sequential writers are done with a grain when they reach its end. */
+  else if (in_grain + n == glen && (err = complete_locked (s, p)) != VIX_OK)
+    return err;
+  return settle_locked (s);
+}
+
+VixError
+stream_pending_grain (struct sparse_extent *s, uint64_t gi,
+                      unsigned char *buf, bool *stored)
+{
+  struct pending_grain *p;
+
+  pthread_mutex_lock (&s->lock);
+  p = find_pending (s->sw, gi);
+  if (p)
+    memcpy (buf, p->data, s->h.grain_size * SS);
+  pthread_mutex_unlock (&s->lock);
+  *stored = p == NULL;
   return VIX_OK;
 }
 
@@ -115,95 +576,164 @@ VixError
 stream_write (struct sparse_extent *s, uint64_t sector, uint64_t count,
               const unsigned char *buf)
 {
-  uint64_t g = s->h.grain_size, gi, first, in_grain, n, glen;
-  unsigned char *grain = NULL, *compressed;
+  uint64_t g = s->h.grain_size, gi, in_grain, n, glen;
+  unsigned char *compressed;
   size_t bytes;
-  uint32_t *gt, entry;
+  uint32_t *gt;
   VixError err = VIX_OK;
 
   while (count > 0 && err == VIX_OK) {
     gi = sector / g;
-    first = gi * g;
-    in_grain = sector - first;
-    glen = s->h.capacity - first < g ? s->h.capacity - first : g;
-    n = g - in_grain < count ? g - in_grain : count;
+    in_grain = sector % g;
+    glen = grain_sectors (s, gi);
+    n = glen - in_grain < count ? glen - in_grain : count;
     err = sparse_get_gt (s, sector, &gt);
     if (err != VIX_OK)
       break;
     compressed = NULL;
-    if (in_grain == 0 && n >= glen) {
-      /* A whole grain: compress it before taking the lock. */
-      if (!sparse_is_zero (buf, glen * SS))
-        err = compress_grain (s, gi, buf, glen * SS, &compressed, &bytes);
-      if (err == VIX_OK) {
-        pthread_mutex_lock (&s->lock);
-        err = store_grain_locked (s, sector, gt, compressed, bytes);
-        pthread_mutex_unlock (&s->lock);
-      }
-    }
-    else {
-      /* Part of a grain: read, modify and store it again, all under the
-       * lock so that writes to other parts of it are not lost. */
-      if (!grain && !(grain = malloc (g * SS))) {
-        err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-        break;
-      }
-      pthread_mutex_lock (&s->lock);
-      entry = get_entry (gt, sparse_grain_index (s, sector));
-      if (sparse_state_of (s, entry) == VDL_RUN_DATA)
-        err = sparse_check_entry (s, sector, entry);
-      if (err == VIX_OK && sparse_state_of (s, entry) == VDL_RUN_DATA)
-        err = sparse_read_compressed_grain (s, gi, entry, grain);
-      else
-        memset (grain, 0, g * SS);
-      if (err == VIX_OK) {
-        memcpy (grain + in_grain * SS, buf, n * SS);
-        if (!sparse_is_zero (grain, glen * SS))
-          err = compress_grain (s, gi, grain, glen * SS, &compressed, &bytes);
-      }
-      if (err == VIX_OK)
-        err = store_grain_locked (s, sector, gt, compressed, bytes);
-      pthread_mutex_unlock (&s->lock);
-    }
-    free (compressed);
+    bytes = 0;
+    /* Whole grains are compressed outside the lock, in parallel. */
+    if (n == glen && !sparse_is_zero (buf, n * SS))
+      err = compress_grain (s, gi, buf, n * SS, &compressed, &bytes);
+    if (err != VIX_OK)
+      break;
+    pthread_mutex_lock (&s->lock);
+    err = write_grain_locked (s, gi, in_grain, n, buf, compressed, bytes);
+    pthread_mutex_unlock (&s->lock);
     buf += n * SS;
     sector += n;
     count -= n;
   }
-  free (grain);
   return err;
+}
+
+/* ---- committing ---- */
+
+/* Make the old footer and end-of-stream marker, which grains now
+ * follow, one table marker that a sequential reader skips. */
+static void
+unmark_stale_locked (struct sparse_extent *s)
+{
+  struct stream_writer *w = s->sw;
+  unsigned char marker[SS];
+
+  if (!w->stale_marker)
+    return;
+  kdmv_marker_format (marker, w->stale_span, KDMV_MARKER_GT);
+  if (vdl_file_pwrite (s->file, marker, SS, w->stale_marker * SS) != VIX_OK)
+    vdl_debug ("VixDiskLib: %s: could not unmark the old end of stream at "
+               "sector %llu; random-access readers are not affected",
+               s->e.path, (unsigned long long) w->stale_marker);
+  w->stale_marker = 0;
+}
+
+/* Cut anything a failed write left after sector end. */
+static VixError
+cut_after (struct sparse_extent *s, uint64_t end)
+{
+  uint64_t size;
+  VixError err = vdl_file_size (s->file, &size);
+
+  if (err == VIX_OK && size > end * SS)
+    err = vdl_file_truncate (s->file, end * SS);
+  return err;
+}
+
+static VixError
+write_tail_locked (struct sparse_extent *s)
+{
+  struct stream_writer *w = s->sw;
+  uint64_t sectors, at = s->next_free, gd_at;
+  uint32_t **dirty, *gd, i;
+  unsigned char *tail = NULL;
+  VixError err;
+
+  /* Only changed tables are written again; the others stay put. */
+  dirty = calloc (s->n_gts, sizeof *dirty);
+  gd = malloc (s->n_gts * sizeof *gd);
+  if (dirty && gd) {
+    for (i = 0; i < s->n_gts; i++)
+      dirty[i] = s->gt_dirty[i] ? s->gts[i] : NULL;
+    memcpy (gd, s->gd, s->n_gts * sizeof *gd);
+    tail = kdmv_stream_tail (&s->h, dirty, at, gd, &sectors);
+  }
+  free (dirty);
+  if (!tail) {
+    free (gd);
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  }
+  gd_at = at + sectors - 3 - (s->n_gts * 4 + SS - 1) / SS;
+  err = vdl_file_pwrite (s->file, tail, sectors * SS, at * SS);
+  free (tail);
+  if (err == VIX_OK)
+    err = vdl_file_sync (s->file);
+  if (err == VIX_OK)
+    err = cut_after (s, at + sectors);
+  if (err == VIX_OK)
+    err = write_header_gd (s, KDMV_GD_AT_END);
+  if (err != VIX_OK) {
+    /* The header still names the previous directory. */
+    cut_after (s, at);
+    free (gd);
+    return err;
+  }
+  unmark_stale_locked (s);
+  memcpy (s->gd, gd, s->n_gts * sizeof *gd);
+  free (gd);
+  s->h.gd_offset = gd_at;
+  __atomic_store_n (&s->next_free, at + sectors, __ATOMIC_RELEASE);
+  for (i = 0; i < s->n_gts; i++)
+    s->gt_dirty[i] = false;
+  s->any_dirty = false;
+  w->footer_at = w->stale_marker = at + sectors - 3;
+  w->stale_span = 2;
+  w->tail_end = at + sectors;
+  w->tail_current = w->header_at_end = true;
+  w->appending = false;
+  return VIX_OK;
 }
 
 VixError
 stream_commit_locked (struct sparse_extent *s)
 {
-  unsigned char *tail;
-  uint64_t sectors, at = s->next_free;
-  uint32_t i, *gd;
-  VixError err = vdl_file_sync (s->file);
+  struct stream_writer *w = s->sw;
+  VixError err = VIX_OK;
 
-  if (err != VIX_OK || !s->any_dirty)
-    return err;
-  gd = malloc (s->n_gts * sizeof *gd);
-  if (!gd)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-  memcpy (gd, s->gd, s->n_gts * sizeof *gd);
-  tail = kdmv_stream_tail (&s->h, s->gts, at, gd, &sectors);
-  if (!tail) {
-    free (gd);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-  }
-  err = vdl_file_pwrite (s->file, tail, sectors * SS, at * SS);
+  while (w->n_pending > 0 && err == VIX_OK)
+    err = emit_locked (s, lowest_pending (w));
   if (err == VIX_OK)
     err = vdl_file_sync (s->file);
-  free (tail);
-  if (err == VIX_OK) {
-    memcpy (s->gd, gd, s->n_gts * sizeof *gd);
-    __atomic_store_n (&s->next_free, at + sectors, __ATOMIC_RELEASE);
-    for (i = 0; i < s->n_gts; i++)
-      s->gt_dirty[i] = false;
-    s->any_dirty = false;
-  }
-  free (gd);
+  /* Nothing changed since the last tail, or nothing was ever stored. */
+  if (err != VIX_OK || (!s->any_dirty && (w->tail_current || !w->appending)))
+    return err;
+  err = prepare_append_locked (s);
+  if (err == VIX_OK)
+    err = write_tail_locked (s);
   return err;
+}
+
+void
+stream_writer_close (struct sparse_extent *s)
+{
+  struct stream_writer *w = s->sw;
+  size_t i;
+
+  /* The disk was flushed before its extents are closed. */
+  if (!w)
+    return;
+  if (w->appending && !w->tail_current && w->tail_end) {
+    /* That flush failed (a full disk): leave the stream as it was last
+     * flushed, whole, rather than ending in grains no table names. */
+    vdl_debug ("VixDiskLib: %s: the last flush failed; cutting the stream "
+               "back to what was flushed before", s->e.path);
+    if (vdl_file_truncate (s->file, w->tail_end * SS) == VIX_OK)
+      write_header_gd (s, KDMV_GD_AT_END);
+  }
+  for (i = 0; i < w->n_pending; i++) {
+    free (w->pending[i].data);
+    free (w->pending[i].compressed);
+  }
+  free (w->pending);
+  free (w);
+  s->sw = NULL;
 }

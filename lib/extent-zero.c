@@ -35,7 +35,7 @@ vdl_extent_zero_open (const struct vdl_extent_open_args *a,
   if (!e)
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
   vdl_extent_init (e, &zero_ops, a);
-  e->no_write = "it belongs to a ZERO extent, which has no storage";
+  e->no_write = "is a ZERO extent, which has no storage";
   *out = e;
   return VIX_OK;
 }

@@ -58,7 +58,9 @@ struct vdl_extent {
   uint64_t sectors;
   enum vdl_access access;
   char *path;                   /* file, for messages; NULL for ZERO */
-  const char *no_write;         /* why this extent cannot be written */
+  uint64_t preferred_sectors;   /* writes of multiples avoid extra work */
+  const char *no_write;         /* why it cannot be written, to follow
+                                 * "the extent": "is a ZERO extent..." */
 };
 
 struct vdl_extent_open_args {

@@ -25,7 +25,9 @@ struct sparse_extent {
   bool *gt_dirty;
   bool gd_dirty, any_dirty;
   bool compressed, markers, redundant;
-  bool stream_writable;         /* compressed, footer-based: appendable */
+  struct stream_writer *sw;     /* writing a stream (extent-stream.c) */
+  bool header_at_end;           /* stream header: directory in a footer */
+  uint64_t footer_at;           /* stream: footer marker in use, or 0 */
   bool cowd;                    /* ESX vmfsSparse: keep freeSector */
   uint64_t file_sectors;        /* size when opened, rounded up */
   uint64_t next_free;           /* sector where the next grain goes */
@@ -55,11 +57,28 @@ VixError sparse_read_compressed_grain (struct sparse_extent *s, uint64_t gi,
                                        uint32_t at, unsigned char *buf);
 bool sparse_is_zero (const unsigned char *buf, size_t len);
 
+/* Whether buf holds a footer marker, a header naming its grain
+ * directory (decoded into h) and an end-of-stream marker. */
+bool sparse_is_footer (const unsigned char *buf, struct kdmv_header *h);
+
 /* Stream-optimized writing (extent-stream.c). */
+
+/* Table entry of a grain being gathered in memory; never in the file
+ * (sector 2 is inside the header area of every stream). */
+#define STREAM_PENDING_ENTRY 2
+
+/* Set up writing for an extent opened read-write (s->sw). */
+VixError stream_writer_open (struct sparse_extent *s);
 VixError stream_write (struct sparse_extent *s, uint64_t sector,
                        uint64_t count, const unsigned char *buf);
-/* Append grain tables, directory, footer and end-of-stream marker, so
- * that the file is complete as it stands.  Called with s->lock held. */
+/* Copy grain gi, being gathered, into buf; *stored if it was stored
+ * meanwhile (look its entry up again). */
+VixError stream_pending_grain (struct sparse_extent *s, uint64_t gi,
+                               unsigned char *buf, bool *stored);
+/* Store gathered grains, then append the changed grain tables, a
+ * directory, a footer and an end-of-stream marker.  s->lock held. */
 VixError stream_commit_locked (struct sparse_extent *s);
+/* Commit, leave a complete stream and free s->sw. */
+void stream_writer_close (struct sparse_extent *s);
 
 #endif

@@ -203,9 +203,8 @@ kdmv_new_layout (struct kdmv_header *h, uint64_t capacity, uint64_t desc_size)
     * h->grain_size;
 }
 
-/* A metadata marker: val, size 0, type. */
-static void
-put_marker (unsigned char *p, uint64_t val, uint32_t type)
+void
+kdmv_marker_format (unsigned char *p, uint64_t val, uint32_t type)
 {
   memset (p, 0, 512);
   put64 (p, val);
@@ -239,19 +238,19 @@ kdmv_stream_tail (const struct kdmv_header *h, uint32_t *const *gts,
   for (i = 0; i < n_gts; i++) {
     if (!gts[i] || !gd[i])
       continue;
-    put_marker (p, gt_sectors, KDMV_MARKER_GT);
+    kdmv_marker_format (p, gt_sectors, KDMV_MARKER_GT);
     gd[i] = pos + 1;
     for (j = 0; j < h->gtes_per_gt; j++)
       put32 (p + 512 + j * 4, __atomic_load_n (&gts[i][j], __ATOMIC_ACQUIRE));
     p += (1 + gt_sectors) * 512;
     pos += 1 + gt_sectors;
   }
-  put_marker (p, gd_sectors, KDMV_MARKER_GD);
+  kdmv_marker_format (p, gd_sectors, KDMV_MARKER_GD);
   for (i = 0; i < n_gts; i++)
     put32 (p + 512 + i * 4, gd[i]);
   footer.gd_offset = pos + 1;
   p += (1 + gd_sectors) * 512;
-  put_marker (p, 1, KDMV_MARKER_FOOTER);
+  kdmv_marker_format (p, 1, KDMV_MARKER_FOOTER);
   kdmv_header_format (&footer, p + 512);
   /* the end-of-stream marker is the zeroed last sector */
   *sectors = n;

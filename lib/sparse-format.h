@@ -23,6 +23,9 @@
 #define KDMV_MARKER_GD     2
 #define KDMV_MARKER_FOOTER 3
 
+/* Byte offset of gdOffset in a KDMV header. */
+#define KDMV_GD_OFFSET_FIELD 56
+
 struct kdmv_header {
   uint32_t version;
   uint32_t flags;
@@ -77,6 +80,9 @@ struct sesparse_header {
 int sesparse_header_parse (const unsigned char *buf,
                            struct sesparse_header *h, char *err,
                            size_t errlen);
+
+/* A 512-byte metadata marker: val (sectors that follow), size 0, type. */
+void kdmv_marker_format (unsigned char *p, uint64_t val, uint32_t type);
 
 /* The end of a stream-optimized extent, to be written at sector at: for
  * each grain table with an entry, a GT marker and the table; then a GD

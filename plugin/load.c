@@ -8,6 +8,7 @@
 #include "vddk.h"
 
 struct vddk_api vix;
+VixError (*vix_preferred_io_size) (VixDiskLibHandle, uint32_t *);
 int library_version;
 char *library_dir;
 
@@ -53,6 +54,7 @@ load_symbols (void)
 #include "stubs.h"
 #undef STUB
 #undef OPTIONAL_STUB
+  vix_preferred_io_size = dlsym (dl, "OpenVixDiskLib_GetPreferredIOSize");
 }
 
 /* Returns 0 on success.  On failure, exits if REQUIRED (nbdkit is

@@ -121,11 +121,15 @@ create_disk (struct vddk_handle *h)
   return 0;
 }
 
+/* Set when the disk turned out to be readable only: later connections
+ * open it read-only at once (the library shares one open disk). */
+static bool disk_read_only;
+
 /* Everything up to and including Open, under open_close_lock. */
 static int
 connect_and_open (struct vddk_handle *h, int readonly)
 {
-  const uint32_t flags = open_flags (readonly);
+  const uint32_t flags = open_flags (readonly || disk_read_only);
   const char *mode;
   VixError err;
 
@@ -147,6 +151,20 @@ connect_and_open (struct vddk_handle *h, int readonly)
                    filename, flags);
   err = vix.Open (h->connection, filename, flags, &h->handle);
   VDDK_CALL_END (Open, 0);
+  if (err == VIX_OK && disk_read_only)
+    h->readonly = 1;
+  if (err != VIX_OK && !readonly && !disk_read_only &&
+      VIX_ERROR_CODE (err) == VIX_E_FILE_READ_ONLY) {
+    /* A disk that can only be read is exported read-only, so clients
+     * see it at once instead of every write failing later. */
+    VDDK_ERROR (err, "warning: serving %s read-only", filename);
+    disk_read_only = true;
+    h->readonly = 1;
+    VDDK_CALL_START (Open, "connection, %s, %" PRIu32 ", &handle",
+                     filename, open_flags (1));
+    err = vix.Open (h->connection, filename, open_flags (1), &h->handle);
+    VDDK_CALL_END (Open, 0);
+  }
   if (err != VIX_OK) {
     VDDK_ERROR (err, "VixDiskLib_Open: %s", filename);
     if (is_remote && VIX_ERROR_CODE (err) == VIX_E_FAIL)
@@ -285,8 +303,9 @@ static int
 vddk_block_size (void *vp,
                  uint32_t *minimum, uint32_t *preferred, uint32_t *maximum)
 {
+  struct vddk_handle *h = vp;
   VixDiskLibInfo *info = get_info (vp);
-  uint32_t sector = SECTOR_SIZE;
+  uint32_t sector = SECTOR_SIZE, io;
 
   if (info == NULL)
     return -1;
@@ -301,8 +320,23 @@ vddk_block_size (void *vp,
 
   *minimum = SECTOR_SIZE;
   *preferred = sector > 4096 ? sector : 4096;
+  /* Our library says what suits the disk (a compressed grain). */
+  if (vix_preferred_io_size &&
+      vix_preferred_io_size (h->handle, &io) == VIX_OK &&
+      io > *preferred && io <= 32 * 1024 * 1024 && (io & (io - 1)) == 0)
+    *preferred = io;
   *maximum = 0xffffffff;
   return 0;
+}
+
+/* Read-only if nbdkit -r, or if the disk turned out to be (see
+ * connect_and_open). */
+static int
+vddk_can_write (void *vp)
+{
+  struct vddk_handle *h = vp;
+
+  return !h->readonly;
 }
 
 static int
@@ -410,6 +444,7 @@ static struct nbdkit_plugin plugin = {
   .can_extents       = vddk_can_extents,
   .can_fua           = vddk_can_fua,
   .can_multi_conn    = vddk_can_multi_conn,
+  .can_write         = vddk_can_write,
   .pread             = vddk_pread,
   .pwrite            = vddk_pwrite,
   .flush             = vddk_flush,

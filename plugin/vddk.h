@@ -33,6 +33,9 @@ struct vddk_api {
 #undef OPTIONAL_STUB
 };
 extern struct vddk_api vix;
+/* OpenVixDiskLib_GetPreferredIOSize: only in the open library, where it
+ * is thread-safe; NULL with VMware's. */
+extern VixError (*vix_preferred_io_size) (VixDiskLibHandle, uint32_t *);
 extern int library_version;         /* 6, 7, 8 or 9; 0 if not loaded */
 extern char *library_dir;           /* directory the library came from */
 

@@ -162,6 +162,23 @@ vddk_sha256 ()
   rm -f "$tmp"
 }
 
+# libvmdk_to_raw IMAGE OUT: decode IMAGE with libvmdk (a second
+# independent VMDK reader, Debian's python3-libvmdk).
+libvmdk_to_raw ()
+{
+  /usr/bin/python3 - "$1" "$2" <<'PY'
+import pyvmdk, sys
+h = pyvmdk.handle()
+h.open(sys.argv[1])
+h.open_extent_data_files()
+size = h.get_media_size()
+with open(sys.argv[2], "wb") as out:
+    for off in range(0, size, 1 << 20):
+        out.write(h.read_buffer_at_offset(min(1 << 20, size - off), off))
+h.close()
+PY
+}
+
 # qemu_to_raw IN OUT [FORMAT]: decode IN to a raw file with qemu-img.
 qemu_to_raw ()
 {

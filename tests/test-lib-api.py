@@ -177,6 +177,18 @@ ok(lib.VixDiskLib_Clone(conn, os.path.abspath("clone-sparse.vmdk").encode(), con
    "Clone with overWrite")
 assert "Images are identical" in qemu("compare", "clone-sparse.vmdk", "child.vmdk")
 assert "backing file" not in qemu("info", "clone-sparse.vmdk")   # flattened
+# To a stream: a canonical stream, readable front to back.
+p = CreateParams(6, 3, 13, 0, 0, 0)
+ok(lib.VixDiskLib_Clone(conn, os.path.abspath("clone-stream.vmdk").encode(), conn,
+                        os.path.abspath("child.vmdk").encode(), C.byref(p), None, None, 0),
+   "Clone to a stream")
+assert "Images are identical" in qemu("compare", "clone-stream.vmdk", "child.vmdk")
+walk = subprocess.run(["/usr/bin/python3", os.path.join(os.path.dirname(__file__), "stream-walk.py"),
+                       "clone-stream.vmdk", "walked.raw", "--canonical"],
+                      capture_output=True, text=True, env=CLEAN_ENV)
+assert walk.returncode == 0, walk.stdout + walk.stderr
+qemu("convert", "-O", "raw", "child.vmdk", "child.raw")
+assert open("walked.raw", "rb").read() == open("child.raw", "rb").read()
 print("Clone OK")
 
 # ---- Unlink

@@ -1,0 +1,132 @@
+#!/bin/bash
+# Stream-optimized disks stay streams: a reader going front to back (as
+# OVF/OVA importers do, tests/stream-walk.py here) finds the whole disk
+# before the first end-of-stream marker, and random-access readers
+# (qemu-img, libvmdk) agree.
+#  - create + parallel nbdcopy + close: a canonical stream, grains in order
+#  - 4 KiB sequential writes cost no more space than qemu-img's stream,
+#    and 64 KiB is advertised as the preferred block size
+#  - 1000 FUA writes: one end-of-stream marker, at the end
+#  - flushes on a 1 TiB disk cost what changed, not the whole metadata
+#  - streams qemu-img wrote (directory after the header) are writable
+#  - a write that fails for lack of space loses nothing flushed
+source "$srcdir/tests/functions.sh"
+set -e
+set -x
+
+requires nbdcopy --version
+requires qemu-img --version
+requires /usr/bin/python3 -c 'import nbd'
+requires /usr/bin/python3 -c 'import pyvmdk'
+requires prlimit --version
+
+walk=("/usr/bin/python3" "$srcdir/tests/stream-walk.py")
+
+# All three readers see the bytes of RAW in IMAGE, and so does the walk.
+readers_agree ()
+{
+  local img=$1 raw=$2
+  qemu-img check "$img"
+  qemu-img compare -f vmdk -F raw "$img" "$raw"
+  libvmdk_to_raw "$img" libvmdk.raw
+  same_raw libvmdk.raw "$raw"
+  "${walk[@]}" "$img" walked.raw "${@:3}" | tee walk.out
+  same_raw walked.raw "$raw"
+}
+
+# ---- create with a parallel nbdcopy, then close: canonical.
+size=$((48 << 20))
+make_pattern in.raw $size
+head -c $((4 << 20)) /dev/urandom | dd of=in.raw bs=1M seek=9 conv=notrunc status=none
+nbdkit -U - "$VDDK_PLUGIN" "$PWD/c.vmdk" create=true create-size=$size \
+  create-type=stream-optimized --run 'nbdcopy --requests=64 in.raw "$uri"'
+readers_agree "$PWD/c.vmdk" in.raw --canonical
+
+# ---- small sequential writes, one request at a time.
+nbdkit -U - "$VDDK_PLUGIN" "$PWD/small.vmdk" create=true create-size=$size \
+  create-type=stream-optimized \
+  --run 'nbdinfo "$uri" > info.out &&
+         nbdcopy --request-size=4096 --requests=1 in.raw "$uri"'
+grep -E "block_size_preferred: 65536$" info.out
+readers_agree "$PWD/small.vmdk" in.raw --canonical
+qemu-img convert -f raw -O vmdk -o subformat=streamOptimized in.raw qemu.vmdk
+ours=$(stat -c %s small.vmdk) theirs=$(stat -c %s qemu.vmdk)
+echo "4 KiB writes: $ours bytes, qemu-img: $theirs bytes"
+[ "$ours" -le $((theirs * 5 / 4)) ]
+
+# ---- 1000 FUA writes of 4 KiB.
+nbdkit -U - "$VDDK_PLUGIN" "$PWD/fua.vmdk" create=true create-size=$size \
+  create-type=stream-optimized --run 'nbdsh -u "$uri" -c "
+import os
+ref = bytearray(h.get_size())
+for i in range(1000):
+    off = (i * 37 % 1000) * 4096
+    data = os.urandom(4096)
+    h.pwrite(data, off, nbd.CMD_FLAG_FUA)
+    ref[off:off + 4096] = data
+open(\"fua.raw\", \"wb\").write(ref)
+"'
+readers_agree "$PWD/fua.vmdk" fua.raw
+[ "$(grep -o E walk.out | wc -l)" = 1 ]
+grep -q "bytes after end-of-stream: 0 header gdOffset: at end" walk.out
+
+# ---- a 1 TiB stream: ten flushes of one grain each.
+nbdkit -U - "$VDDK_PLUGIN" "$PWD/big.vmdk" create=true create-size=1T \
+  create-type=stream-optimized --run 'nbdsh -u "$uri" -c "
+import os
+sizes = []
+for i in range(10):
+    h.pwrite(os.urandom(65536), (i * 97) << 30)
+    h.flush()
+    sizes.append(os.path.getsize(\"big.vmdk\"))
+growth = max(b - a for a, b in zip(sizes, sizes[1:]))
+print(\"largest growth per flush:\", growth)
+# one grain, one grain table, the directory (128 KiB), a footer
+assert growth < 300 * 1024, sizes
+"'
+qemu-img check "$PWD/big.vmdk"
+
+# ---- a stream qemu-img wrote: its directory follows the header.
+qemu-img convert -f raw -O vmdk -o subformat=streamOptimized in.raw "$PWD/q.vmdk"
+cp in.raw q.raw
+nbdkit -U - "$VDDK_PLUGIN" "$PWD/q.vmdk" --run 'nbdinfo "$uri" > info.out &&
+  nbdsh -u "$uri" -c "
+import os
+ref = open(\"q.raw\", \"r+b\")
+def w(off, data):
+    h.pwrite(data, off)
+    ref.seek(off); ref.write(data)
+w(4096, os.urandom(8192))
+w(20 << 20, os.urandom(65536 * 3))
+h.flush()
+w((30 << 20) + 512, bytes(1024))
+w(9 << 20, bytes(65536))
+ref.close()
+"'
+grep "is_read_only: false" info.out
+readers_agree "$PWD/q.vmdk" q.raw
+grep -q "bytes after end-of-stream: 0 header gdOffset: at end" walk.out
+
+# ---- no room: the file may grow to 1 MiB only (EFBIG, as a full disk
+# gives ENOSPC).  What was flushed is kept; every reader still opens it.
+nbdkit -U - "$VDDK_PLUGIN" "$PWD/full.vmdk" create=true create-size=$size \
+  create-type=stream-optimized --run 'nbdinfo --size "$uri"'
+bash -c 'trap "" XFSZ; exec "$@"' -- prlimit --fsize=1048576 \
+  nbdkit -P full.pid -U "$PWD/full.sock" "$VDDK_PLUGIN" "$PWD/full.vmdk"
+for (( i=0; i<100; i++ )); do [ -s full.pid ] && break; sleep 0.1; done
+cleanup_fn kill_nbdkit full.pid
+nbdsh -u "nbd+unix:///?socket=$PWD/full.sock" -c "
+import os
+h.pwrite(os.urandom(262144), 0)
+h.flush()
+open('full.raw', 'wb').write(h.pread(h.get_size(), 0))
+try:
+    h.pwrite(os.urandom(2 << 20), 1 << 20)
+    h.flush()
+except nbd.Error as e:
+    print('refused as expected:', e)
+else:
+    raise SystemExit('2 MiB more fitted in a 1 MiB file')
+"
+kill_nbdkit full.pid
+readers_agree "$PWD/full.vmdk" full.raw
