@@ -13,25 +13,6 @@ requires nbdcopy --version
 requires /usr/bin/python3 -c 'import nbd'
 requires qemu-img --version
 
-# hold URI NAME: keep a connection to URI open in the background until the
-# file NAME.release exists; NAME.ready appears once it has read sector 0.
-hold ()
-{
-  /usr/bin/python3 -c '
-import nbd, os, sys, time
-h = nbd.NBD(); h.connect_uri(sys.argv[1]); h.pread(512, 0)
-open(sys.argv[2] + ".ready", "w").close()
-for _ in range(1200):
-    if os.path.exists(sys.argv[2] + ".release"): break
-    time.sleep(0.05)
-h.shutdown()' "$1" "$2" &
-  cleanup_fn kill $!
-  local i
-  for (( i=0; i<100; i++ )); do [ -e "$2.ready" ] && return 0; sleep 0.1; done
-  echo "hold: could not connect to $1" >&2
-  return 1
-}
-
 make_pattern in.raw $((4 << 20))
 qemu-img convert -f raw -O vmdk in.raw "$PWD/img.vmdk"
 want=$(sha256sum < in.raw | cut -d' ' -f1)
