@@ -74,6 +74,24 @@ kill_nbdkit ()
   rm -f "$1"
 }
 
+# start_qemu_nbd -P PIDFILE [QEMU-NBD-ARGS...]: start qemu-nbd as a
+# daemon (--fork returns once it serves), wait for its pidfile and stop it
+# at exit, so no qemu-nbd outlives the test.
+start_qemu_nbd ()
+{
+  local pidfile=$2 i
+  [ "$1" = "-P" ] || { echo "start_qemu_nbd: first arg must be -P" >&2; return 1; }
+  shift 2
+  cleanup_fn kill_nbdkit "$pidfile"
+  qemu-nbd --fork --pid-file="$pidfile" "$@" || return 1
+  for (( i=0; i<100; i++ )); do
+    [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "start_qemu_nbd: qemu-nbd did not start" >&2
+  return 1
+}
+
 # hold URI NAME: keep a connection to URI open in the background until the
 # file NAME.release exists; NAME.ready appears once it has read sector 0.
 # (The plugin opens the disk per connection: without a client, nbdkit
