@@ -8,34 +8,165 @@
 #include "error.h"
 #include "file.h"
 
-/* Locks are taken on one byte far beyond any real data, so they never
- * collide with the byte-range locks other tools (qemu) put on the same
- * files; only instances of this library see each other's locks. */
-#define LOCK_BYTE ((off_t) 1 << 62)
 #define DIRECT_ALIGN 4096
 
+/* qemu's lock protocol (block/file-posix.c), so that qemu and we see each
+ * other: on every file, a shared OFD lock on byte PERM_BASE+i while
+ * holding permission i, and on SHARED_BASE+i while not letting others
+ * have it.  A newcomer refuses to open if someone does not share what it
+ * wants, or has what it will not share. */
+#define PERM_BASE 100
+#define SHARED_BASE 200
+/* Permission numbers; qemu < 6.2 also had 4, graph-mod, which we share
+ * and never hold, so its bytes need no looking at. */
+enum { CONSISTENT_READ, WRITE, WRITE_UNCHANGED, RESIZE, N_PERMS };
+#define BIT(p) (1u << (p))
+
+/* Like qemu's own opens: writers (and growers) are kept out whether we
+ * read or write; everything else is shared. */
+#define UNSHARED (BIT (WRITE) | BIT (RESIZE))
+
+static unsigned
+held_perms (enum vdl_lock lock)
+{
+  if (lock == VDL_LOCK_WRITE)   /* sparse extents grow: resize too */
+    return BIT (CONSISTENT_READ) | BIT (WRITE) | BIT (RESIZE);
+  return BIT (CONSISTENT_READ);
+}
+
+static int
+lock_byte (int fd, off_t byte)
+{
+  struct flock fl = {
+    .l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = byte, .l_len = 1,
+  };
+
+  return fcntl (fd, F_OFD_SETLK, &fl) == 0 ? 0 : errno;
+}
+
+/* Does another open file description hold a lock on byte?  Our own
+ * locks are not reported: OFD locks never conflict with themselves. */
+static int
+byte_busy (int fd, off_t byte, bool *busy)
+{
+  struct flock fl = {
+    .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = byte, .l_len = 1,
+  };
+
+  *busy = false;
+  if (fcntl (fd, F_OFD_GETLK, &fl) == -1)
+    return errno;
+  *busy = fl.l_type != F_UNLCK;
+  return 0;
+}
+
+static bool
+someone_has (int fd, off_t byte)
+{
+  bool busy;
+
+  return byte_busy (fd, byte, &busy) == 0 && busy;
+}
+
+static void
+release_bytes (int fd)
+{
+  struct flock fl = {
+    .l_type = F_UNLCK, .l_whence = SEEK_SET, .l_start = PERM_BASE,
+    .l_len = SHARED_BASE + N_PERMS - PERM_BASE,
+  };
+
+  fcntl (fd, F_OFD_SETLK, &fl);
+}
+
+static int
+apply_bytes (int fd, unsigned held)
+{
+  int p, r = 0;
+
+  for (p = 0; p < N_PERMS && r == 0; p++) {
+    if (held & BIT (p))
+      r = lock_byte (fd, PERM_BASE + p);
+    if (r == 0 && (UNSHARED & BIT (p)))
+      r = lock_byte (fd, SHARED_BASE + p);
+  }
+  return r;
+}
+
+/* Record probe in *byte if another process holds it. */
+static int
+probe_byte (int fd, off_t probe, off_t *byte)
+{
+  bool busy;
+  int r = byte_busy (fd, probe, &busy);
+
+  if (r == 0 && busy)
+    *byte = probe;
+  return r;
+}
+
+/* Sets *byte to the first byte showing a conflict (left 0 if none):
+ * someone not sharing a permission we hold, or holding one we do not
+ * share. */
+static int
+check_bytes (int fd, unsigned held, off_t *byte)
+{
+  int p, r = 0;
+
+  for (p = 0; p < N_PERMS && r == 0 && *byte == 0; p++) {
+    if (held & BIT (p))
+      r = probe_byte (fd, SHARED_BASE + p, byte);
+    if (r == 0 && *byte == 0 && (UNSHARED & BIT (p)))
+      r = probe_byte (fd, PERM_BASE + p, byte);
+  }
+  return r;
+}
+
+/* What the other side is doing, as far as its bytes tell. */
+static const char *
+conflict_text (int fd, off_t byte)
+{
+  if (byte == PERM_BASE + WRITE || byte == PERM_BASE + RESIZE ||
+      someone_has (fd, PERM_BASE + WRITE) ||
+      someone_has (fd, PERM_BASE + RESIZE))
+    return "open for writing";
+  if (byte == SHARED_BASE + CONSISTENT_READ)
+    return "open and does not let others read it";
+  return "open for reading and does not let others write to it";
+}
+
+static bool
+no_lock_support (int err)
+{
+  return err == EINVAL || err == ENOLCK || err == ENOSYS ||
+    err == EOPNOTSUPP;
+}
+
+/* As qemu does it: apply our bytes, then look for conflicts, and give
+ * everything back on conflict.  Two processes opening at once may both
+ * be refused, never both admitted. */
 static VixError
 take_lock (struct vdl_file *f, enum vdl_lock lock)
 {
-  struct flock fl = {
-    .l_type = lock == VDL_LOCK_EXCLUSIVE ? F_WRLCK : F_RDLCK,
-    .l_whence = SEEK_SET,
-    .l_start = LOCK_BYTE,
-    .l_len = 1,
-  };
+  unsigned held = held_perms (lock);
+  off_t byte = 0;
+  int r;
 
   if (lock == VDL_LOCK_NONE)
     return VIX_OK;
-  if (fcntl (f->fd, F_OFD_SETLK, &fl) == 0)
+  r = apply_bytes (f->fd, held);
+  if (r == 0)
+    r = check_bytes (f->fd, held, &byte);
+  if (r == 0 && byte == 0)
     return VIX_OK;
-  if (errno == EAGAIN || errno == EACCES)
+  release_bytes (f->fd);
+  if (r == 0 || r == EAGAIN || r == EACCES)
     return vdl_error (VIX_E_FILE_ALREADY_LOCKED,
-                      "%s is locked by another process that has it open%s",
-                      f->path,
-                      lock == VDL_LOCK_EXCLUSIVE ? "" : " for writing");
-  if (errno == EINVAL || errno == ENOLCK || errno == ENOSYS)
+                      "%s is locked: another process has it %s", f->path,
+                      byte ? conflict_text (f->fd, byte) : "open");
+  if (no_lock_support (r))
     return VIX_OK;              /* filesystem without locks: carry on */
-  return vdl_error_errno (errno, "cannot lock %s", f->path);
+  return vdl_error_errno (r, "cannot lock %s", f->path);
 }
 
 static struct vdl_file *

@@ -1,6 +1,6 @@
 /* A local file holding part of a disk: full-length pread/pwrite that turn
  * every failure or short transfer into a specific VixError, optional
- * O_DIRECT for aligned data transfers, and an inter-process lock.
+ * O_DIRECT for aligned data transfers, and qemu's inter-process locks.
  */
 #ifndef VDL_FILE_H
 #define VDL_FILE_H
@@ -18,11 +18,14 @@ struct vdl_file {
   bool writable;
 };
 
-enum vdl_lock { VDL_LOCK_NONE, VDL_LOCK_SHARED, VDL_LOCK_EXCLUSIVE };
+/* What the opener will do with the file.  Either way other writers are
+ * kept out; readers share with readers. */
+enum vdl_lock { VDL_LOCK_NONE, VDL_LOCK_READ, VDL_LOCK_WRITE };
 
 /* Open an existing file.  "direct" asks for O_DIRECT where the filesystem
- * allows it; "lock" takes a non-blocking lock that other processes using
- * this library respect (VIX_E_FILE_ALREADY_LOCKED if held). */
+ * allows it; "lock" takes non-blocking locks in qemu's protocol, which
+ * qemu and other processes using this library respect
+ * (VIX_E_FILE_ALREADY_LOCKED on conflict). */
 VixError vdl_file_open (const char *path, bool writable, bool direct,
                         enum vdl_lock lock, struct vdl_file **out);
 /* Create a new file; fails if it exists. */

@@ -176,7 +176,7 @@ open_extent (struct vdl_link *l, size_t i, bool unbuffered,
   char *path = NULL;
   VixError err;
 
-  a.lock = a.writable ? VDL_LOCK_EXCLUSIVE : VDL_LOCK_SHARED;
+  a.lock = a.writable ? VDL_LOCK_WRITE : VDL_LOCK_READ;
   if (x->type != VDL_EXTENT_ZERO) {
     path = *embedded ? strdup (l->path) : vdl_path_join (l->dir, x->filename);
     if (!path)
@@ -241,7 +241,7 @@ vdl_link_open (const char *path, bool writable, bool unbuffered,
   free (tmp);
   l->writable = writable;
   err = vdl_file_open (path, writable, false,
-                       writable ? VDL_LOCK_EXCLUSIVE : VDL_LOCK_SHARED, &f);
+                       writable ? VDL_LOCK_WRITE : VDL_LOCK_READ, &f);
   if (err != VIX_OK)
     goto fail;
   err = vdl_file_size (f, &size);

@@ -74,6 +74,45 @@ kill_nbdkit ()
   rm -f "$1"
 }
 
+# start_qemu_nbd -P PIDFILE [QEMU-NBD-ARGS...]: start qemu-nbd as a
+# daemon (--fork returns once it serves), wait for its pidfile and stop it
+# at exit, so no qemu-nbd outlives the test.
+start_qemu_nbd ()
+{
+  local pidfile=$2 i
+  [ "$1" = "-P" ] || { echo "start_qemu_nbd: first arg must be -P" >&2; return 1; }
+  shift 2
+  cleanup_fn kill_nbdkit "$pidfile"
+  qemu-nbd --fork --pid-file="$pidfile" "$@" || return 1
+  for (( i=0; i<100; i++ )); do
+    [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "start_qemu_nbd: qemu-nbd did not start" >&2
+  return 1
+}
+
+# hold URI NAME: keep a connection to URI open in the background until the
+# file NAME.release exists; NAME.ready appears once it has read sector 0.
+# (The plugin opens the disk per connection: without a client, nbdkit
+# holds no file open and no lock.)
+hold ()
+{
+  /usr/bin/python3 -c '
+import nbd, os, sys, time
+h = nbd.NBD(); h.connect_uri(sys.argv[1]); h.pread(512, 0)
+open(sys.argv[2] + ".ready", "w").close()
+for _ in range(1200):
+    if os.path.exists(sys.argv[2] + ".release"): break
+    time.sleep(0.05)
+h.shutdown()' "$1" "$2" &
+  cleanup_fn kill $!
+  local i
+  for (( i=0; i<100; i++ )); do [ -e "$2.ready" ] && return 0; sleep 0.1; done
+  echo "hold: could not connect to $1" >&2
+  return 1
+}
+
 # raw_sha256 FILE [FORMAT]: sha256 of the virtual disk as qemu-img decodes it.
 raw_sha256 ()
 {
