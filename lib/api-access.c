@@ -19,7 +19,7 @@ local_only (const VixDiskLibConnectParams *p, const char *fn)
 API const char *
 VixDiskLib_ListTransportModes (void)
 {
-  return "file";
+  return "file:https";
 }
 
 API VixError

@@ -7,6 +7,7 @@
 
 #include "error.h"
 #include "handle.h"
+#include "remote.h"
 #include "link.h"
 
 #define API __attribute__ ((visibility ("default")))
@@ -21,12 +22,12 @@ VixDiskLib_Unlink (VixDiskLibConnection connection, const char *path)
   char **files;
   size_t n = 0, i, j;
 
-  if (!vdl_connection_check (connection, &err))
+  if (!vdl_connection_check_local (connection, "Unlink", &err))
     return err;
   if (!path || !*path)
     return vdl_error (VIX_E_INVALID_ARG, "Unlink: no file name");
   /* Opening for writing takes the locks: nobody else is using it. */
-  err = vdl_link_open (path, true, false, &l);
+  err = vdl_link_open (&vdl_local_store, path, true, false, &l);
   if (err != VIX_OK)
     return err;
   files = calloc (l->n_extents + 1, sizeof *files);
@@ -113,13 +114,18 @@ VixDiskLib_Clone (const VixDiskLibConnection dstConnection,
   struct stat st;
   VixError err, e;
 
-  if (!vdl_connection_check (dstConnection, &err) ||
-      !vdl_connection_check (srcConnection, &err))
+  struct vdl_connection *dc, *sc;
+
+  if (!(dc = vdl_connection_check (dstConnection, &err)) ||
+      !(sc = vdl_connection_check (srcConnection, &err)))
+    return err;
+  if (!vdl_connection_check_local (dstConnection, "Clone", &err))
     return err;
   if (!dstPath || !*dstPath || !srcPath || !*srcPath || !vixCreateParams)
     return vdl_error (VIX_E_INVALID_ARG, "Clone: missing file name or "
                       "parameters");
-  err = vdl_disk_open (srcPath, VIXDISKLIB_FLAG_OPEN_READ_ONLY, &c.src);
+  err = vdl_disk_open (&sc->store, srcPath, VIXDISKLIB_FLAG_OPEN_READ_ONLY,
+                       &c.src);
   if (err != VIX_OK)
     return err;
   c.capacity = vdl_disk_capacity (c.src);
@@ -138,7 +144,7 @@ VixDiskLib_Clone (const VixDiskLibConnection dstConnection,
   err = VixDiskLib_Create (dstConnection, dstPath, &p, NULL, NULL);
   if (err != VIX_OK)
     goto out_src;
-  err = vdl_disk_open (dstPath, 0, &c.dst);
+  err = vdl_disk_open (&vdl_local_store, dstPath, 0, &c.dst);
   if (err == VIX_OK) {
     c.buf = malloc (COPY_SECTORS * SS);
     if (!c.buf)

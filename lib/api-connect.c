@@ -1,9 +1,12 @@
-/* Connections.  Only local files are served so far; a remote connection
- * (serverName set) is refused with a clear message at ConnectEx. */
+/* Connections: local (no server) or to an ESXi host or vCenter, whose
+ * disks are read over HTTPS from the datastores ("https" transport). */
 #include <stdlib.h>
+#include <string.h>
 
 #include "error.h"
 #include "handle.h"
+#include "log.h"
+#include "remote.h"
 
 #define API __attribute__ ((visibility ("default")))
 
@@ -19,27 +22,111 @@ VixDiskLib_FreeConnectParams (VixDiskLibConnectParams *params)
   free (params);
 }
 
+/* Whether a transportModes list ("nbdssl:nbd", NULL: any) allows ours.
+ * Network copies (nbd, nbdssl) are what https replaces; san and hotadd
+ * need VMware's library and a proxy VM or SAN access. */
+static VixError
+check_transports (const char *modes, bool remote)
+{
+  const char *p = modes, *end;
+  size_t n;
+
+  if (!modes || !*modes)
+    return VIX_OK;
+  for (; *p; p = *end ? end + 1 : end) {
+    end = strchrnul (p, ':');
+    n = end - p;
+    if ((n == 4 && strncmp (p, "file", 4) == 0) ||
+        (remote && n == 5 && strncmp (p, "https", 5) == 0) ||
+        (remote && n == 3 && strncmp (p, "nbd", 3) == 0) ||
+        (remote && n == 6 && strncmp (p, "nbdssl", 6) == 0))
+      return VIX_OK;
+  }
+  return vdl_error (VIX_E_INVALID_ARG, "none of the transport modes \"%s\" "
+                    "is available: this VixDiskLib reads %s (nbd and nbdssl "
+                    "are served by https; san and hotadd need VMware's "
+                    "VDDK)", modes, remote ? "remote disks over https"
+                    : "local files only (file)");
+}
+
+/* "moref=vm-16" -> "vm-16". */
+static VixError
+vm_moref (const VixDiskLibConnectParams *params, const char **out)
+{
+  const char *spec = params->vmxSpec;
+
+  if (!spec || !*spec)
+    return vdl_error (VIX_E_INVALID_ARG, "connecting to %s: no virtual "
+                      "machine given (vm=moref=...)", params->serverName);
+  if (strncmp (spec, "moref=", 6) != 0 || !spec[6])
+    return vdl_error (VIX_E_INVALID_ARG, "connecting to %s: the virtual "
+                      "machine must be given as moref=ID, not \"%s\"",
+                      params->serverName, spec);
+  *out = spec + 6;
+  return VIX_OK;
+}
+
+static VixError
+connect_remote (const VixDiskLibConnectParams *params,
+                const char *snapshotRef, struct vdl_remote **out)
+{
+  struct vdl_remote_params p = {
+    .server = params->serverName,
+    .port = params->port,
+    .thumbprint = params->thumbPrint,
+    .snapshot_moref = snapshotRef,
+  };
+  VixError err = vm_moref (params, &p.vm_moref);
+
+  if (err != VIX_OK)
+    return err;
+  switch (params->credType) {
+  case VIXDISKLIB_CRED_UID:
+    p.user = params->creds.uid.userName;
+    p.password = params->creds.uid.password;
+    break;
+  case VIXDISKLIB_CRED_SESSIONID:
+    p.user = params->creds.sessionId.userName;
+    p.cookie = params->creds.sessionId.cookie;
+    break;
+  default:
+    return vdl_error (VIX_E_NOT_SUPPORTED, "connecting to %s: only user "
+                      "and password or a session cookie are supported "
+                      "credentials", params->serverName);
+  }
+  if (params->nfcHostPort)
+    vdl_debug ("VixDiskLib: nfcHostPort %u has no effect: disks are read "
+               "over https", params->nfcHostPort);
+  return vdl_remote_connect (&p, out);
+}
+
 API VixError
 VixDiskLib_ConnectEx (const VixDiskLibConnectParams *params, char readOnly,
                       const char *snapshotRef, const char *transportModes,
                       VixDiskLibConnection *connection)
 {
+  bool remote = params && params->serverName && params->serverName[0];
   struct vdl_connection *c;
+  VixError err;
 
-  (void) snapshotRef;
-  (void) transportModes;
   if (!connection)
     return vdl_error (VIX_E_INVALID_ARG, "ConnectEx: connection is NULL");
-  if (params && ((params->serverName && params->serverName[0]) ||
-                 (params->vmxSpec && params->vmxSpec[0])))
-    return vdl_error (VIX_E_NOT_SUPPORTED,
-                      "remote connections (server %s) are not supported "
-                      "yet by this VixDiskLib: only local VMDK files can be "
-                      "opened", params->serverName ? params->serverName
-                      : "not given");
+  if (!remote && params && params->vmxSpec && params->vmxSpec[0])
+    return vdl_error (VIX_E_INVALID_ARG, "a virtual machine (%s) was given "
+                      "without a server to find it on", params->vmxSpec);
+  err = check_transports (transportModes, remote);
+  if (err != VIX_OK)
+    return err;
   c = calloc (1, sizeof *c);
   if (!c)
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  if (remote) {
+    err = connect_remote (params, snapshotRef, &c->store.remote);
+    if (err != VIX_OK) {
+      free (c);
+      return err;
+    }
+  }
   c->magic = VDL_CONNECTION_MAGIC;
   c->read_only = readOnly;
   *connection = c;
@@ -62,8 +149,24 @@ VixDiskLib_Disconnect (VixDiskLibConnection connection)
   if (!c)
     return err;
   c->magic = 0;
+  if (c->store.remote)
+    vdl_remote_disconnect (c->store.remote);
   free (c);
   return VIX_OK;
+}
+
+struct vdl_connection *
+vdl_connection_check_local (VixDiskLibConnection conn, const char *what,
+                            VixError *err)
+{
+  struct vdl_connection *c = vdl_connection_check (conn, err);
+
+  if (c && c->store.remote) {
+    *err = vdl_error (VIX_E_NOT_SUPPORTED, "%s: disks on %s can only be "
+                      "read", what, vdl_remote_host (c->store.remote));
+    return NULL;
+  }
+  return c;
 }
 
 struct vdl_connection *

@@ -5,6 +5,7 @@
 
 #include "error.h"
 #include "handle.h"
+#include "remote.h"
 
 #define API __attribute__ ((visibility ("default")))
 
@@ -51,15 +52,27 @@ VixDiskLib_Open (const VixDiskLibConnection connection, const char *path,
     return vdl_error (VIX_E_INVALID_ARG, "Open: no file name given");
   if (c->read_only)
     flags |= VIXDISKLIB_FLAG_OPEN_READ_ONLY;
+  if (c->store.remote) {
+    /* Only the VM's own disks, and only for reading. */
+    err = vdl_remote_check_disk (c->store.remote, path);
+    if (err != VIX_OK)
+      return err;
+    if (!(flags & VIXDISKLIB_FLAG_OPEN_READ_ONLY))
+      return vdl_error (VIX_E_FILE_READ_ONLY, "%s on %s can only be opened "
+                        "read-only: the datastore interface (https) cannot "
+                        "write part of a file", path,
+                        vdl_remote_host (c->store.remote));
+  }
   h = calloc (1, sizeof *h);
   if (!h)
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-  err = vdl_disk_open (path, flags, &h->disk);
+  err = vdl_disk_open (&c->store, path, flags, &h->disk);
   if (err != VIX_OK) {
     free (h);
     return err;
   }
   h->magic = VDL_HANDLE_MAGIC;
+  h->transport = vdl_store_transport (&c->store);
   h->read_only = flags & VIXDISKLIB_FLAG_OPEN_READ_ONLY;
   vdl_inflight_init (&h->inflight);
   *diskHandle = h;
@@ -85,8 +98,10 @@ VixDiskLib_Close (VixDiskLibHandle diskHandle)
 API const char *
 VixDiskLib_GetTransportMode (VixDiskLibHandle diskHandle)
 {
-  (void) diskHandle;
-  return "file";
+  VixError err;
+  struct vdl_handle *h = vdl_handle_check (diskHandle, &err);
+
+  return h ? h->transport : NULL;
 }
 
 API VixError

@@ -460,7 +460,7 @@ VixDiskLib_Create (const VixDiskLibConnection connection, const char *path,
 {
   VixError err;
 
-  if (!vdl_connection_check (connection, &err))
+  if (!vdl_connection_check_local (connection, "Create", &err))
     return err;
   return create_checked (path, createParams, NULL, progressFunc,
                          progressCallbackData);
@@ -509,6 +509,9 @@ VixDiskLib_CreateChild (VixDiskLibHandle diskHandle, const char *childPath,
     return err;
   if (!childPath || !*childPath)
     return vdl_error (VIX_E_INVALID_ARG, "CreateChild: no file name");
+  if (strcmp (h->transport, "file") != 0)
+    return vdl_error (VIX_E_NOT_SUPPORTED, "CreateChild: %s: the parent "
+                      "must be a local disk", childPath);
   if (diskType != VIXDISKLIB_DISK_MONOLITHIC_SPARSE &&
       diskType != VIXDISKLIB_DISK_SPLIT_SPARSE)
     return vdl_error (VIX_E_NOT_SUPPORTED, "CreateChild: a child is "

@@ -16,8 +16,8 @@
 
 struct vdl_disk {
   struct vdl_disk *next;        /* in the registry of open disks */
-  dev_t dev;
-  ino_t ino;
+  char *key;                    /* vdl_store_identity of the top file */
+  bool unshared;                /* not in the registry (remote) */
   unsigned refs;
   uint32_t flags;               /* VIXDISKLIB_FLAG_OPEN_* used to open */
   bool writable;
@@ -55,6 +55,7 @@ free_disk (struct vdl_disk *d)
     vdl_link_close (d->links[i]);
   free (d->links);
   pthread_mutex_destroy (&d->meta_lock);
+  free (d->key);
   free (d);
 }
 
@@ -75,7 +76,7 @@ add_link (struct vdl_disk *d, struct vdl_link *l)
 /* Open the parents named by parentFileNameHint, checking that each still
  * has the content its child was made from. */
 static VixError
-open_parents (struct vdl_disk *d)
+open_parents (struct vdl_disk *d, const struct vdl_store *st)
 {
   struct vdl_link *child = d->links[0], *parent;
   char *path;
@@ -86,11 +87,11 @@ open_parents (struct vdl_disk *d)
       return vdl_error (VIX_E_DISK_INVALIDCHAIN, "%s: the chain of parent "
                         "disks is longer than %d links (a loop?)",
                         d->links[0]->path, MAX_LINKS);
-    path = vdl_path_join (child->dir, child->desc.parent_hint);
-    if (!path)
-      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-    err = vdl_link_open (path, false, d->flags & VIXDISKLIB_FLAG_OPEN_UNBUFFERED,
-                         &parent);
+    err = vdl_store_join (st, child->dir, child->desc.parent_hint, &path);
+    if (err != VIX_OK)
+      return err;
+    err = vdl_link_open (st, path, false,
+                         d->flags & VIXDISKLIB_FLAG_OPEN_UNBUFFERED, &parent);
     free (path);
     if (err != VIX_OK)
       return err;
@@ -136,69 +137,125 @@ check_writable (const struct vdl_link *l)
   return VIX_OK;
 }
 
-VixError
-vdl_disk_open (const char *path, uint32_t flags, struct vdl_disk **out)
+/* Open the links of a new disk object. */
+static VixError
+open_chain (struct vdl_disk *d, const struct vdl_store *st, const char *path)
+{
+  struct vdl_link *top;
+  VixError err;
+
+  err = vdl_link_open (st, path, d->writable,
+                       d->flags & VIXDISKLIB_FLAG_OPEN_UNBUFFERED, &top);
+  if (err == VIX_OK && d->writable && (err = check_writable (top)) != VIX_OK)
+    vdl_link_close (top);
+  if (err == VIX_OK)
+    err = add_link (d, top);
+  if (err == VIX_OK && !(d->flags & VIXDISKLIB_FLAG_OPEN_SINGLE_LINK))
+    err = open_parents (d, st);
+  if (err == VIX_OK)
+    d->capacity = top->capacity;
+  return err;
+}
+
+static struct vdl_disk *
+new_disk (uint32_t flags, char *key)
+{
+  struct vdl_disk *d = calloc (1, sizeof *d);
+
+  if (!d) {
+    free (key);
+    return NULL;
+  }
+  pthread_mutex_init (&d->meta_lock, NULL);
+  d->key = key;
+  d->refs = 1;
+  d->flags = flags;
+  d->writable = !(flags & VIXDISKLIB_FLAG_OPEN_READ_ONLY);
+  return d;
+}
+
+/* Another handle on a disk this process has open, if any.  Called with
+ * registry_lock held. */
+static VixError
+share_open_disk (const char *key, const char *path, uint32_t flags,
+                 struct vdl_disk **out)
 {
   bool writable = !(flags & VIXDISKLIB_FLAG_OPEN_READ_ONLY);
   uint32_t view = flags & VIXDISKLIB_FLAG_OPEN_SINGLE_LINK;
-  struct vdl_link *top;
   struct vdl_disk *d;
-  struct stat st;
-  VixError err;
 
-  if (stat (path, &st) == -1)
-    return vdl_error_errno (errno, "cannot open %s", path);
-
-  pthread_mutex_lock (&registry_lock);
+  *out = NULL;
   for (d = registry; d; d = d->next) {
-    if (d->dev != st.st_dev || d->ino != st.st_ino)
+    if (strcmp (d->key, key) != 0)
       continue;
     if ((writable && !d->writable) ||
-        (d->flags & VIXDISKLIB_FLAG_OPEN_SINGLE_LINK) != view) {
-      pthread_mutex_unlock (&registry_lock);
+        (d->flags & VIXDISKLIB_FLAG_OPEN_SINGLE_LINK) != view)
       return vdl_error (VIX_E_FILE_ALREADY_LOCKED, "%s is already open in "
                         "this process %s", path, writable && !d->writable
                         ? "read-only" : "with a different single-link "
                         "setting");
-    }
     d->refs++;
-    pthread_mutex_unlock (&registry_lock);
     *out = d;
-    return VIX_OK;
+    break;
   }
+  return VIX_OK;
+}
 
-  d = calloc (1, sizeof *d);
-  if (!d) {
-    pthread_mutex_unlock (&registry_lock);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-  }
-  pthread_mutex_init (&d->meta_lock, NULL);
-  d->dev = st.st_dev;
-  d->ino = st.st_ino;
-  d->refs = 1;
-  d->flags = flags;
-  d->writable = writable;
-  err = vdl_link_open (path, writable,
-                       flags & VIXDISKLIB_FLAG_OPEN_UNBUFFERED, &top);
-  if (err == VIX_OK && writable && (err = check_writable (top)) != VIX_OK)
-    vdl_link_close (top);
-  if (err == VIX_OK)
-    err = add_link (d, top);
-  if (err == VIX_OK && !view)
-    err = open_parents (d);
-  if (err != VIX_OK) {
-    pthread_mutex_unlock (&registry_lock);
-    free_disk (d);
+VixError
+vdl_disk_open (const struct vdl_store *st, const char *path, uint32_t flags,
+               struct vdl_disk **out)
+{
+  struct vdl_disk *d;
+  struct vdl_link *top;
+  char *key;
+  VixError err;
+
+  err = vdl_store_identity (st, path, &key);
+  if (err != VIX_OK)
     return err;
+  if (st->remote) {
+    /* Remote disks are read-only and tied to their connection's
+     * session: not shared, and opened without any lock held while the
+     * network answers. */
+    d = new_disk (flags, key);
+    if (!d)
+      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    d->unshared = true;
+    err = open_chain (d, st, path);
+    if (err != VIX_OK) {
+      free_disk (d);
+      return err;
+    }
   }
-  d->capacity = top->capacity;
-  d->next = registry;
-  registry = d;
-  pthread_mutex_unlock (&registry_lock);
+  else {
+    pthread_mutex_lock (&registry_lock);
+    err = share_open_disk (key, path, flags, &d);
+    if (err != VIX_OK || d) {
+      pthread_mutex_unlock (&registry_lock);
+      free (key);
+      *out = d;
+      return err;
+    }
+    d = new_disk (flags, key);
+    if (!d) {
+      pthread_mutex_unlock (&registry_lock);
+      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    }
+    err = open_chain (d, st, path);
+    if (err != VIX_OK) {
+      pthread_mutex_unlock (&registry_lock);
+      free_disk (d);
+      return err;
+    }
+    d->next = registry;
+    registry = d;
+    pthread_mutex_unlock (&registry_lock);
+  }
+  top = d->links[0];
   vdl_debug ("VixDiskLib: opened %s (%s, %zu link%s, %llu sectors, %s)",
              path, top->desc.create_type, d->n_links,
              d->n_links == 1 ? "" : "s", (unsigned long long) d->capacity,
-             writable ? "read-write" : "read-only");
+             d->writable ? "read-write" : "read-only");
   *out = d;
   return VIX_OK;
 }

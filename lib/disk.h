@@ -14,8 +14,11 @@
 
 struct vdl_disk;
 
-VixError vdl_disk_open (const char *path, uint32_t flags,
-                        struct vdl_disk **out);
+struct vdl_store;
+
+/* Open path in store (vdl_local_store for local files). */
+VixError vdl_disk_open (const struct vdl_store *st, const char *path,
+                        uint32_t flags, struct vdl_disk **out);
 /* Drop a reference; the last one flushes (its result is returned). */
 VixError vdl_disk_close (struct vdl_disk *d);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "store.h"
 #include "extent.h"
 
 #define SS VIXDISKLIB_SECTOR_SIZE
@@ -126,8 +127,8 @@ vdl_extent_flat_open (const struct vdl_extent_open_args *a,
   f->offset = a->desc->offset * SS;
   f->file = a->file;
   if (!f->file) {
-    err = vdl_file_open (a->path, a->writable, a->unbuffered, a->lock,
-                         &f->file);
+    err = vdl_store_open (a->store, a->path, a->writable, a->unbuffered,
+                          a->lock, &f->file);
     if (err != VIX_OK)
       goto fail;
   }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "store.h"
 #include "extent.h"
 
 #define SS VIXDISKLIB_SECTOR_SIZE
@@ -220,7 +221,8 @@ vdl_extent_sesparse_open (const struct vdl_extent_open_args *a,
   pthread_mutex_init (&x->lock, NULL);
   vdl_extent_init (&x->e, &sesparse_ops, a);
   x->e.no_write = "is a seSparse delta, which can only be read";
-  err = vdl_file_open (a->path, a->writable, false, a->lock, &x->file);
+  err = vdl_store_open (a->store, a->path, a->writable, false, a->lock,
+                        &x->file);
   if (err != VIX_OK) {
     x->file = NULL;
     goto fail;

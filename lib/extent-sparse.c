@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "store.h"
 #include "log.h"
 #include "extent.h"
 #include "sparse-extent.h"
@@ -826,7 +827,8 @@ open_grained (const struct vdl_extent_open_args *a,
   s->file = a->file;
   if (!s->file) {
     /* Sparse I/O is mostly small and unaligned metadata: no O_DIRECT. */
-    err = vdl_file_open (a->path, a->writable, false, a->lock, &s->file);
+    err = vdl_store_open (a->store, a->path, a->writable, false, a->lock,
+                          &s->file);
     if (err != VIX_OK) {
       s->file = NULL;
       goto fail;

@@ -63,8 +63,11 @@ struct vdl_extent {
                                  * "the extent": "is a ZERO extent..." */
 };
 
+struct vdl_store;
+
 struct vdl_extent_open_args {
-  const char *path;             /* absolute file name (NULL for ZERO) */
+  const struct vdl_store *store; /* where path is */
+  const char *path;             /* file name in the store (NULL for ZERO) */
   struct vdl_file *file;        /* already-open file, or NULL to open path */
   const struct vdl_desc_extent *desc;
   bool writable;

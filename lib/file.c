@@ -169,6 +169,8 @@ take_lock (struct vdl_file *f, enum vdl_lock lock)
   return vdl_error_errno (r, "cannot lock %s", f->path);
 }
 
+static const struct vdl_file_ops local_ops;
+
 static struct vdl_file *
 new_file (const char *path, int fd, bool writable)
 {
@@ -178,6 +180,7 @@ new_file (const char *path, int fd, bool writable)
     free (f);
     return NULL;
   }
+  f->ops = &local_ops;
   f->fd = fd;
   f->direct_fd = -1;
   f->writable = writable;
@@ -240,11 +243,9 @@ vdl_file_create (const char *path, struct vdl_file **out)
   return VIX_OK;
 }
 
-void
-vdl_file_close (struct vdl_file *f)
+static void
+local_close (struct vdl_file *f)
 {
-  if (!f)
-    return;
   if (f->direct_fd >= 0)
     close (f->direct_fd);
   close (f->fd);
@@ -314,8 +315,8 @@ full_pwrite (struct vdl_file *f, int fd, const void *buf, size_t len,
   return VIX_OK;
 }
 
-VixError
-vdl_file_pread (struct vdl_file *f, void *buf, size_t len, uint64_t offset)
+static VixError
+local_pread (struct vdl_file *f, void *buf, size_t len, uint64_t offset)
 {
   void *bounce;
   VixError err;
@@ -333,8 +334,8 @@ vdl_file_pread (struct vdl_file *f, void *buf, size_t len, uint64_t offset)
   return err;
 }
 
-VixError
-vdl_file_pwrite (struct vdl_file *f, const void *buf, size_t len,
+static VixError
+local_pwrite (struct vdl_file *f, const void *buf, size_t len,
                  uint64_t offset)
 {
   void *bounce;
@@ -354,8 +355,8 @@ vdl_file_pwrite (struct vdl_file *f, const void *buf, size_t len,
   return err;
 }
 
-VixError
-vdl_file_sync (struct vdl_file *f)
+static VixError
+local_sync (struct vdl_file *f)
 {
   if (!f->writable)
     return VIX_OK;
@@ -365,8 +366,8 @@ vdl_file_sync (struct vdl_file *f)
   return VIX_OK;
 }
 
-VixError
-vdl_file_size (struct vdl_file *f, uint64_t *size)
+static VixError
+local_size (struct vdl_file *f, uint64_t *size)
 {
   struct stat st;
 
@@ -383,16 +384,16 @@ vdl_file_size (struct vdl_file *f, uint64_t *size)
   return VIX_OK;
 }
 
-VixError
-vdl_file_truncate (struct vdl_file *f, uint64_t size)
+static VixError
+local_truncate (struct vdl_file *f, uint64_t size)
 {
   if (ftruncate (f->fd, size) == -1)
     return vdl_error_errno (errno, "cannot set the size of %s", f->path);
   return VIX_OK;
 }
 
-VixError
-vdl_file_preallocate (struct vdl_file *f, uint64_t size)
+static VixError
+local_preallocate (struct vdl_file *f, uint64_t size)
 {
   int r;
 
@@ -404,11 +405,11 @@ vdl_file_preallocate (struct vdl_file *f, uint64_t size)
   if (r != EOPNOTSUPP && r != EINVAL)
     return vdl_error_errno (r, "cannot allocate %llu bytes for %s",
                             (unsigned long long) size, f->path);
-  return vdl_file_truncate (f, size);
+  return local_truncate (f, size);
 }
 
-bool
-vdl_file_next_data (struct vdl_file *f, uint64_t offset,
+static bool
+local_next_data (struct vdl_file *f, uint64_t offset,
                     uint64_t *data_start, uint64_t *data_end)
 {
   off_t d = lseek (f->fd, offset, SEEK_DATA), h;
@@ -426,4 +427,77 @@ vdl_file_next_data (struct vdl_file *f, uint64_t offset,
   *data_start = d;
   *data_end = h;
   return true;
+}
+
+static const struct vdl_file_ops local_ops = {
+  .kind = "file",
+  .pread = local_pread,
+  .pwrite = local_pwrite,
+  .sync = local_sync,
+  .size = local_size,
+  .truncate = local_truncate,
+  .preallocate = local_preallocate,
+  .next_data = local_next_data,
+  .close = local_close,
+};
+
+/* ---- what the rest of the library calls ---- */
+
+VixError
+vdl_file_pread (struct vdl_file *f, void *buf, size_t len, uint64_t offset)
+{
+  return f->ops->pread (f, buf, len, offset);
+}
+
+VixError
+vdl_file_pwrite (struct vdl_file *f, const void *buf, size_t len,
+                 uint64_t offset)
+{
+  if (!f->writable || !f->ops->pwrite)
+    return vdl_error (VIX_E_FILE_READ_ONLY, "%s is open read-only", f->path);
+  return f->ops->pwrite (f, buf, len, offset);
+}
+
+VixError
+vdl_file_sync (struct vdl_file *f)
+{
+  return f->writable && f->ops->sync ? f->ops->sync (f) : VIX_OK;
+}
+
+VixError
+vdl_file_size (struct vdl_file *f, uint64_t *size)
+{
+  return f->ops->size (f, size);
+}
+
+VixError
+vdl_file_truncate (struct vdl_file *f, uint64_t size)
+{
+  if (!f->writable || !f->ops->truncate)
+    return vdl_error (VIX_E_FILE_READ_ONLY, "%s is open read-only", f->path);
+  return f->ops->truncate (f, size);
+}
+
+VixError
+vdl_file_preallocate (struct vdl_file *f, uint64_t size)
+{
+  if (!f->writable || !f->ops->preallocate)
+    return vdl_error (VIX_E_FILE_READ_ONLY, "%s is open read-only", f->path);
+  return f->ops->preallocate (f, size);
+}
+
+bool
+vdl_file_next_data (struct vdl_file *f, uint64_t offset,
+                    uint64_t *data_start, uint64_t *data_end)
+{
+  return f->ops->next_data && f->ops->next_data (f, offset, data_start,
+                                                 data_end);
+}
+
+void
+vdl_file_close (struct vdl_file *f)
+{
+  if (!f)
+    return;
+  f->ops->close (f);
 }

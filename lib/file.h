@@ -11,15 +11,36 @@
 
 #include "vixDiskLib.h"
 
-struct vdl_file {
-  char *path;
-  int fd;                       /* buffered descriptor, always open */
-  int direct_fd;                /* O_DIRECT descriptor, or -1 */
-  bool writable;
+struct vdl_file;
+struct vdl_remote;
+struct vdl_remote_file;
+
+/* Where a file's bytes are: a local file, or a file on a datastore read
+ * over HTTPS.  The format code sees only vdl_file_* calls. */
+struct vdl_file_ops {
+  const char *kind;
+  VixError (*pread) (struct vdl_file *f, void *buf, size_t len,
+                     uint64_t offset);
+  VixError (*pwrite) (struct vdl_file *f, const void *buf, size_t len,
+                      uint64_t offset);
+  VixError (*sync) (struct vdl_file *f);
+  VixError (*size) (struct vdl_file *f, uint64_t *size);
+  VixError (*truncate) (struct vdl_file *f, uint64_t size);
+  VixError (*preallocate) (struct vdl_file *f, uint64_t size);
+  bool (*next_data) (struct vdl_file *f, uint64_t offset,
+                     uint64_t *data_start, uint64_t *data_end);
+  void (*close) (struct vdl_file *f);
 };
 
-/* What the opener will do with the file.  Either way other writers are
- * kept out; readers share with readers. */
+struct vdl_file {
+  const struct vdl_file_ops *ops;
+  char *path;
+  bool writable;
+  int fd;                       /* local: buffered descriptor */
+  int direct_fd;                /* local: O_DIRECT descriptor, or -1 */
+  struct vdl_remote_file *remote; /* datastore file */
+};
+
 enum vdl_lock { VDL_LOCK_NONE, VDL_LOCK_READ, VDL_LOCK_WRITE };
 
 /* Open an existing file.  "direct" asks for O_DIRECT where the filesystem
@@ -28,6 +49,10 @@ enum vdl_lock { VDL_LOCK_NONE, VDL_LOCK_READ, VDL_LOCK_WRITE };
  * (VIX_E_FILE_ALREADY_LOCKED on conflict). */
 VixError vdl_file_open (const char *path, bool writable, bool direct,
                         enum vdl_lock lock, struct vdl_file **out);
+/* Open a datastore file ("[ds] dir/file") of a remote session, for
+ * reading only (file-remote.c). */
+VixError vdl_file_open_remote (struct vdl_remote *r, const char *name,
+                               struct vdl_file **out);
 /* Create a new file; fails if it exists. */
 VixError vdl_file_create (const char *path, struct vdl_file **out);
 void vdl_file_close (struct vdl_file *f);

@@ -6,6 +6,7 @@
 
 #include "async.h"
 #include "disk.h"
+#include "store.h"
 
 #define VDL_CONNECTION_MAGIC 0x564443u   /* "VDC" */
 #define VDL_HANDLE_MAGIC     0x564448u   /* "VDH" */
@@ -13,11 +14,13 @@
 struct vdl_connection {
   unsigned magic;
   bool read_only;
+  struct vdl_store store;       /* local files, or a remote session */
 };
 
 struct vdl_handle {
   unsigned magic;
   struct vdl_disk *disk;
+  const char *transport;        /* "file" or "https" */
   bool read_only;
   struct vdl_inflight inflight;
 };
@@ -26,6 +29,11 @@ struct vdl_handle {
 struct vdl_handle *vdl_handle_check (VixDiskLibHandle h, VixError *err);
 struct vdl_connection *vdl_connection_check (VixDiskLibConnection c,
                                              VixError *err);
+/* The same, refusing remote connections (for operations that change
+ * files) with an error naming what. */
+struct vdl_connection *vdl_connection_check_local (VixDiskLibConnection c,
+                                                   const char *what,
+                                                   VixError *err);
 /* Check that [sector, sector+count) is inside the disk. */
 VixError vdl_handle_check_range (struct vdl_handle *h, uint64_t sector,
                                  uint64_t count, const void *buf);

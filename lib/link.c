@@ -174,18 +174,22 @@ open_extent (struct vdl_link *l, size_t i, bool unbuffered,
     .unbuffered = unbuffered,
   };
   char *path = NULL;
-  VixError err;
+  VixError err = VIX_OK;
 
+  a.store = l->store;
   a.lock = a.writable ? VDL_LOCK_WRITE : VDL_LOCK_READ;
   if (x->type != VDL_EXTENT_ZERO) {
-    path = *embedded ? strdup (l->path) : vdl_path_join (l->dir, x->filename);
-    if (!path)
+    if (*embedded && !(path = strdup (l->path)))
       return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    if (!*embedded)
+      err = vdl_store_join (l->store, l->dir, x->filename, &path);
+    if (err != VIX_OK)
+      return err;
   }
   a.path = path;
   a.file = *embedded;
   /* Say which descriptor names a missing file. */
-  if (path && !a.file && access (path, F_OK) == -1) {
+  if (path && !a.file && !l->store->remote && access (path, F_OK) == -1) {
     err = vdl_error_errno (errno, "cannot open %s extent file %s (listed "
                            "in %s)", vdl_extent_type_name (x->type), path,
                            l->path);
@@ -220,28 +224,27 @@ open_extent (struct vdl_link *l, size_t i, bool unbuffered,
 }
 
 VixError
-vdl_link_open (const char *path, bool writable, bool unbuffered,
-               struct vdl_link **out)
+vdl_link_open (const struct vdl_store *store, const char *path,
+               bool writable, bool unbuffered, struct vdl_link **out)
 {
   struct vdl_link *l = calloc (1, sizeof *l);
   struct vdl_file *f = NULL, *embedded = NULL;
   unsigned char hdr[SS];
   uint64_t size, start = 0;
   uint32_t magic = 0;
-  char *tmp;
   size_t i;
   VixError err;
 
-  if (!l || !(l->path = strdup (path)) || !(tmp = strdup (path))) {
+  if (!l || !(l->path = strdup (path)) ||
+      !(l->dir = vdl_store_dir (store, path))) {
     if (l) free (l->path);
     free (l);
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
   }
-  l->dir = strdup (dirname (tmp));
-  free (tmp);
+  l->store = store;
   l->writable = writable;
-  err = vdl_file_open (path, writable, false,
-                       writable ? VDL_LOCK_WRITE : VDL_LOCK_READ, &f);
+  err = vdl_store_open (store, path, writable, false,
+                        writable ? VDL_LOCK_WRITE : VDL_LOCK_READ, &f);
   if (err != VIX_OK)
     goto fail;
   err = vdl_file_size (f, &size);

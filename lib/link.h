@@ -9,9 +9,11 @@
 #include "descriptor.h"
 #include "extent.h"
 #include "file.h"
+#include "store.h"
 
 struct vdl_link {
   char *path;                   /* descriptor (or sparse file) path */
+  const struct vdl_store *store; /* where its files are */
   char *dir;                    /* where relative extent names start */
   struct vdl_descriptor desc;
   char *desc_text;              /* original text, for CID updates */
@@ -26,7 +28,8 @@ struct vdl_link {
   uint64_t embed_offset, embed_size; /* bytes */
 };
 
-VixError vdl_link_open (const char *path, bool writable, bool unbuffered,
+VixError vdl_link_open (const struct vdl_store *store, const char *path,
+                        bool writable, bool unbuffered,
                         struct vdl_link **out);
 void vdl_link_close (struct vdl_link *l);
 

@@ -59,7 +59,7 @@ def open_disk(path, flags=0):
     return h
 
 # ---- local no-ops
-assert lib.VixDiskLib_ListTransportModes() == b"file"
+assert lib.VixDiskLib_ListTransportModes() == b"file:https"
 ok(lib.VixDiskLib_PrepareForAccess(None, b"test"), "PrepareForAccess")
 ok(lib.VixDiskLib_EndAccess(None, b"test"), "EndAccess")
 a, b = C.c_uint32(9), C.c_uint32(9)

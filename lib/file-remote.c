@@ -1,0 +1,67 @@
+/* Files on a datastore, read over HTTPS through a vSphere session. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "file.h"
+#include "remote.h"
+
+static VixError
+remote_pread (struct vdl_file *f, void *buf, size_t len, uint64_t offset)
+{
+  uint64_t size = vdl_remote_file_size (f->remote);
+
+  if (offset > size || len > size - offset)
+    return vdl_error (VIX_E_DISK_OUTOFRANGE,
+                      "%s is truncated: reading %zu bytes at offset %llu "
+                      "goes past the end of the file", f->path, len,
+                      (unsigned long long) offset);
+  return vdl_remote_file_pread (f->remote, buf, len, offset);
+}
+
+static VixError
+remote_size (struct vdl_file *f, uint64_t *size)
+{
+  *size = vdl_remote_file_size (f->remote);
+  return VIX_OK;
+}
+
+static void
+remote_close (struct vdl_file *f)
+{
+  vdl_remote_file_close (f->remote);
+  free (f->path);
+  free (f);
+}
+
+/* Read-only: no pwrite, sync, truncate or preallocate; no way to find
+ * holes either, so flat extents report everything as data. */
+static const struct vdl_file_ops remote_ops = {
+  .kind = "https",
+  .pread = remote_pread,
+  .size = remote_size,
+  .close = remote_close,
+};
+
+VixError
+vdl_file_open_remote (struct vdl_remote *r, const char *name,
+                      struct vdl_file **out)
+{
+  struct vdl_file *f = calloc (1, sizeof *f);
+  VixError err;
+
+  if (!f || !(f->path = strdup (name))) {
+    free (f);
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  }
+  f->ops = &remote_ops;
+  f->fd = f->direct_fd = -1;
+  err = vdl_remote_file_open (r, name, &f->remote);
+  if (err != VIX_OK) {
+    free (f->path);
+    free (f);
+    return err;
+  }
+  *out = f;
+  return VIX_OK;
+}
