@@ -433,6 +433,35 @@ too_big_for_fs (VixError err, struct vdl_file *f, const struct layout *l,
                     most, lo);
 }
 
+/* A descriptor quotes file names and ends lines with newlines: a name
+ * holding either could not be read back.  whose says which name; the
+ * message shows the characters escaped, as a raw newline would cut it. */
+static VixError
+check_name (const char *path, const char *name, const char *whose)
+{
+  const char *bad = strpbrk (name, "\"\n\r"), *s;
+  char *shown, *p;
+  VixError err;
+
+  if (!bad)
+    return VIX_OK;
+  shown = p = malloc (2 * strlen (path) + 1);
+  if (!shown)
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  for (s = path; *s; s++) {
+    if (*s == '"' || *s == '\n' || *s == '\r' || *s == '\\')
+      *p++ = '\\';
+    *p++ = *s == '\n' ? 'n' : *s == '\r' ? 'r' : *s;
+  }
+  *p = '\0';
+  err = vdl_error (VIX_E_FILE_NAME_INVALID, "cannot create %s: %s "
+                   "contains %s, which a VMDK descriptor cannot hold",
+                   shown, whose, *bad == '"' ? "a double quote"
+                   : "a line break");
+  free (shown);
+  return err;
+}
+
 /* The disk a new child refers to. */
 struct parent_ref {
   uint32_t cid;
@@ -574,6 +603,12 @@ create_checked (const char *path, const VixDiskLibCreateParams *p,
   err = layout_of (p->diskType, &l);
   if (err == VIX_OK)
     err = check_capacity (&l, p->capacity);
+  /* Extent names are made from the base name. */
+  if (err == VIX_OK)
+    err = check_name (path, strrchr (path, '/') ? strrchr (path, '/') + 1
+                      : path, "its file name");
+  if (err == VIX_OK && parent)
+    err = check_name (path, parent->hint, "the name of its parent");
   if (err != VIX_OK)
     return err;
   if (stat (path, &st) == 0)
