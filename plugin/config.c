@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vddk.h"
 
@@ -15,6 +16,7 @@ uint16_t create_hwversion = VIXDISKLIB_HWVERSION_WORKSTATION_5;
 uint64_t create_size;
 VixDiskLibDiskType create_type = VIXDISKLIB_DISK_MONOLITHIC_SPARSE;
 const char *filename;
+static char *abs_filename;          /* filename made absolute, if it was not */
 uint16_t nfc_host_port;
 char *password;
 uint16_t port;
@@ -163,7 +165,7 @@ vddk_config (const char *key, const char *value)
     create_type = v;
   }
   else if (strcmp (key, "file") == 0)
-    /* Not made absolute: it may be a remote "[datastore] path". */
+    /* Made absolute in config_complete, once we know it is local. */
     filename = value;
   else if (strcmp (key, "libdir") == 0)
     return parse_path (value, &libdir);
@@ -212,6 +214,39 @@ vddk_config (const char *key, const char *value)
   return 0;
 }
 
+/* nbdkit changes to / when it daemonizes, so a local file named relative
+ * to the directory it started in must be made absolute now.  Not
+ * realpath: the file may not exist yet (create=true), and extents are
+ * found beside the name as given, which may be a symlink.  Remote names
+ * ("[datastore] path") are the server's and stay as they are. */
+static int
+make_filename_absolute (void)
+{
+  const char *rel = filename;
+  char *cwd;
+
+  if (is_remote || filename[0] == '/')
+    return 0;
+  while (strncmp (rel, "./", 2) == 0)
+    rel += 2;
+  cwd = get_current_dir_name ();
+  if (cwd == NULL) {
+    nbdkit_error ("cannot make %s absolute: getcwd: %m", filename);
+    return -1;
+  }
+  free (abs_filename);
+  if (asprintf (&abs_filename, "%s%s%s", cwd,
+                strcmp (cwd, "/") == 0 ? "" : "/", rel) == -1) {
+    abs_filename = NULL;
+    free (cwd);
+    nbdkit_error ("asprintf: %m");
+    return -1;
+  }
+  free (cwd);
+  filename = abs_filename;
+  return 0;
+}
+
 int
 vddk_config_complete (void)
 {
@@ -240,6 +275,9 @@ vddk_config_complete (void)
 #undef REQUIRE
   }
 
+  if (make_filename_absolute () == -1)
+    return -1;
+
   if (create) {
     if (is_remote) {
       nbdkit_error ("create=true can only be used to create local VMDK files");
@@ -265,5 +303,6 @@ free_config (void)
   free (config_file);
   free (password);
   free (reexeced);
-  libdir = config_file = password = reexeced = NULL;
+  free (abs_filename);
+  libdir = config_file = password = reexeced = abs_filename = NULL;
 }
