@@ -87,10 +87,9 @@ vdl_file_open (const char *path, bool writable, bool direct,
     int e = errno;
     if (stat (path, &st) == 0 && check_type (path, st.st_mode) != VIX_OK)
       return VIX_E_INCORRECT_FILE_TYPE;         /* a socket, say */
-    if (writable && (e == EROFS || e == EACCES))
-      return vdl_error_errno (e, "cannot open %s for writing "
-                              "(open the disk read-only instead)", path);
-    return vdl_error_errno (e, "cannot open %s", path);
+    /* VixDiskLib_Open says when opening read-only would help. */
+    return vdl_error_errno (e, "cannot open %s%s", path,
+                            writable ? " for writing" : "");
   }
   if (fstat (fd, &st) == -1) {
     err = vdl_error_errno (errno, "cannot stat %s", path);
