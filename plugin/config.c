@@ -1,8 +1,11 @@
 /* nbdkit VDDK plugin: command line parameters. */
 
+#include <ctype.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vddk.h"
@@ -111,6 +114,110 @@ parse_path (const char *value, char **path)
   return 0;
 }
 
+/* VDDK configuration files are small "key = value" text files. */
+#define MAX_CONFIG_FILE (1024 * 1024)
+
+static bool
+is_key_char (char c)
+{
+  return isalnum ((unsigned char) c) || (c && strchr ("._-:", c));
+}
+
+/* A comment, a blank line or "key = value" (the value maybe quoted).
+ * len is the length of line, which may hold NULs. */
+static bool
+config_line_ok (const char *line, size_t len)
+{
+  const char *p = line, *v;
+  size_t n;
+
+  for (n = 0; n < len; n++)
+    if (iscntrl ((unsigned char) line[n]) &&
+        !isspace ((unsigned char) line[n]))
+      return false;             /* binary data */
+  while (isspace ((unsigned char) *p))
+    p++;
+  if (*p == '\0' || *p == '#')
+    return true;
+  for (n = 0; is_key_char (p[n]); n++)
+    ;
+  if (n == 0)
+    return false;
+  p += n;
+  while (*p == ' ' || *p == '\t')
+    p++;
+  if (*p++ != '=')
+    return false;
+  while (isspace ((unsigned char) *p))
+    p++;
+  if (*p != '"')
+    return true;
+  v = strchr (p + 1, '"');      /* a quoted value ends with its quote */
+  if (!v)
+    return false;
+  for (v++; isspace ((unsigned char) *v); v++)
+    ;
+  return *v == '\0' || *v == '#';
+}
+
+/* config= is handed to VixDiskLib_InitEx only after nbdkit has started
+ * serving; a wrong file (a directory, the disk itself, a typo'd
+ * password file) is better reported now, naming the file and line. */
+static int
+check_config_file (const char *path)
+{
+  int fd = open (path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  char *line = NULL;
+  size_t cap = 0;
+  unsigned lineno = 0;
+  struct stat st;
+  ssize_t len;
+  FILE *fp;
+  int r = 0;
+
+  if (fd == -1) {
+    nbdkit_error ("config: cannot read %s: %m", path);
+    return -1;
+  }
+  if (fstat (fd, &st) == -1) {
+    nbdkit_error ("config: cannot stat %s: %m", path);
+    close (fd);
+    return -1;
+  }
+  if (!S_ISREG (st.st_mode) || st.st_size > MAX_CONFIG_FILE) {
+    nbdkit_error ("config: %s is %s, not a VDDK configuration file", path,
+                  S_ISDIR (st.st_mode) ? "a directory"
+                  : !S_ISREG (st.st_mode) ? "not a regular file"
+                  : "too large");
+    close (fd);
+    return -1;
+  }
+  fp = fdopen (fd, "r");
+  if (fp == NULL) {
+    nbdkit_error ("config: %s: fdopen: %m", path);
+    close (fd);
+    return -1;
+  }
+  while (r == 0 && (len = getline (&line, &cap, fp)) != -1) {
+    const char *start = line;
+    lineno++;
+    if (lineno == 1 && strncmp (line, "\xef\xbb\xbf", 3) == 0)
+      start += 3;               /* a UTF-8 byte order mark */
+    if (!config_line_ok (start, len - (start - line))) {
+      nbdkit_error ("config: %s line %u: not a \"key = value\" setting "
+                    "or a # comment", path, lineno);
+      r = -1;
+    }
+  }
+  if (r == 0 && ferror (fp)) {
+    nbdkit_error ("config: cannot read %s: %m", path);
+    r = -1;
+  }
+  free (line);
+  fclose (fp);
+  return r;
+}
+
 int
 vddk_config (const char *key, const char *value)
 {
@@ -123,8 +230,11 @@ vddk_config (const char *key, const char *value)
     }
     compression = v;
   }
-  else if (strcmp (key, "config") == 0)
-    return parse_path (value, &config_file);
+  else if (strcmp (key, "config") == 0) {
+    if (parse_path (value, &config_file) == -1)
+      return -1;
+    return check_config_file (config_file);
+  }
   else if (strcmp (key, "cookie") == 0)
     cookie = value;
   else if (strcmp (key, "create") == 0)
