@@ -6,7 +6,7 @@ set -e
 build_pkgs="gcc binutils make meson ninja-build pkg-config perl nbdkit nbdkit-plugin-dev
   zlib1g-dev libdeflate-dev"
 test_pkgs="qemu-utils libnbd-bin python3-libnbd nbdkit expect valgrind
-  coreutils procps strace e2fsprogs bsdextrautils"
+  coreutils procps strace e2fsprogs bsdextrautils util-linux mount"
 
 case "${1:-all}" in
   build) pkgs="$build_pkgs" ;;
