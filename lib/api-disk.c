@@ -38,6 +38,35 @@ vdl_handle_check_range (struct vdl_handle *h, uint64_t sector,
   return VIX_OK;
 }
 
+/* Opening for writing failed.  Advise opening read-only only where that
+ * helps: write access or a writer's lock was refused, and a read-only
+ * open of the same disk succeeds.  (Not for Create, Clone or Unlink,
+ * which must write.) */
+static VixError
+read_only_hint (const struct vdl_store *st, const char *path, uint32_t flags,
+                VixError err)
+{
+  struct vdl_disk *d;
+  char *text;
+
+  if ((flags & VIXDISKLIB_FLAG_OPEN_READ_ONLY) ||
+      (err != VIX_E_FILE_READ_ONLY && err != VIX_E_FILE_ACCESS_ERROR &&
+       err != VIX_E_FILE_ALREADY_LOCKED))
+    return err;
+  text = vdl_error_text (err);
+  if (!text)
+    return err;
+  if (vdl_disk_open (st, path, flags | VIXDISKLIB_FLAG_OPEN_READ_ONLY,
+                     &d) == VIX_OK) {
+    vdl_disk_close (d);
+    vdl_error (err, "%s (open the disk read-only instead)", text);
+  }
+  else
+    vdl_error (err, "%s", text);        /* the message of the real failure */
+  free (text);
+  return err;
+}
+
 API VixError
 VixDiskLib_Open (const VixDiskLibConnection connection, const char *path,
                  uint32_t flags, VixDiskLibHandle *diskHandle)
@@ -69,7 +98,7 @@ VixDiskLib_Open (const VixDiskLibConnection connection, const char *path,
   err = vdl_disk_open (&c->store, path, flags, &h->disk);
   if (err != VIX_OK) {
     free (h);
-    return err;
+    return read_only_hint (&c->store, path, flags, err);
   }
   h->magic = VDL_HANDLE_MAGIC;
   h->transport = vdl_store_transport (&c->store);

@@ -22,8 +22,11 @@
  * whole number of grains. */
 #define SPLIT_SECTORS UINT64_C (4192256)
 #define MAX_EXTENT_FILES 999
+#define DESC_SECTORS 20         /* room for an embedded descriptor */
+#define COWD_GRAIN 128          /* sectors */
 
 struct layout {
+  const char *name;             /* as the nbdkit plugin's create-type */
   const char *create_type;
   enum vdl_extent_type extent_type;
   const char *suffix;           /* extent file name suffix, %03d if split */
@@ -36,21 +39,29 @@ layout_of (VixDiskLibDiskType t, struct layout *l)
 {
   static const struct { VixDiskLibDiskType t; struct layout l; } table[] = {
     { VIXDISKLIB_DISK_MONOLITHIC_SPARSE,
-      { "monolithicSparse", VDL_EXTENT_SPARSE, "", false, true, true, true, false } },
+      { "monolithic-sparse", "monolithicSparse", VDL_EXTENT_SPARSE, "",
+        false, true, true, true, false } },
     { VIXDISKLIB_DISK_MONOLITHIC_FLAT,
-      { "monolithicFlat", VDL_EXTENT_FLAT, "-flat", false, false, false, false, false } },
+      { "monolithic-flat", "monolithicFlat", VDL_EXTENT_FLAT, "-flat",
+        false, false, false, false, false } },
     { VIXDISKLIB_DISK_SPLIT_SPARSE,
-      { "twoGbMaxExtentSparse", VDL_EXTENT_SPARSE, "-s%03d", true, true, true, false, false } },
+      { "split-sparse", "twoGbMaxExtentSparse", VDL_EXTENT_SPARSE, "-s%03d",
+        true, true, true, false, false } },
     { VIXDISKLIB_DISK_SPLIT_FLAT,
-      { "twoGbMaxExtentFlat", VDL_EXTENT_FLAT, "-f%03d", true, false, false, false, false } },
+      { "split-flat", "twoGbMaxExtentFlat", VDL_EXTENT_FLAT, "-f%03d",
+        true, false, false, false, false } },
     { VIXDISKLIB_DISK_VMFS_FLAT,
-      { "vmfs", VDL_EXTENT_VMFS, "-flat", false, false, false, false, false } },
+      { "vmfs-flat", "vmfs", VDL_EXTENT_VMFS, "-flat",
+        false, false, false, false, false } },
     { VIXDISKLIB_DISK_VMFS_THIN,
-      { "vmfs", VDL_EXTENT_VMFS, "-flat", false, false, true, false, false } },
+      { "vmfs-thin", "vmfs", VDL_EXTENT_VMFS, "-flat",
+        false, false, true, false, false } },
     { VIXDISKLIB_DISK_STREAM_OPTIMIZED,
-      { "streamOptimized", VDL_EXTENT_SPARSE, "", false, true, true, true, true } },
+      { "stream-optimized", "streamOptimized", VDL_EXTENT_SPARSE, "",
+        false, true, true, true, true } },
     { VIXDISKLIB_DISK_VMFS_SPARSE,
-      { "vmfsSparse", VDL_EXTENT_VMFSSPARSE, "-delta", false, true, true, false, false } },
+      { "vmfs-sparse", "vmfsSparse", VDL_EXTENT_VMFSSPARSE, "-delta",
+        false, true, true, false, false } },
   };
   size_t i;
 
@@ -175,7 +186,7 @@ fill_ddb (struct vdl_descriptor *d, const VixDiskLibCreateParams *p,
 static VixError
 write_sparse (struct vdl_file *f, uint64_t capacity, const char *desc)
 {
-  uint64_t desc_sectors = desc ? 20 : 0, n_gts, gt_sectors, i;
+  uint64_t desc_sectors = desc ? DESC_SECTORS : 0, n_gts, gt_sectors, i;
   struct kdmv_header h;
   unsigned char hdr[SS];
   uint32_t *gd;
@@ -274,15 +285,12 @@ write_cowd (struct vdl_file *f, uint64_t capacity)
 {
   unsigned char hdr[COWD_HEADER_SIZE];
   struct kdmv_header h = {
-    .version = 1, .capacity = capacity, .grain_size = 128,
+    .version = 1, .capacity = capacity, .grain_size = COWD_GRAIN,
     .gtes_per_gt = COWD_GTES_PER_GT, .gd_offset = COWD_HEADER_SIZE / SS,
   };
   uint64_t n_gd = kdmv_num_gts (&h);
   VixError err;
 
-  if (capacity > UINT32_MAX)
-    return vdl_error (VIX_E_FILE_TOO_BIG, "a vmfs-sparse (COWD) disk holds "
-                      "less than 2 TiB");
   h.free_sector = h.gd_offset + (n_gd * 4 + SS - 1) / SS;
   cowd_header_format (&h, n_gd, hdr);
   err = vdl_file_truncate (f, h.free_sector * SS);
@@ -290,6 +298,172 @@ write_cowd (struct vdl_file *f, uint64_t capacity)
     err = vdl_file_pwrite (f, hdr, sizeof hdr, 0);
   if (err == VIX_OK)
     err = vdl_file_sync (f);
+  return err;
+}
+
+/* ---- Limits, checked before anything is written ---- */
+
+/* Sectors a fully written extent of cap sectors fills in its file: the
+ * metadata and every grain.  COWD tables are appended when first used
+ * and each takes a grain, as extent-sparse.c allocates them. */
+static uint64_t
+full_extent_sectors (const struct layout *l, uint64_t cap)
+{
+  uint64_t grains, n_gts, start;
+  struct kdmv_header h;
+
+  if (l->extent_type == VDL_EXTENT_VMFSSPARSE) {
+    grains = (cap + COWD_GRAIN - 1) / COWD_GRAIN;
+    n_gts = (grains + COWD_GTES_PER_GT - 1) / COWD_GTES_PER_GT;
+    start = COWD_HEADER_SIZE / SS + (n_gts * 4 + SS - 1) / SS;
+    start = (start + COWD_GRAIN - 1) / COWD_GRAIN * COWD_GRAIN;
+    return start + (n_gts + grains) * COWD_GRAIN;
+  }
+  kdmv_new_layout (&h, cap, l->embedded ? DESC_SECTORS : 0);
+  grains = (cap + h.grain_size - 1) / h.grain_size;
+  return h.overhead + grains * h.grain_size;
+}
+
+/* The largest sparse extent that can be written in full: grain table
+ * entries are 32-bit sector numbers, and the writer keeps every grain
+ * below sector UINT32_MAX. */
+static uint64_t
+max_sparse_extent (const struct layout *l)
+{
+  uint64_t lo = 1, hi = UINT64_C (1) << 32, mid;
+
+  while (hi - lo > 1) {
+    mid = lo + (hi - lo) / 2;
+    if (full_extent_sectors (l, mid) <= UINT32_MAX)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+/* The largest capacity of a disk laid out as l, and why. */
+static uint64_t
+max_capacity (const struct layout *l, char *why, size_t len)
+{
+  if (l->split) {
+    snprintf (why, len, "it is split into at most %d extent files of "
+              "%" PRIu64 " MiB", MAX_EXTENT_FILES, SPLIT_SECTORS / 2048);
+    return MAX_EXTENT_FILES * SPLIT_SECTORS;
+  }
+  if (l->sparse) {
+    snprintf (why, len, "grain tables hold 32-bit sector numbers, so its "
+              "extent file, metadata included, stays below 2 TiB");
+    return max_sparse_extent (l);
+  }
+  snprintf (why, len, "file offsets are signed 64-bit numbers");
+  return INT64_MAX / SS;
+}
+
+/* sectors for people: "100 PiB", "1.99 TiB", rounded down so that a
+ * limit never looks larger than it is. */
+static void
+human_size (uint64_t sectors, char *buf, size_t len)
+{
+  static const char units[] = "KMGTPEZ";
+  double v = (double) sectors * SS;
+  int u = -1;
+
+  while (v >= 1024 && u < 6) {
+    v /= 1024;
+    u++;
+  }
+  if (u < 0)
+    snprintf (buf, len, "%.0f bytes", v);
+  else if (v == (double) (uint64_t) v)
+    snprintf (buf, len, "%.0f %ciB", v, units[u]);
+  else
+    snprintf (buf, len, "%.2f %ciB", (double) (uint64_t) (v * 100) / 100,
+              units[u]);
+}
+
+/* "1.99 TiB (2198754230272 bytes)", or just the sectors if too many. */
+static void
+size_text (uint64_t sectors, char *buf, size_t len)
+{
+  char h[32];
+
+  human_size (sectors, h, sizeof h);
+  if (sectors <= UINT64_MAX / SS)
+    snprintf (buf, len, "%s (%" PRIu64 " bytes)", h, sectors * SS);
+  else
+    snprintf (buf, len, "%s (%" PRIu64 " sectors)", h, sectors);
+}
+
+static VixError
+check_capacity (const struct layout *l, uint64_t capacity)
+{
+  char why[160], want[64], most[64];
+  uint64_t max = max_capacity (l, why, sizeof why);
+
+  if (capacity <= max)
+    return VIX_OK;
+  size_text (capacity, want, sizeof want);
+  size_text (max, most, sizeof most);
+  return vdl_error (VIX_E_INVALID_ARG, "a capacity of %s is too large for "
+                    "a %s disk: at most %s, because %s", want, l->name,
+                    most, why);
+}
+
+/* The filesystem refused an extent file of the size needed (EFBIG):
+ * find the largest size it allows, on that new file, to say so. */
+static VixError
+too_big_for_fs (VixError err, struct vdl_file *f, const struct layout *l,
+                uint64_t capacity)
+{
+  uint64_t lo = 0, hi = INT64_MAX, mid;
+  char want[64], most[64];
+
+  while (lo < hi) {
+    mid = lo + (hi - lo + 1) / 2;
+    if (ftruncate (f->fd, mid) == 0)
+      lo = mid;
+    else if (errno == EFBIG)
+      hi = mid - 1;
+    else
+      return err;               /* keep the original message */
+  }
+  if (ftruncate (f->fd, 0) == -1)
+    return err;
+  size_text (capacity, want, sizeof want);
+  human_size (lo / SS, most, sizeof most);
+  return vdl_error (VIX_E_FILE_TOO_BIG, "a capacity of %s is too large for "
+                    "a %s disk on the filesystem of %s: it allows files of "
+                    "at most %s (%" PRIu64 " bytes)", want, l->name, f->path,
+                    most, lo);
+}
+
+/* A descriptor quotes file names and ends lines with newlines: a name
+ * holding either could not be read back.  whose says which name; the
+ * message shows the characters escaped, as a raw newline would cut it. */
+static VixError
+check_name (const char *path, const char *name, const char *whose)
+{
+  const char *bad = strpbrk (name, "\"\n\r"), *s;
+  char *shown, *p;
+  VixError err;
+
+  if (!bad)
+    return VIX_OK;
+  shown = p = malloc (2 * strlen (path) + 1);
+  if (!shown)
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  for (s = path; *s; s++) {
+    if (*s == '"' || *s == '\n' || *s == '\r' || *s == '\\')
+      *p++ = '\\';
+    *p++ = *s == '\n' ? 'n' : *s == '\r' ? 'r' : *s;
+  }
+  *p = '\0';
+  err = vdl_error (VIX_E_FILE_NAME_INVALID, "cannot create %s: %s "
+                   "contains %s, which a VMDK descriptor cannot hold",
+                   shown, whose, *bad == '"' ? "a double quote"
+                   : "a line break");
+  free (shown);
   return err;
 }
 
@@ -338,11 +512,6 @@ create_disk (const char *path, const VixDiskLibCreateParams *p,
   len = strlen (base);
   if (len > 5 && strcmp (base + len - 5, ".vmdk") == 0)
     base[len - 5] = '\0';
-  if (n_ext > MAX_EXTENT_FILES) {
-    err = vdl_error (VIX_E_INVALID_ARG, "%s: too large for a split disk",
-                     path);
-    goto out;
-  }
   random_bytes (&d.cid, sizeof d.cid);
   d.cid &= 0x7fffffff;
   d.create_type = (char *) l->create_type;
@@ -400,6 +569,8 @@ create_disk (const char *path, const VixDiskLibCreateParams *p,
       err = vdl_file_truncate (f, d.extents[i].sectors * SS);
     else
       err = vdl_file_preallocate (f, d.extents[i].sectors * SS);
+    if (err == VIX_E_FILE_TOO_BIG)
+      err = too_big_for_fs (err, f, l, p->capacity);
   }
   goto out;
 
@@ -435,6 +606,14 @@ create_checked (const char *path, const VixDiskLibCreateParams *p,
     return vdl_error (VIX_E_INVALID_ARG, "Create: unknown adapter type %d",
                       (int) p->adapterType);
   err = layout_of (p->diskType, &l);
+  if (err == VIX_OK)
+    err = check_capacity (&l, p->capacity);
+  /* Extent names are made from the base name. */
+  if (err == VIX_OK)
+    err = check_name (path, strrchr (path, '/') ? strrchr (path, '/') + 1
+                      : path, "its file name");
+  if (err == VIX_OK && parent)
+    err = check_name (path, parent->hint, "the name of its parent");
   if (err != VIX_OK)
     return err;
   if (stat (path, &st) == 0)

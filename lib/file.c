@@ -187,25 +187,56 @@ new_file (const char *path, int fd, bool writable)
   return f;
 }
 
+/* Disks live in regular files, or on block devices (an extent on a
+ * logical volume).  Anything else is refused by name: a FIFO would block
+ * the open or a read, and /dev/zero would look like an empty file. */
+static VixError
+check_type (const char *path, mode_t mode)
+{
+  const char *what;
+
+  if (S_ISREG (mode) || S_ISBLK (mode))
+    return VIX_OK;
+  what = S_ISDIR (mode) ? "a directory"
+    : S_ISCHR (mode) ? "a character device"
+    : S_ISFIFO (mode) ? "a FIFO (named pipe)"
+    : S_ISSOCK (mode) ? "a socket" : "not a regular file";
+  return vdl_error (VIX_E_INCORRECT_FILE_TYPE, "%s is %s, not a VMDK "
+                    "file (disks are regular files or block devices)",
+                    path, what);
+}
+
 VixError
 vdl_file_open (const char *path, bool writable, bool direct,
                enum vdl_lock lock, struct vdl_file **out)
 {
   int flags = (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC;
-  int fd = open (path, flags);
+  /* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+  int fd = open (path, flags | O_NONBLOCK);
   struct stat st;
   struct vdl_file *f;
   VixError err;
 
   if (fd == -1) {
-    if (writable && (errno == EROFS || errno == EACCES))
-      return vdl_error_errno (errno, "cannot open %s for writing "
-                              "(open the disk read-only instead)", path);
-    return vdl_error_errno (errno, "cannot open %s", path);
+    int e = errno;
+    if (stat (path, &st) == 0 && check_type (path, st.st_mode) != VIX_OK)
+      return VIX_E_INCORRECT_FILE_TYPE;         /* a socket, say */
+    /* VixDiskLib_Open says when opening read-only would help. */
+    return vdl_error_errno (e, "cannot open %s%s", path,
+                            writable ? " for writing" : "");
   }
-  if (fstat (fd, &st) == -1 || S_ISDIR (st.st_mode)) {
+  if (fstat (fd, &st) == -1) {
+    err = vdl_error_errno (errno, "cannot stat %s", path);
     close (fd);
-    return vdl_error (VIX_E_INCORRECT_FILE_TYPE, "%s is a directory", path);
+    return err;
+  }
+  err = check_type (path, st.st_mode);
+  /* Back to blocking I/O (clears O_NONBLOCK). */
+  if (err == VIX_OK && fcntl (fd, F_SETFL, 0) == -1)
+    err = vdl_error_errno (errno, "cannot open %s", path);
+  if (err != VIX_OK) {
+    close (fd);
+    return err;
   }
   f = new_file (path, fd, writable);
   if (!f) {

@@ -1,8 +1,12 @@
 /* nbdkit VDDK plugin: command line parameters. */
 
+#include <ctype.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "vddk.h"
 
@@ -15,6 +19,7 @@ uint16_t create_hwversion = VIXDISKLIB_HWVERSION_WORKSTATION_5;
 uint64_t create_size;
 VixDiskLibDiskType create_type = VIXDISKLIB_DISK_MONOLITHIC_SPARSE;
 const char *filename;
+static char *abs_filename;          /* filename made absolute, if it was not */
 uint16_t nfc_host_port;
 char *password;
 uint16_t port;
@@ -109,6 +114,110 @@ parse_path (const char *value, char **path)
   return 0;
 }
 
+/* VDDK configuration files are small "key = value" text files. */
+#define MAX_CONFIG_FILE (1024 * 1024)
+
+static bool
+is_key_char (char c)
+{
+  return isalnum ((unsigned char) c) || (c && strchr ("._-:", c));
+}
+
+/* A comment, a blank line or "key = value" (the value maybe quoted).
+ * len is the length of line, which may hold NULs. */
+static bool
+config_line_ok (const char *line, size_t len)
+{
+  const char *p = line, *v;
+  size_t n;
+
+  for (n = 0; n < len; n++)
+    if (iscntrl ((unsigned char) line[n]) &&
+        !isspace ((unsigned char) line[n]))
+      return false;             /* binary data */
+  while (isspace ((unsigned char) *p))
+    p++;
+  if (*p == '\0' || *p == '#')
+    return true;
+  for (n = 0; is_key_char (p[n]); n++)
+    ;
+  if (n == 0)
+    return false;
+  p += n;
+  while (*p == ' ' || *p == '\t')
+    p++;
+  if (*p++ != '=')
+    return false;
+  while (isspace ((unsigned char) *p))
+    p++;
+  if (*p != '"')
+    return true;
+  v = strchr (p + 1, '"');      /* a quoted value ends with its quote */
+  if (!v)
+    return false;
+  for (v++; isspace ((unsigned char) *v); v++)
+    ;
+  return *v == '\0' || *v == '#';
+}
+
+/* config= is handed to VixDiskLib_InitEx only after nbdkit has started
+ * serving; a wrong file (a directory, the disk itself, a typo'd
+ * password file) is better reported now, naming the file and line. */
+static int
+check_config_file (const char *path)
+{
+  int fd = open (path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  char *line = NULL;
+  size_t cap = 0;
+  unsigned lineno = 0;
+  struct stat st;
+  ssize_t len;
+  FILE *fp;
+  int r = 0;
+
+  if (fd == -1) {
+    nbdkit_error ("config: cannot read %s: %m", path);
+    return -1;
+  }
+  if (fstat (fd, &st) == -1) {
+    nbdkit_error ("config: cannot stat %s: %m", path);
+    close (fd);
+    return -1;
+  }
+  if (!S_ISREG (st.st_mode) || st.st_size > MAX_CONFIG_FILE) {
+    nbdkit_error ("config: %s is %s, not a VDDK configuration file", path,
+                  S_ISDIR (st.st_mode) ? "a directory"
+                  : !S_ISREG (st.st_mode) ? "not a regular file"
+                  : "too large");
+    close (fd);
+    return -1;
+  }
+  fp = fdopen (fd, "r");
+  if (fp == NULL) {
+    nbdkit_error ("config: %s: fdopen: %m", path);
+    close (fd);
+    return -1;
+  }
+  while (r == 0 && (len = getline (&line, &cap, fp)) != -1) {
+    const char *start = line;
+    lineno++;
+    if (lineno == 1 && strncmp (line, "\xef\xbb\xbf", 3) == 0)
+      start += 3;               /* a UTF-8 byte order mark */
+    if (!config_line_ok (start, len - (start - line))) {
+      nbdkit_error ("config: %s line %u: not a \"key = value\" setting "
+                    "or a # comment", path, lineno);
+      r = -1;
+    }
+  }
+  if (r == 0 && ferror (fp)) {
+    nbdkit_error ("config: cannot read %s: %m", path);
+    r = -1;
+  }
+  free (line);
+  fclose (fp);
+  return r;
+}
+
 int
 vddk_config (const char *key, const char *value)
 {
@@ -121,8 +230,11 @@ vddk_config (const char *key, const char *value)
     }
     compression = v;
   }
-  else if (strcmp (key, "config") == 0)
-    return parse_path (value, &config_file);
+  else if (strcmp (key, "config") == 0) {
+    if (parse_path (value, &config_file) == -1)
+      return -1;
+    return check_config_file (config_file);
+  }
   else if (strcmp (key, "cookie") == 0)
     cookie = value;
   else if (strcmp (key, "create") == 0)
@@ -163,7 +275,7 @@ vddk_config (const char *key, const char *value)
     create_type = v;
   }
   else if (strcmp (key, "file") == 0)
-    /* Not made absolute: it may be a remote "[datastore] path". */
+    /* Made absolute in config_complete, once we know it is local. */
     filename = value;
   else if (strcmp (key, "libdir") == 0)
     return parse_path (value, &libdir);
@@ -212,6 +324,39 @@ vddk_config (const char *key, const char *value)
   return 0;
 }
 
+/* nbdkit changes to / when it daemonizes, so a local file named relative
+ * to the directory it started in must be made absolute now.  Not
+ * realpath: the file may not exist yet (create=true), and extents are
+ * found beside the name as given, which may be a symlink.  Remote names
+ * ("[datastore] path") are the server's and stay as they are. */
+static int
+make_filename_absolute (void)
+{
+  const char *rel = filename;
+  char *cwd;
+
+  if (is_remote || filename[0] == '/')
+    return 0;
+  while (strncmp (rel, "./", 2) == 0)
+    rel += 2;
+  cwd = get_current_dir_name ();
+  if (cwd == NULL) {
+    nbdkit_error ("cannot make %s absolute: getcwd: %m", filename);
+    return -1;
+  }
+  free (abs_filename);
+  if (asprintf (&abs_filename, "%s%s%s", cwd,
+                strcmp (cwd, "/") == 0 ? "" : "/", rel) == -1) {
+    abs_filename = NULL;
+    free (cwd);
+    nbdkit_error ("asprintf: %m");
+    return -1;
+  }
+  free (cwd);
+  filename = abs_filename;
+  return 0;
+}
+
 int
 vddk_config_complete (void)
 {
@@ -240,6 +385,9 @@ vddk_config_complete (void)
 #undef REQUIRE
   }
 
+  if (make_filename_absolute () == -1)
+    return -1;
+
   if (create) {
     if (is_remote) {
       nbdkit_error ("create=true can only be used to create local VMDK files");
@@ -265,5 +413,6 @@ free_config (void)
   free (config_file);
   free (password);
   free (reexeced);
-  libdir = config_file = password = reexeced = NULL;
+  free (abs_filename);
+  libdir = config_file = password = reexeced = abs_filename = NULL;
 }

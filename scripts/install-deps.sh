@@ -6,8 +6,9 @@ set -e
 build_pkgs="gcc binutils make meson ninja-build pkg-config perl nbdkit nbdkit-plugin-dev
   zlib1g-dev libdeflate-dev libcurl4-openssl-dev libxml2-dev libssl-dev"
 test_pkgs="qemu-utils libnbd-bin python3-libnbd nbdkit expect valgrind
-  coreutils procps strace e2fsprogs bsdextrautils python3-libvmdk
-  golang-go golang-github-vmware-govmomi-dev python3-pyvmomi openssl"
+  coreutils procps strace e2fsprogs bsdextrautils util-linux mount
+  python3-libvmdk golang-go golang-github-vmware-govmomi-dev python3-pyvmomi
+  openssl"
 
 case "${1:-all}" in
   build) pkgs="$build_pkgs" ;;

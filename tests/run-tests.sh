@@ -12,7 +12,8 @@ shift
 # Debian's nbdsh and friends need the system python, not a pyenv one.
 export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
 export srcdir builddir
-export SAMPLES="${SAMPLES:-$srcdir/../shared/samples/vmware}"
+# The VMware-made samples shipped with the tests (tests/data/README.md).
+export SAMPLES="${SAMPLES:-$srcdir/tests/data/vmware}"
 
 # A private copy of the install layout of the library, which the test build
 # of the plugin uses as its compiled-in default libdir.

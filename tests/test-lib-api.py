@@ -13,7 +13,7 @@ samples = sys.argv[2]
 Err = C.c_uint64
 for name in ("InitEx", "ConnectEx", "Open", "Close", "Disconnect",
              "GetMetadataKeys", "ReadMetadata", "WriteMetadata",
-             "CreateChild", "Clone", "Unlink", "PrepareForAccess",
+             "Create", "CreateChild", "Clone", "Unlink", "PrepareForAccess",
              "EndAccess", "Cleanup", "Write"):
     getattr(lib, "VixDiskLib_" + name).restype = Err
 lib.VixDiskLib_ListTransportModes.restype = C.c_char_p
@@ -199,6 +199,31 @@ assert not [f for f in os.listdir(".") if f.startswith("child-split")]
 ok(lib.VixDiskLib_Unlink(conn, os.path.abspath("clone-flat.vmdk").encode()), "Unlink flat")
 assert not [f for f in os.listdir(".") if f.startswith("clone-flat")]
 print("Unlink OK")
+
+# ---- Create limits beyond what the plugin can ask for (its create-size
+# stops at 8 EiB): refused before any file is made.
+VIX_E_INVALID_ARG, VIX_E_FILE_NAME_INVALID = 3, 22
+for dtype, cap, why in ((2, 1 << 60, "signed 64-bit"), (5, 1 << 55, "signed 64-bit"),
+                        (1, (1 << 64) - 1, "32-bit sector numbers"),
+                        (3, 1 << 40, "999 extent files")):
+    p = CreateParams(dtype, 3, 13, cap, 0, 0)
+    err = lib.VixDiskLib_Create(conn, os.path.abspath("huge.vmdk").encode(),
+                                C.byref(p), None, None)
+    assert err == VIX_E_INVALID_ARG and why in text(err), (dtype, err, text(err))
+    assert not [f for f in os.listdir(".") if f.startswith("huge")]
+print("Create limits OK")
+
+# ---- A child cannot name a parent whose path has a double quote: the
+# descriptor's parentFileNameHint is quoted.
+os.mkdir('q"dir')
+shutil.copy(os.path.join(samples, "monolithicSparse.vmdk"), 'q"dir/base.vmdk')
+h = open_disk(os.path.abspath('q"dir/base.vmdk'), READ_ONLY)
+err = lib.VixDiskLib_CreateChild(h, os.path.abspath("qchild.vmdk").encode(), 1,
+                                 None, None)
+assert err == VIX_E_FILE_NAME_INVALID and "double quote" in text(err), text(err)
+assert not os.path.exists("qchild.vmdk")
+ok(lib.VixDiskLib_Close(h), "Close")
+print("CreateChild name check OK")
 
 ok(lib.VixDiskLib_Disconnect(conn), "Disconnect")
 lib.VixDiskLib_Exit()

@@ -15,6 +15,9 @@ requires qemu-img --version
 ten_mib=a3bcf05f07a1c06a3380eeca8571f0efb2b85afafa1e21662b8cad436d1f7727
 markers=92c0f8b4280377437056f57c51ef51a5f8aeb1462ac630ef0633febcbfc3db4e
 thick=8d43c795d24bce01b49f92744f934c1072210dcac170bb1c83a5aa56df46ab7d
+for sum in $ten_mib $markers $thick; do
+  grep -qF "$sum" "$SAMPLES/PROVENANCE.md"
+done
 
 # image  expected-sha256  qemu-can-read(1/0)
 samples=(
