@@ -27,7 +27,6 @@ struct sesparse_extent {
   uint64_t n_gd;
   uint64_t *gd;
   uint64_t **gts;               /* loaded on first use */
-  pthread_mutex_t lock;
 };
 
 static VixError
@@ -37,40 +36,42 @@ corrupt (struct sesparse_extent *x, const char *what, uint64_t v)
                     x->e.path, what, (unsigned long long) v);
 }
 
+/* Load grain table i.  No lock is held while reading (a network round
+ * trip on remote disks); the first of two concurrent loads wins. */
 static VixError
 get_table (struct sesparse_extent *x, uint64_t sector, uint64_t **out)
 {
-  uint64_t i = sector / (GTES * x->h.grain_size), e, at, j;
-  uint64_t *gt = __atomic_load_n (&x->gts[i], __ATOMIC_ACQUIRE);
+  uint64_t i = sector / (GTES * x->h.grain_size), e = x->gd[i], at, j;
+  uint64_t *gt = __atomic_load_n (&x->gts[i], __ATOMIC_ACQUIRE), *none = NULL;
   VixError err = VIX_OK;
 
   if (gt) {
     *out = gt;
     return VIX_OK;
   }
-  pthread_mutex_lock (&x->lock);
-  if (!x->gts[i]) {
-    gt = calloc (GTES, sizeof *gt);
-    e = x->gd[i];
-    if (!gt)
-      err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-    else if (e != 0) {
-      at = x->h.gt_offset + (e & 0xffffffff) * x->h.gt_size;
-      if (e >> 32 != 0x10000000 || at + x->h.gt_size > x->file_sectors)
-        err = corrupt (x, "a grain directory entry is invalid", e);
-      else
-        err = vdl_file_pread (x->file, gt, GTES * 8, at * SS);
-      for (j = 0; err == VIX_OK && j < GTES; j++)
-        gt[j] = le64toh (gt[j]);
-    }
-    if (err == VIX_OK)
-      __atomic_store_n (&x->gts[i], gt, __ATOMIC_RELEASE);
+  gt = calloc (GTES, sizeof *gt);
+  if (!gt)
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  if (e != 0) {
+    at = x->h.gt_offset + (e & 0xffffffff) * x->h.gt_size;
+    if (e >> 32 != 0x10000000 || at + x->h.gt_size > x->file_sectors)
+      err = corrupt (x, "a grain directory entry is invalid", e);
     else
-      free (gt);
+      err = vdl_file_pread (x->file, gt, GTES * 8, at * SS);
+    for (j = 0; err == VIX_OK && j < GTES; j++)
+      gt[j] = le64toh (gt[j]);
   }
-  pthread_mutex_unlock (&x->lock);
-  *out = x->gts[i];
-  return err;
+  if (err != VIX_OK) {
+    free (gt);
+    return err;
+  }
+  if (!__atomic_compare_exchange_n (&x->gts[i], &none, gt, false,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    free (gt);
+    gt = none;
+  }
+  *out = gt;
+  return VIX_OK;
 }
 
 /* State of the grain holding sector; for data, where it is. */
@@ -78,7 +79,7 @@ static VixError
 grain_state (struct sesparse_extent *x, uint64_t sector, enum vdl_run *state,
              uint64_t *at)
 {
-  uint64_t *gt, e, cluster;
+  uint64_t *gt = NULL, e, cluster;
   VixError err = get_table (x, sector, &gt);
 
   if (err != VIX_OK)
@@ -160,7 +161,6 @@ sesparse_close (struct vdl_extent *e)
   free (x->gts);
   free (x->gd);
   vdl_file_close (x->file);
-  pthread_mutex_destroy (&x->lock);
   free (e->path);
   free (x);
 }
@@ -218,7 +218,6 @@ vdl_extent_sesparse_open (const struct vdl_extent_open_args *a,
     free (x);
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
   }
-  pthread_mutex_init (&x->lock, NULL);
   vdl_extent_init (&x->e, &sesparse_ops, a);
   x->e.no_write = "is a seSparse delta, which can only be read";
   err = vdl_store_open (a->store, a->path, a->writable, false, a->lock,

@@ -28,18 +28,22 @@
 
 static atomic_uint_fast64_t next_extent_id = 1;
 
+/* Read grain table i (zeros if it has no place yet).  No lock is held:
+ * on a remote disk this is a network round trip, and other requests
+ * must keep flowing meanwhile. */
 static VixError
-load_gt_locked (struct sparse_extent *s, uint32_t i)
+read_gt (struct sparse_extent *s, uint32_t i, uint32_t **out)
 {
   uint32_t n = s->h.gtes_per_gt, j;
+  uint32_t at = __atomic_load_n (&s->gd[i], __ATOMIC_ACQUIRE);
   uint32_t *gt;
   VixError err;
 
   gt = calloc (n, sizeof *gt);
   if (!gt)
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-  if (s->gd[i] != 0) {
-    err = vdl_file_pread (s->file, gt, n * 4, (uint64_t) s->gd[i] * SS);
+  if (at != 0) {
+    err = vdl_file_pread (s->file, gt, n * 4, (uint64_t) at * SS);
     if (err != VIX_OK) {
       free (gt);
       return err;
@@ -49,26 +53,28 @@ load_gt_locked (struct sparse_extent *s, uint32_t i)
     for (j = 0; j < n; j++)
       gt[j] = le32toh (gt[j]);
   }
-  __atomic_store_n (&s->gts[i], gt, __ATOMIC_RELEASE);
+  *out = gt;
   return VIX_OK;
 }
 
-/* The grain table covering extent sector, loading it if needed. */
+/* The grain table covering extent sector, loading it if needed.  Two
+ * threads may load it at once; the first to publish wins. */
 VixError
 sparse_get_gt (struct sparse_extent *s, uint64_t sector, uint32_t **out)
 {
   uint32_t i = sector / s->gt_cover;
-  uint32_t *gt = __atomic_load_n (&s->gts[i], __ATOMIC_ACQUIRE);
-  VixError err = VIX_OK;
+  uint32_t *gt = __atomic_load_n (&s->gts[i], __ATOMIC_ACQUIRE), *none = NULL;
+  VixError err;
 
   if (!gt) {
-    pthread_mutex_lock (&s->lock);
-    if (!s->gts[i])
-      err = load_gt_locked (s, i);
-    gt = s->gts[i];
-    pthread_mutex_unlock (&s->lock);
+    err = read_gt (s, i, &gt);
     if (err != VIX_OK)
       return err;
+    if (!__atomic_compare_exchange_n (&s->gts[i], &none, gt, false,
+                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+      free (gt);
+      gt = none;
+    }
   }
   *out = gt;
   return VIX_OK;
