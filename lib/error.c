@@ -1,5 +1,4 @@
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,41 +9,6 @@
 
 static __thread VixError last_code;
 static __thread char last_message[1024];
-
-/* Recent messages of all threads, so that a caller asking about an error
- * on another thread than the one that failed (an async completion
- * reported by the thread that waited for it) still gets the details. */
-#define RECENT 16
-static pthread_mutex_t recent_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct { VixError code; char message[1024]; } recent[RECENT];
-static unsigned recent_next;
-
-static void
-remember (VixError code, const char *message)
-{
-  pthread_mutex_lock (&recent_lock);
-  recent[recent_next].code = code;
-  snprintf (recent[recent_next].message, sizeof recent[0].message, "%s",
-            message);
-  recent_next = (recent_next + 1) % RECENT;
-  pthread_mutex_unlock (&recent_lock);
-}
-
-static char *
-recall (VixError code)
-{
-  char *r = NULL;
-  unsigned i, j;
-
-  pthread_mutex_lock (&recent_lock);
-  for (i = 1; i <= RECENT && !r; i++) {
-    j = (recent_next + RECENT - i) % RECENT;
-    if (recent[j].code == code && recent[j].message[0])
-      r = strdup (recent[j].message);
-  }
-  pthread_mutex_unlock (&recent_lock);
-  return r;
-}
 
 static VixError
 record (VixError code, const char *fmt, va_list args, const char *suffix)
@@ -57,7 +21,6 @@ record (VixError code, const char *fmt, va_list args, const char *suffix)
     snprintf (last_message + len, sizeof last_message - len, ": %s", suffix);
   }
   last_code = code;
-  remember (code, last_message);
   vdl_debug ("VixDiskLib: error %llu: %s", (unsigned long long) code,
              last_message);
   return code;
@@ -141,14 +104,13 @@ generic_text (VixError code)
   }
 }
 
+/* Only the thread whose call failed gets the specific text: messages
+ * name files and hosts, which must not leak to another connection
+ * that happens to fail with the same code. */
 char *
 vdl_error_text (VixError err)
 {
-  char *r;
-
   if (err != VIX_OK && err == last_code && last_message[0])
     return strdup (last_message);
-  if (err != VIX_OK && (r = recall (err)) != NULL)
-    return r;
   return strdup (generic_text (err));
 }

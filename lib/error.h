@@ -3,7 +3,9 @@
  * Each failing internal function records a human-readable message (which
  * file, what is wrong) for the calling thread and returns the VixError code.
  * VixDiskLib_GetErrorText returns that message when asked about the same
- * code on the same thread, and a generic text otherwise.
+ * code on the same thread, and a generic text otherwise: never another
+ * thread's message (asynchronous requests report on the thread that runs
+ * their completion callback, which is where they failed).
  */
 #ifndef VDL_ERROR_H
 #define VDL_ERROR_H

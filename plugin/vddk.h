@@ -184,6 +184,7 @@ struct command {
   enum command_status status;
   bool worker_done;
   VixError err;                 /* failing library call, or VIX_OK */
+  char *text;                   /* its text, fetched where it failed */
   const char *what;             /* context of err; NULL = async completion */
   const char *msg;              /* error message not from the library */
   int errnum;                   /* errno to report, 0 = derive from err */

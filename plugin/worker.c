@@ -30,14 +30,22 @@ worker_release (struct command *cmd, enum command_status status)
 }
 
 /* Record why CMD failed; the requester reports it, in its own thread
- * (nbdkit_set_error is thread-local).
+ * (nbdkit_set_error is thread-local).  The library's text is fetched
+ * here, on the thread where the call failed: an error's text belongs to
+ * the call that returned it, and asking from another thread could give
+ * another connection's message.
  */
 void
 command_fail (struct command *cmd, VixError err, const char *what,
               int errnum, const char *msg)
 {
+  char *text = err != VIX_OK ? vddk_error_text (err) : NULL;
+
   pthread_mutex_lock (&cmd->mutex);
+  if (cmd->text)
+    vddk_free_error_text (cmd->text);
   cmd->err = err;
+  cmd->text = text;
   cmd->what = what;
   cmd->errnum = errnum;
   cmd->msg = msg;
@@ -49,6 +57,8 @@ static void
 complete_command (void *data, VixError result)
 {
   struct command *cmd = data;
+  /* This runs where the request failed: fetch the text now. */
+  char *text = result != VIX_OK ? vddk_error_text (result) : NULL;
 
   if (vddk_debug_datapath)
     nbdkit_debug ("command %" PRIu64 " completed", cmd->id);
@@ -57,7 +67,10 @@ complete_command (void *data, VixError result)
   if (result == VIX_OK)
     cmd->status = SUCCEEDED;
   else {
+    if (cmd->text)
+      vddk_free_error_text (cmd->text);
     cmd->err = result;
+    cmd->text = text;
     cmd->what = NULL;
     cmd->status = FAILED;
   }
@@ -67,16 +80,17 @@ complete_command (void *data, VixError result)
 
 /* Report a failed command in the requesting nbdkit thread. */
 static void
-report_failure (const struct command *cmd)
+report_failure (struct command *cmd)
 {
+  const char *text = cmd->text ? cmd->text : "unknown error";
   int errnum = cmd->errnum;
 
   if (cmd->err != VIX_OK) {
     if (cmd->what)
-      VDDK_ERROR (cmd->err, "%s", cmd->what);
+      nbdkit_error ("%s: %s", cmd->what, text);
     else
-      VDDK_ERROR (cmd->err, "command %" PRIu64 ": asynchronous %s failed",
-                  cmd->id, cmd->type == READ ? "read" : "write");
+      nbdkit_error ("command %" PRIu64 ": asynchronous %s failed: %s",
+                    cmd->id, cmd->type == READ ? "read" : "write", text);
     if (errnum == 0)
       errnum = vix_errno (cmd->err);
   }
@@ -94,6 +108,7 @@ send_command_and_wait (struct vddk_handle *h, struct command *cmd)
   cmd->status = SUBMITTED;
   cmd->worker_done = false;
   cmd->err = VIX_OK;
+  cmd->text = NULL;
   cmd->what = cmd->msg = NULL;
   cmd->errnum = 0;
   pthread_mutex_init (&cmd->mutex, NULL);
@@ -119,9 +134,14 @@ send_command_and_wait (struct vddk_handle *h, struct command *cmd)
   pthread_mutex_destroy (&cmd->mutex);
   pthread_cond_destroy (&cmd->cond);
 
-  if (status == SUCCEEDED)
+  if (status == SUCCEEDED) {
+    if (cmd->text)                /* a failure that was then retried */
+      vddk_free_error_text (cmd->text);
     return 0;
+  }
   report_failure (cmd);
+  if (cmd->text)
+    vddk_free_error_text (cmd->text);
   return -1;
 }
 

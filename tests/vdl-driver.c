@@ -35,12 +35,19 @@ struct slot {
   unsigned char *buf;
   uint64_t n;
   volatile VixError result;
+  char *text;                   /* the error's text, if it failed */
 };
 
+/* The text of an asynchronous failure is fetched in the completion
+ * callback: that is the thread where the request failed. */
 static void
 done (void *data, VixError result)
 {
-  ((struct slot *) data)->result = result;
+  struct slot *s = data;
+
+  if (result != VIX_OK)
+    s->text = VixDiskLib_GetErrorText (result, NULL);
+  s->result = result;
 }
 
 static int
@@ -58,6 +65,7 @@ cat (VixDiskLibHandle h, uint64_t capacity)
       n = capacity - pos < CHUNK ? capacity - pos : CHUNK;
       slots[used].n = n;
       slots[used].result = VIX_E_FAIL;
+      slots[used].text = NULL;
       err = VixDiskLib_ReadAsync (h, pos, n, slots[used].buf, done,
                                   &slots[used]);
       if (err != VIX_ASYNC) {
@@ -67,11 +75,15 @@ cat (VixDiskLibHandle h, uint64_t capacity)
       pos += n;
     }
     VixDiskLib_Wait (h);
-    for (i = 0; i < used && status == 0; i++) {
-      if (slots[i].result != VIX_OK)
-        status = fail (slots[i].result, "read");
-      else
+    for (i = 0; i < used; i++) {
+      if (status == 0 && slots[i].result != VIX_OK) {
+        fprintf (stderr, "vdl-driver: read: %s\n",
+                 slots[i].text ? slots[i].text : "?");
+        status = 1;
+      }
+      else if (status == 0)
         fwrite (slots[i].buf, VIXDISKLIB_SECTOR_SIZE, slots[i].n, stdout);
+      VixDiskLib_FreeErrorText (slots[i].text);
     }
   }
   for (i = 0; i < DEPTH; i++)
