@@ -39,11 +39,12 @@ submit (VixDiskLibHandle diskHandle, uint64_t sector, uint64_t count,
    * handing it to a pool thread would cost more than the read itself
    * (page cache hits take microseconds).  VDDK allows the callback to
    * run before ReadAsync/WriteAsync returns. */
-  if (count <= INLINE_SECTORS && vdl_inflight_idle (&h->inflight)) {
+  if (count <= INLINE_SECTORS && vdl_inflight_enter_if_idle (&h->inflight)) {
     err = write ? vdl_disk_write (h->disk, sector, count, buf)
       : vdl_disk_read (h->disk, sector, count, (unsigned char *) buf);
     if (callback)
       callback (data, err);
+    vdl_inflight_leave (&h->inflight);
     return VIX_ASYNC;
   }
   job = calloc (1, sizeof *job);

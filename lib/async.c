@@ -38,14 +38,25 @@ vdl_inflight_wait (struct vdl_inflight *f)
 }
 
 bool
-vdl_inflight_idle (struct vdl_inflight *f)
+vdl_inflight_enter_if_idle (struct vdl_inflight *f)
 {
   bool idle;
 
   pthread_mutex_lock (&f->lock);
   idle = f->count == 0;
+  if (idle)
+    f->count++;
   pthread_mutex_unlock (&f->lock);
   return idle;
+}
+
+void
+vdl_inflight_leave (struct vdl_inflight *f)
+{
+  pthread_mutex_lock (&f->lock);
+  if (--f->count == 0)
+    pthread_cond_broadcast (&f->idle);
+  pthread_mutex_unlock (&f->lock);
 }
 
 static void *
@@ -77,10 +88,7 @@ worker (void *arg)
     if (job->callback)
       job->callback (job->callback_data, err);
     free (job);
-    pthread_mutex_lock (&f->lock);
-    if (--f->count == 0)
-      pthread_cond_broadcast (&f->idle);
-    pthread_mutex_unlock (&f->lock);
+    vdl_inflight_leave (f);
   }
 }
 

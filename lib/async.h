@@ -32,8 +32,11 @@ struct vdl_job {
 void vdl_inflight_init (struct vdl_inflight *f);
 void vdl_inflight_destroy (struct vdl_inflight *f);
 void vdl_inflight_wait (struct vdl_inflight *f);
-/* True if nothing is in flight (a hint: it may change at once). */
-bool vdl_inflight_idle (struct vdl_inflight *f);
+/* If nothing is in flight, count one request (run by the caller) and
+ * return true; vdl_inflight_leave when it is done.  So Wait and Close on
+ * other threads wait for requests run inline too. */
+bool vdl_inflight_enter_if_idle (struct vdl_inflight *f);
+void vdl_inflight_leave (struct vdl_inflight *f);
 
 /* Queue a job (which the pool frees when done). */
 VixError vdl_async_submit (struct vdl_job *job);

@@ -438,9 +438,10 @@ place_gt_locked (struct sparse_extent *s, uint32_t i)
   free (zero);
   if (err != VIX_OK)
     return err;
-  s->next_free += (need + s->h.grain_size - 1) / s->h.grain_size
-    * s->h.grain_size;
-  s->gd[i] = at;
+  /* Readers check entries against next_free without the lock. */
+  __atomic_store_n (&s->next_free, at + (need + s->h.grain_size - 1)
+                    / s->h.grain_size * s->h.grain_size, __ATOMIC_RELEASE);
+  __atomic_store_n (&s->gd[i], (uint32_t) at, __ATOMIC_RELEASE);
   if (s->redundant)
     s->rgd[i] = at + gt_sectors;
   s->gd_dirty = s->gt_dirty[i] = s->any_dirty = true;
@@ -506,7 +507,7 @@ allocate_grain (struct sparse_extent *s, uint64_t sector, uint64_t count,
   err = vdl_file_pwrite (s->file, data, grain_bytes, at * SS);
   if (err != VIX_OK)
     goto out;
-  s->next_free += g;
+  __atomic_store_n (&s->next_free, at + g, __ATOMIC_RELEASE);
   __atomic_store_n (&gt[gi], (uint32_t) at, __ATOMIC_RELEASE);
   s->gt_dirty[i] = s->any_dirty = true;
  out:

@@ -296,7 +296,7 @@ restart_empty_locked (struct sparse_extent *s, bool *done)
   if (err != VIX_OK)
     return err;
   s->h.gd_offset = gd;
-  s->next_free = s->h.overhead;
+  __atomic_store_n (&s->next_free, s->h.overhead, __ATOMIC_RELEASE);
   w->header_at_end = false;
   w->footer_at = w->tail_end = w->stale_marker = 0;
   w->tail_current = false;
@@ -334,7 +334,7 @@ prepare_append_locked (struct sparse_extent *s)
       err = vdl_file_truncate (s->file, w->tail_end * SS);
       if (err != VIX_OK)
         return err;
-      s->next_free = w->tail_end;
+      __atomic_store_n (&s->next_free, w->tail_end, __ATOMIC_RELEASE);
     }
   }
   w->appending = true;
