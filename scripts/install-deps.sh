@@ -8,7 +8,7 @@ build_pkgs="gcc binutils make meson ninja-build pkg-config perl nbdkit nbdkit-pl
 test_pkgs="qemu-utils libnbd-bin python3-libnbd nbdkit expect valgrind
   coreutils procps strace e2fsprogs bsdextrautils util-linux mount
   python3-libvmdk golang-go golang-github-vmware-govmomi-dev python3-pyvmomi
-  openssl"
+  openssl curl"
 
 case "${1:-all}" in
   build) pkgs="$build_pkgs" ;;

@@ -4,20 +4,127 @@
 // a loopback address, TLS with the given certificate, and prints one line
 // "URL" to stdout (and to -urlfile) once it serves.  SIGTERM or SIGINT
 // stops it and removes its temporary datastores.
+//
+// Two simulator bugs that would make correct clients fail are worked
+// around here (see docs/testing-remote.md):
+//   - a snapshot shares the VM's device array, so reconfiguring the VM's
+//     disks after CreateSnapshot_Task rewrites the snapshot's disk list;
+//   - the ESX model's Datacenter lists a datastore moref captured from a
+//     real host that does not exist (ManagedObjectNotFound when read).
 package main
 
 import (
+	"bytes"
 	"crypto/tls"
 	"flag"
 	"fmt"
 	"log"
+	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
+	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/types"
+	"github.com/vmware/govmomi/vim25/xml"
 )
+
+// deepCopy copies src into dst through the vim25 XML encoding, as the
+// simulator does internally (its own deepCopy is not exported).
+func deepCopy(src, dst interface{}) error {
+	b, err := xml.Marshal(src)
+	if err != nil {
+		return err
+	}
+	dec := xml.NewDecoder(bytes.NewReader(b))
+	dec.TypeFunc = types.TypeFunc()
+	return dec.Decode(dst)
+}
+
+// snapshotFixer gives every new snapshot a configuration of its own.
+// CreateSnapshot_Task copies the VM's config by value, so the snapshot's
+// config.hardware.device shares its array (and device objects) with the
+// VM's: a later ReconfigVM_Task that edits or removes a disk shifts and
+// overwrites the snapshot's disks.  After each SDK request (tasks run
+// synchronously, so a snapshot exists when its request returns), the
+// config of every snapshot not seen yet is replaced by a deep copy.
+type snapshotFixer struct {
+	next http.Handler
+	mu   sync.Mutex
+	done map[types.ManagedObjectReference]bool
+}
+
+func (f *snapshotFixer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.next.ServeHTTP(w, r)
+	if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/sdk") {
+		f.fix()
+	}
+}
+
+func collectSnapshots(trees []types.VirtualMachineSnapshotTree, out *[]types.ManagedObjectReference) {
+	for _, t := range trees {
+		*out = append(*out, t.Snapshot)
+		collectSnapshots(t.ChildSnapshotList, out)
+	}
+}
+
+func (f *snapshotFixer) fix() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, e := range simulator.Map.All("VirtualMachine") {
+		vm, ok := e.(*simulator.VirtualMachine)
+		if !ok {
+			continue
+		}
+		var refs []types.ManagedObjectReference
+		simulator.Map.WithLock(vm, func() {
+			if vm.Snapshot != nil {
+				collectSnapshots(vm.Snapshot.RootSnapshotList, &refs)
+			}
+		})
+		for _, ref := range refs {
+			if f.done[ref] {
+				continue
+			}
+			s, ok := simulator.Map.Get(ref).(*simulator.VirtualMachineSnapshot)
+			if !ok {
+				continue
+			}
+			simulator.Map.WithLock(s, func() {
+				var c types.VirtualMachineConfigInfo
+				if err := deepCopy(s.Config, &c); err != nil {
+					log.Printf("vcsim: copying the config of %s: %v", ref.Value, err)
+					return
+				}
+				s.Config = c
+			})
+			f.done[ref] = true
+		}
+	}
+}
+
+// dropDanglingDatastores removes datastore morefs that name no object
+// from every Datacenter's datastore list.
+func dropDanglingDatastores() {
+	for _, e := range simulator.Map.All("Datacenter") {
+		dc, ok := e.(*simulator.Datacenter)
+		if !ok {
+			continue
+		}
+		var gone []types.ManagedObjectReference
+		for _, ref := range dc.Datastore {
+			if simulator.Map.Get(ref) == nil {
+				gone = append(gone, ref)
+			}
+		}
+		for _, ref := range gone {
+			simulator.Map.RemoveReference(dc, &dc.Datastore, ref)
+		}
+	}
+}
 
 func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "address to listen on")
@@ -49,8 +156,15 @@ func main() {
 		model.Service.TLS.Certificates = []tls.Certificate{pair}
 	}
 	model.Service.RegisterEndpoints = true
+	dropDanglingDatastores()
 
 	server := model.Service.NewServer()
+	// NewServer has started serving, but nobody knows the URL yet, so no
+	// request can be in flight while the handler is swapped.
+	server.Config.Handler = &snapshotFixer{
+		next: server.Config.Handler,
+		done: make(map[types.ManagedObjectReference]bool),
+	}
 	u := *server.URL
 	u.User = nil
 	fmt.Println(u.String())
