@@ -7,7 +7,7 @@ build_pkgs="gcc binutils make meson ninja-build pkg-config perl nbdkit nbdkit-pl
   zlib1g-dev libdeflate-dev libcurl4-openssl-dev libxml2-dev libssl-dev"
 test_pkgs="qemu-utils libnbd-bin python3-libnbd nbdkit expect valgrind
   coreutils procps strace e2fsprogs bsdextrautils python3-libvmdk
-  golang-go golang-github-vmware-govmomi-dev python3-pyvmomi openssl"
+  golang-go golang-github-vmware-govmomi-dev python3-pyvmomi openssl curl"
 
 case "${1:-all}" in
   build) pkgs="$build_pkgs" ;;
