@@ -6,6 +6,13 @@
  * "[datastore] dir/file.vmdk".  Every function is thread-safe; a
  * session is shared by every file opened through it.  Errors are
  * recorded with vdl_error (error.h) and name the host and the file.
+ * Codes: VIX_E_FAIL when the certificate does not match the thumbprint
+ * (the message gives the server's real SHA-1), VIX_E_HOST_NOT_CONNECTED
+ * when the server cannot be reached or stops answering,
+ * VIX_E_FILE_ACCESS_ERROR when login fails or the session is not (or no
+ * longer) valid, VIX_E_OBJECT_NOT_FOUND for an unknown VM or snapshot,
+ * VIX_E_FILE_NOT_FOUND for a file that is not a disk of the VM or is
+ * missing, VIX_E_DISK_OUTOFRANGE for reads past the end of a file.
  */
 #ifndef VDL_REMOTE_H
 #define VDL_REMOTE_H
@@ -35,16 +42,19 @@ struct vdl_remote_params {
  * (and the snapshot) exist. */
 VixError vdl_remote_connect (const struct vdl_remote_params *p,
                              struct vdl_remote **out);
-/* Log out (unless the session came from a cookie) and free. */
+/* Log out (unless the session came from a cookie) and free.  Every
+ * file opened through the session must have been closed. */
 void vdl_remote_disconnect (struct vdl_remote *r);
 
-/* "server[:port]", for messages and for telling disks apart. */
+/* "server:port" (443 unless another was given; an IPv6 address in
+ * brackets), for messages and for telling disks apart. */
 const char *vdl_remote_host (const struct vdl_remote *r);
 
 /* Whether name is a disk of the VM (of the snapshot if one was given):
  * a backing fileName of one of its virtual disks, or of a parent in
  * that disk's backing chain.  VIX_E_FILE_NOT_FOUND-style error naming
- * the VM and listing its disks otherwise. */
+ * the VM and listing its disks otherwise.  name may also be a
+ * /vmfs/volumes path (see vdl_remote_resolve). */
 VixError vdl_remote_check_disk (struct vdl_remote *r, const char *name);
 
 /* Turn a path as a descriptor may hold it into a datastore name:
@@ -60,9 +70,11 @@ VixError vdl_remote_file_open (struct vdl_remote *r, const char *name,
 uint64_t vdl_remote_file_size (const struct vdl_remote_file *f);
 /* Read len bytes at offset; several threads may read at once, each
  * over its own kept-alive connection.  A dropped connection is retried
- * (resuming the range) a bounded number of times. */
+ * (resuming the range) a bounded number of times.  Sequential reads are
+ * served from a read-ahead cache. */
 VixError vdl_remote_file_pread (struct vdl_remote_file *f, void *buf,
                                 size_t len, uint64_t offset);
+/* Once no read of f is in progress. */
 void vdl_remote_file_close (struct vdl_remote_file *f);
 
 #endif

@@ -1,0 +1,78 @@
+/* HTTPS requests to one vSphere server over a small pool of kept-alive,
+ * pinned connections (one libcurl easy handle each).  This layer only
+ * moves bytes and reports what happened; the callers decide about
+ * retries, logins and messages.
+ */
+#ifndef VDL_REMOTE_HTTP_H
+#define VDL_REMOTE_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <curl/curl.h>
+
+#include "remote-pin.h"
+#include "vixDiskLib.h"
+
+/* Transfers in flight at once per session (ESXi limits connections). */
+#define VDL_HTTP_CONNECTIONS 4
+/* Fresh connections tried after a dropped one, per request. */
+#define VDL_HTTP_RETRIES 3
+
+struct vdl_http;
+struct vdl_http_pool;
+
+struct vdl_http_request {
+  const char *method;           /* "GET", "HEAD" or "POST" */
+  const char *url;
+  const char *cookie;           /* "vmware_soap_session=...", or NULL */
+  const char *soap_action;      /* POST */
+  const char *body;             /* POST */
+  void *buf;                    /* GET: the range goes here ... */
+  size_t len;                   /* ... len bytes from offset */
+  uint64_t offset;
+  bool fresh;                   /* on a new connection (a retry) */
+};
+
+struct vdl_http_response {
+  CURLcode code;
+  long status;                  /* HTTP status, 0 if none came */
+  size_t got;                   /* GET: bytes stored into buf */
+  char *body;                   /* POST: malloc'd, NUL-terminated */
+  size_t body_len;
+  int64_t length;               /* Content-Length, -1 if not sent */
+  char *session_cookie;         /* "vmware_soap_session=..." if set */
+  bool wrong_range;             /* the server sent other bytes */
+  bool pin_mismatch;
+  char seen_sha1[VDL_FP_TEXT], seen_sha256[VDL_FP_TEXT];
+  char error[CURL_ERROR_SIZE];
+};
+
+/* host ("server:port") is for messages; pin must outlive the pool. */
+VixError vdl_http_pool_new (const char *host, const struct vdl_pin *pin,
+                            struct vdl_http_pool **out);
+void vdl_http_pool_free (struct vdl_http_pool *p);
+
+/* Take a connection (waiting while all are busy) and give it back.
+ * Fails only if a new handle cannot be made. */
+VixError vdl_http_get (struct vdl_http_pool *p, struct vdl_http **out);
+void vdl_http_put (struct vdl_http_pool *p, struct vdl_http *h);
+
+/* One request, no retries.  Free the response with
+ * vdl_http_response_free even on failure. */
+void vdl_http_perform (struct vdl_http *h, const struct vdl_http_request *rq,
+                       struct vdl_http_response *rs);
+void vdl_http_response_free (struct vdl_http_response *rs);
+
+/* Whether a failed transfer may succeed on a fresh connection: the
+ * connection dropped or stalled after the request got through. */
+bool vdl_http_retryable (const struct vdl_http_response *rs);
+
+/* Record the error of a transfer that failed below HTTP (rs->code set):
+ * what is the operation ("logging in", "reading [ds] f.vmdk"). */
+VixError vdl_http_error (const char *host, const struct vdl_pin *pin,
+                         const struct vdl_http_response *rs,
+                         const char *what);
+
+#endif

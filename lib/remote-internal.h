@@ -1,0 +1,102 @@
+/* What the remote-*.c files share: the session and its SOAP calls.
+ * Locking: r->lock guards the fields marked so, and is never held
+ * during a network round trip; waiting (for a login in progress, a free
+ * connection) is done on condition variables.
+ */
+#ifndef VDL_REMOTE_INTERNAL_H
+#define VDL_REMOTE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <libxml/tree.h>
+
+#include "remote.h"
+#include "remote-http.h"
+#include "remote-pin.h"
+
+#define VDL_FAULT_LEN 64
+
+struct vdl_datastore {
+  char *name;
+  char *dc_path;                /* the datacenter's inventory path */
+  char *url_path;               /* summary.url without "ds://" or the
+                                 * final '/': "/vmfs/volumes/<uuid>" */
+};
+
+struct vdl_remote {
+  char *host;                   /* "server:port" */
+  char *base;                   /* "https://server:port" */
+  struct vdl_pin pin;
+  struct vdl_http_pool *pool;
+  char *user, *password;        /* no password: no login again */
+  char *vm, *vm_name, *snapshot;
+  /* from the ServiceContent */
+  char *session_manager, *property_collector, *root_folder;
+  char soap_action[48];         /* "urn:vim25/<apiVersion>" */
+
+  pthread_mutex_t lock;
+  pthread_cond_t login_done;
+  char *cookie;                 /* lock: "vmware_soap_session=..." */
+  unsigned generation;          /* lock: bumped at each login */
+  bool logging_in;              /* lock */
+  bool own_session;             /* lock: we logged in, so we log out */
+  struct vdl_datastore *ds;     /* lock: the datastore cache */
+  size_t nds;
+  bool ds_loaded;               /* lock */
+};
+
+/* A SOAP reply: the parsed document and the element in its Body. */
+struct vdl_soap_reply {
+  xmlDoc *doc;
+  xmlNode *response;            /* e.g. <LoginResponse> */
+  char fault[VDL_FAULT_LEN];    /* on failure, the fault's type if any */
+  char *fault_text;             /* and its faultstring, malloc'd */
+  char *session_cookie;         /* a cookie the server set, malloc'd */
+};
+void vdl_soap_reply_free (struct vdl_soap_reply *reply);
+
+/* One SOAP call with the given cookie (NULL: none).  body is the
+ * method's element, e.g. "<Logout><_this ...>...</_this></Logout>".
+ * A fault is an error recorded as "HOST: METHOD failed: text", with
+ * reply->fault set ("InvalidLogin", "NotAuthenticated", ...) so that
+ * callers can replace the message with a more specific one. */
+VixError vdl_soap_call (struct vdl_remote *r, const char *cookie,
+                        const char *method, const char *body,
+                        struct vdl_soap_reply *reply);
+
+/* The same with the session's cookie: a NotAuthenticated fault logs in
+ * again (if we have a password) and the call is retried once. */
+VixError vdl_remote_call (struct vdl_remote *r, const char *method,
+                          const char *body, struct vdl_soap_reply *reply);
+
+/* The session cookie for a request (malloc'd, free with
+ * vdl_remote_cookie_free) and its generation, for vdl_remote_relogin. */
+char *vdl_remote_cookie (struct vdl_remote *r, unsigned *generation);
+void vdl_remote_cookie_free (char *cookie);
+/* Log in again unless another thread already did since the cookie of
+ * that generation was taken; one login at a time. */
+VixError vdl_remote_relogin (struct vdl_remote *r, unsigned generation);
+
+/* PropertyCollector.RetrievePropertiesEx (and its continuation pages)
+ * with spec (the inside of a PropertyFilterSpec); fn is called for
+ * each <objects> element.  fault as in vdl_soap_reply. */
+typedef VixError vdl_object_fn (void *ctx, xmlNode *object);
+VixError vdl_remote_retrieve (struct vdl_remote *r, const char *spec,
+                              vdl_object_fn *fn, void *ctx,
+                              char fault[VDL_FAULT_LEN]);
+/* In an <objects> element: the value of property path (NULL if
+ * missing), and the object's moref (malloc'd). */
+xmlNode *vdl_remote_prop (const xmlNode *object, const char *path);
+char *vdl_remote_prop_obj (const xmlNode *object);
+
+/* The VM (and snapshot) of r->vm exist: sets r->vm_name. */
+VixError vdl_remote_check_vm (struct vdl_remote *r);
+
+/* The HTTPS URL of a datastore file "[ds] dir/file" (malloc'd). */
+VixError vdl_remote_file_url (struct vdl_remote *r, const char *name,
+                              char **url);
+void vdl_remote_datastores_free (struct vdl_remote *r);
+
+#endif

@@ -1,0 +1,347 @@
+/* The vSphere session: connect (ServiceContent, Login or a given
+ * cookie), log in again when the server forgot us, log out at the end.
+ * The password and the cookie never reach a message or the log.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "log.h"
+#include "remote-internal.h"
+#include "remote-xml.h"
+
+#define COOKIE_NAME "vmware_soap_session="
+
+static void
+free_secret (char *s)
+{
+  if (s) {
+    explicit_bzero (s, strlen (s));
+    free (s);
+  }
+}
+
+const char *
+vdl_remote_host (const struct vdl_remote *r)
+{
+  return r->host;
+}
+
+char *
+vdl_remote_cookie (struct vdl_remote *r, unsigned *generation)
+{
+  char *c;
+
+  pthread_mutex_lock (&r->lock);
+  c = r->cookie ? strdup (r->cookie) : NULL;
+  *generation = r->generation;
+  pthread_mutex_unlock (&r->lock);
+  return c;
+}
+
+void
+vdl_remote_cookie_free (char *cookie)
+{
+  free_secret (cookie);
+}
+
+/* Which SessionManager and PropertyCollector to talk to (ESXi and
+ * vCenter name them differently), and the API version to speak. */
+static VixError
+service_content (struct vdl_remote *r)
+{
+  static const char body[] =
+    "<RetrieveServiceContent><_this type=\"ServiceInstance\">"
+    "ServiceInstance</_this></RetrieveServiceContent>";
+  struct vdl_soap_reply reply;
+  xmlNode *rv;
+  char *version = NULL;
+  VixError err;
+
+  /* No version: every server understands this call in its oldest. */
+  snprintf (r->soap_action, sizeof r->soap_action, "urn:vim25");
+  err = vdl_soap_call (r, NULL, "RetrieveServiceContent", body, &reply);
+  if (err == VIX_OK) {
+    rv = vdl_xml_child (reply.response, VDL_NS_VIM, "returnval");
+    r->session_manager = vdl_xml_vim_text (rv, "sessionManager");
+    r->property_collector = vdl_xml_vim_text (rv, "propertyCollector");
+    r->root_folder = vdl_xml_vim_text (rv, "rootFolder");
+    version = vdl_xml_vim_text (vdl_xml_child (rv, VDL_NS_VIM, "about"),
+                                "apiVersion");
+    if (!r->session_manager || !r->property_collector || !r->root_folder ||
+        !version || !version[0] || strlen (version) > 16 ||
+        strspn (version, "0123456789.") != strlen (version))
+      err = vdl_error (VIX_E_FAIL, "%s: the ServiceContent lacks the "
+                       "session manager, property collector, root folder "
+                       "or API version: is it an ESXi or vCenter server?",
+                       r->host);
+    else
+      snprintf (r->soap_action, sizeof r->soap_action, "urn:vim25/%s",
+                version);
+  }
+  free (version);
+  vdl_soap_reply_free (&reply);
+  return err;
+}
+
+static VixError
+login (struct vdl_remote *r)
+{
+  struct vdl_soap_reply reply;
+  char *sm = vdl_xml_escape (r->session_manager);
+  char *user = vdl_xml_escape (r->user);
+  char *pass = vdl_xml_escape (r->password);
+  char *body = NULL;
+  VixError err;
+
+  if (!sm || !user || !pass ||
+      asprintf (&body, "<Login><_this type=\"SessionManager\">%s</_this>"
+                "<userName>%s</userName><password>%s</password></Login>",
+                sm, user, pass) < 0) {
+    body = NULL;
+    err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    memset (&reply, 0, sizeof reply);
+  }
+  else
+    err = vdl_soap_call (r, NULL, "Login", body, &reply);
+  if (err != VIX_OK) {
+    if (strcmp (reply.fault, "InvalidLogin") == 0)
+      err = vdl_error (VIX_E_FILE_ACCESS_ERROR,
+                       "login to %s as %s failed: wrong user name or "
+                       "password (%s)", r->host, r->user, reply.fault_text);
+    else if (reply.fault[0])
+      err = vdl_error (VIX_E_FILE_ACCESS_ERROR,
+                       "login to %s as %s failed: %s (%s)", r->host,
+                       r->user, reply.fault_text, reply.fault);
+  }
+  else if (!reply.session_cookie)
+    err = vdl_error (VIX_E_FAIL, "login to %s as %s: the server set no "
+                     "session cookie", r->host, r->user);
+  else {
+    pthread_mutex_lock (&r->lock);
+    free_secret (r->cookie);
+    r->cookie = reply.session_cookie;
+    reply.session_cookie = NULL;
+    r->generation++;
+    r->own_session = true;
+    pthread_mutex_unlock (&r->lock);
+    vdl_debug ("VixDiskLib: %s: logged in as %s", r->host, r->user);
+  }
+  vdl_soap_reply_free (&reply);
+  free_secret (body);
+  free_secret (pass);
+  free (user);
+  free (sm);
+  return err;
+}
+
+VixError
+vdl_remote_relogin (struct vdl_remote *r, unsigned generation)
+{
+  VixError err = VIX_OK;
+  bool mine = false;
+
+  pthread_mutex_lock (&r->lock);
+  while (r->logging_in)
+    pthread_cond_wait (&r->login_done, &r->lock);
+  if (r->generation == generation) {
+    r->logging_in = mine = true;
+  }
+  pthread_mutex_unlock (&r->lock);
+  if (!mine)
+    return VIX_OK;              /* another thread logged in meanwhile */
+
+  vdl_debug ("VixDiskLib: %s: session lost, logging in again", r->host);
+  err = login (r);
+  pthread_mutex_lock (&r->lock);
+  r->logging_in = false;
+  pthread_cond_broadcast (&r->login_done);
+  pthread_mutex_unlock (&r->lock);
+  return err;
+}
+
+VixError
+vdl_remote_call (struct vdl_remote *r, const char *method, const char *body,
+                 struct vdl_soap_reply *reply)
+{
+  unsigned generation;
+  char *cookie;
+  VixError err;
+  int attempt;
+
+  for (attempt = 0; ; attempt++) {
+    cookie = vdl_remote_cookie (r, &generation);
+    err = vdl_soap_call (r, cookie, method, body, reply);
+    vdl_remote_cookie_free (cookie);
+    if (err == VIX_OK || strcmp (reply->fault, "NotAuthenticated") != 0)
+      return err;
+    if (attempt > 0)
+      return vdl_error (VIX_E_FILE_ACCESS_ERROR,
+                        "%s: %s: not authenticated, even after logging in "
+                        "again", r->host, method);
+    if (!r->user || !r->password)
+      return vdl_error (VIX_E_FILE_ACCESS_ERROR,
+                        "%s: %s: not authenticated: the session cookie is "
+                        "not (or no longer) valid, and no user and "
+                        "password were given to log in again",
+                        r->host, method);
+    vdl_soap_reply_free (reply);
+    err = vdl_remote_relogin (r, generation);
+    if (err != VIX_OK)
+      return err;
+  }
+}
+
+static void
+logout (struct vdl_remote *r)
+{
+  struct vdl_soap_reply reply;
+  char *sm = vdl_xml_escape (r->session_manager), *body, *cookie;
+  unsigned generation;
+
+  if (sm && asprintf (&body, "<Logout><_this type=\"SessionManager\">%s"
+                      "</_this></Logout>", sm) >= 0) {
+    /* A failure only leaves a session to expire on the server; a lost
+     * session is not worth a new login. */
+    cookie = vdl_remote_cookie (r, &generation);
+    if (vdl_soap_call (r, cookie, "Logout", body, &reply) == VIX_OK)
+      vdl_debug ("VixDiskLib: %s: logged out", r->host);
+    vdl_remote_cookie_free (cookie);
+    vdl_soap_reply_free (&reply);
+    free (body);
+  }
+  free (sm);
+}
+
+static char *
+dup_or_null (const char *s)
+{
+  return s && s[0] ? strdup (s) : NULL;
+}
+
+/* The cookie as a Cookie header value; the caller may give the value
+ * alone or as "vmware_soap_session=value". */
+static char *
+cookie_header (const char *given)
+{
+  char *c;
+
+  if (strncmp (given, COOKIE_NAME, sizeof COOKIE_NAME - 1) == 0)
+    return strdup (given);
+  if (asprintf (&c, COOKIE_NAME "%s", given) < 0)
+    return NULL;
+  return c;
+}
+
+static VixError
+setup (struct vdl_remote *r, const struct vdl_remote_params *p)
+{
+  uint32_t port = p->port ? p->port : 443;
+  bool v6 = strchr (p->server, ':') && p->server[0] != '[';
+  VixError err;
+
+  if (port > 65535)
+    return vdl_error (VIX_E_INVALID_ARG, "port %u of %s is not a TCP port",
+                      port, p->server);
+  if (asprintf (&r->host, v6 ? "[%s]:%u" : "%s:%u", p->server, port) < 0) {
+    r->host = NULL;
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  }
+  if (asprintf (&r->base, "https://%s", r->host) < 0) {
+    r->base = NULL;
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  }
+  err = vdl_pin_parse (p->thumbprint, r->host, &r->pin);
+  if (err != VIX_OK)
+    return err;
+  if (!p->vm_moref || !p->vm_moref[0])
+    return vdl_error (VIX_E_INVALID_ARG, "no VM given for %s: remote disks "
+                      "are opened as disks of a VM (its moref, e.g. "
+                      "vm-16)", r->host);
+  r->user = dup_or_null (p->user);
+  r->password = dup_or_null (p->password);
+  r->vm = strdup (p->vm_moref);
+  r->snapshot = dup_or_null (p->snapshot_moref);
+  if (!r->vm || (p->user && p->user[0] && !r->user) ||
+      (p->password && p->password[0] && !r->password) ||
+      (p->snapshot_moref && p->snapshot_moref[0] && !r->snapshot))
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  if (p->cookie && p->cookie[0]) {
+    if (!(r->cookie = cookie_header (p->cookie)))
+      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  }
+  else if (!r->user || !r->password)
+    return vdl_error (VIX_E_INVALID_ARG, "no %s given to log in to %s",
+                      r->user ? "password" : "user name", r->host);
+  return vdl_http_pool_new (r->host, &r->pin, &r->pool);
+}
+
+VixError
+vdl_remote_connect (const struct vdl_remote_params *p,
+                    struct vdl_remote **out)
+{
+  struct vdl_remote *r;
+  VixError err;
+  char *text;
+
+  if (!p || !p->server || !p->server[0])
+    return vdl_error (VIX_E_INVALID_ARG, "no server given for a remote "
+                      "connection");
+  r = calloc (1, sizeof *r);
+  if (!r)
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  pthread_mutex_init (&r->lock, NULL);
+  pthread_cond_init (&r->login_done, NULL);
+
+  err = setup (r, p);
+  if (err == VIX_OK)
+    err = service_content (r);
+  if (err == VIX_OK && !r->cookie)
+    err = login (r);
+  if (err == VIX_OK)
+    err = vdl_remote_check_vm (r);
+  if (err != VIX_OK && r->own_session) {
+    /* Logging out must not replace the message of what failed. */
+    text = vdl_error_text (err);
+    vdl_remote_disconnect (r);
+    vdl_error (err, "%s", text ? text : "cannot connect");
+    free (text);
+    return err;
+  }
+  if (err != VIX_OK) {
+    vdl_remote_disconnect (r);
+    return err;
+  }
+  vdl_debug ("VixDiskLib: %s: connected, VM %s (%s)%s%s", r->host, r->vm,
+             r->vm_name ? r->vm_name : "?",
+             r->snapshot ? ", snapshot " : "",
+             r->snapshot ? r->snapshot : "");
+  *out = r;
+  return VIX_OK;
+}
+
+void
+vdl_remote_disconnect (struct vdl_remote *r)
+{
+  if (!r)
+    return;
+  if (r->own_session && r->pool)
+    logout (r);
+  vdl_remote_datastores_free (r);
+  vdl_http_pool_free (r->pool);
+  free_secret (r->cookie);
+  free_secret (r->password);
+  free (r->user);
+  free (r->vm);
+  free (r->vm_name);
+  free (r->snapshot);
+  free (r->session_manager);
+  free (r->property_collector);
+  free (r->root_folder);
+  free (r->host);
+  free (r->base);
+  pthread_mutex_destroy (&r->lock);
+  pthread_cond_destroy (&r->login_done);
+  free (r);
+}
