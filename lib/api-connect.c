@@ -88,6 +88,8 @@ connect_remote (const VixDiskLibConnectParams *params,
   case VIXDISKLIB_CRED_SESSIONID:
     p.user = params->creds.sessionId.userName;
     p.cookie = params->creds.sessionId.cookie;
+    /* VDDK's session "key" is the password (renews an expired cookie). */
+    p.password = params->creds.sessionId.key;
     break;
   default:
     return vdl_error (VIX_E_NOT_SUPPORTED, "connecting to %s: only user "

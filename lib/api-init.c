@@ -5,6 +5,7 @@
 
 #include "async.h"
 #include "disk.h"
+#include "config.h"
 #include "error.h"
 #include "log.h"
 #include "vixDiskLib.h"
@@ -21,12 +22,8 @@ VixDiskLib_InitEx (uint32_t majorVersion, uint32_t minorVersion,
   vdl_log_set (log, warn, panic);
   vdl_debug ("VixDiskLib: open VixDiskLib initialised (API %u.%u, libDir %s)",
              majorVersion, minorVersion, libDir ? libDir : "(none)");
-  /* VMware's settings (log levels, NFC timeouts) do not apply to local
-   * files; the file is only checked so a mistyped name is reported. */
-  if (configFile && access (configFile, R_OK) == -1)
-    return vdl_error_errno (errno, "cannot read configuration file %s",
-                            configFile);
-  return VIX_OK;
+  /* Of VMware's settings only the NFC time-outs apply (to https). */
+  return vdl_config_load (configFile);
 }
 
 API VixError

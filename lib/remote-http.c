@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "error.h"
+#include "config.h"
 #include "remote-http.h"
 
 /* SOAP replies bigger than this are not from a sane server. */
@@ -95,6 +96,7 @@ static VixError
 make_handle (struct vdl_http_pool *p, struct vdl_http **out)
 {
   struct vdl_http *h = calloc (1, sizeof *h);
+  struct vdl_timeouts t;
   CURL *c;
   VixError err;
 
@@ -117,9 +119,13 @@ make_handle (struct vdl_http_pool *p, struct vdl_http **out)
   curl_easy_setopt (c, CURLOPT_FOLLOWLOCATION, 0L);
   /* One request per connection at a time, as the pool assumes. */
   curl_easy_setopt (c, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_1_1);
-  curl_easy_setopt (c, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT);
+  /* VDDK's NFC time-outs from the InitEx configuration file, if set. */
+  vdl_config_timeouts (&t);
+  curl_easy_setopt (c, CURLOPT_CONNECTTIMEOUT_MS,
+                    t.accept_ms ? t.accept_ms : CONNECT_TIMEOUT * 1000);
   curl_easy_setopt (c, CURLOPT_LOW_SPEED_LIMIT, STALL_SPEED);
-  curl_easy_setopt (c, CURLOPT_LOW_SPEED_TIME, STALL_TIME);
+  curl_easy_setopt (c, CURLOPT_LOW_SPEED_TIME,
+                    t.read_ms ? (t.read_ms + 999) / 1000 : STALL_TIME);
   curl_easy_setopt (c, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt (c, CURLOPT_BUFFERSIZE, 256L * 1024);
   curl_easy_setopt (c, CURLOPT_USERAGENT, "open-vixdisklib");
@@ -254,6 +260,7 @@ vdl_http_perform (struct vdl_http *h, const struct vdl_http_request *rq,
   CURL *c = h->curl;
   struct curl_slist *headers = NULL, *more;
   char range[64], action[128];
+  struct vdl_timeouts t;
   curl_off_t length = -1;
 
   memset (rs, 0, sizeof *rs);
@@ -269,7 +276,9 @@ vdl_http_perform (struct vdl_http *h, const struct vdl_http_request *rq,
   curl_easy_setopt (c, CURLOPT_RANGE, NULL);
   /* Small answers have a deadline; data transfers only the stall
    * limit, as a large range on a slow link may take long. */
-  curl_easy_setopt (c, CURLOPT_TIMEOUT, rq->buf ? 0L : SMALL_TIMEOUT);
+  vdl_config_timeouts (&t);
+  curl_easy_setopt (c, CURLOPT_TIMEOUT_MS, rq->buf ? 0L :
+                    t.request_ms ? t.request_ms : SMALL_TIMEOUT * 1000);
   if (strcmp (rq->method, "POST") == 0) {
     snprintf (action, sizeof action, "SOAPAction: %s", rq->soap_action);
     headers = curl_slist_append (NULL,
@@ -357,6 +366,14 @@ vdl_http_error (const char *host, const struct vdl_pin *pin,
 {
   char want[VDL_FP_TEXT];
 
+  if (rs->pin_mismatch && pin->len == 0)
+    return vdl_error (VIX_E_FAIL,
+                      "the thumbprint \"%s\" given for %s is not a SHA-1 "
+                      "or SHA-256 fingerprint (40 or 64 hex digits, colons "
+                      "optional); the server's SHA-1 fingerprint is %s "
+                      "(SHA-256 %s): check it by other means before using "
+                      "it", pin->given, host, rs->seen_sha1,
+                      rs->seen_sha256);
   if (rs->pin_mismatch) {
     vdl_pin_format (pin->digest, pin->len, want);
     if (pin->len == VDL_SHA1_LEN)

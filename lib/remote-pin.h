@@ -21,7 +21,10 @@
 
 struct vdl_pin {
   unsigned char digest[VDL_SHA256_LEN];
-  size_t len;                   /* VDL_SHA1_LEN or VDL_SHA256_LEN */
+  size_t len;                   /* VDL_SHA1_LEN or VDL_SHA256_LEN; 0 when
+                                 * the thumbprint given was no fingerprint
+                                 * (then nothing matches) */
+  char given[80];               /* that thumbprint, for the message */
 };
 
 /* What the handshake of one connection saw; one per curl handle. */
@@ -33,7 +36,8 @@ struct vdl_pin_check {
 };
 
 /* Parse a thumbprint (SHA-1 or SHA-256 in hex, any case, colons
- * optional); host is for the message. */
+ * optional); host is for the message.  Fails only when none is given;
+ * anything else that is not a fingerprint matches no server. */
 VixError vdl_pin_parse (const char *thumbprint, const char *host,
                         struct vdl_pin *pin);
 

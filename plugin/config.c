@@ -235,8 +235,18 @@ vddk_config (const char *key, const char *value)
       return -1;
     return check_config_file (config_file);
   }
-  else if (strcmp (key, "cookie") == 0)
-    cookie = value;
+  else if (strcmp (key, "cookie") == 0) {
+    /* cookie=+FILE keeps the session cookie, as secret as a password,
+     * out of the process list and of nbdkit's own -v output. */
+    if (value[0] == '+') {
+      char *c;
+      if (nbdkit_read_password (value, &c) == -1)
+        return -1;
+      cookie = c;
+    }
+    else
+      cookie = value;
+  }
   else if (strcmp (key, "create") == 0)
     return parse_bool (value, &create);
   else if (strcmp (key, "create-adapter-type") == 0) {

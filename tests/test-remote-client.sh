@@ -166,7 +166,7 @@ fails "does not match the thumbprint.*expected 2C:11:ED:D7:13:87:7D:B5:74:18:B8:
   "$URL" "${default_sha1%B9}B8" vm-57 "$disk0"
 fails "expected SHA-256 .*SHA-256 fingerprint is $sha256 \(SHA-1 $default_sha1\)" \
   "$URL" "${sha256%??}00" vm-57 "$disk0"
-fails 'is not a SHA-1 or SHA-256 fingerprint' "$URL" 2C:11:ED vm-57 "$disk0"
+fails "thumbprint \"2C:11:ED\" given for $HOSTPORT is not a SHA-1 or SHA-256 fingerprint.*server's SHA-1 fingerprint is $default_sha1" "$URL" 2C:11:ED vm-57 "$disk0"
 fails 'no thumbprint given' "$URL" "" vm-57 "$disk0"
 
 echo "--- which VM, which snapshot, which disk"

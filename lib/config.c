@@ -1,0 +1,109 @@
+/* The InitEx configuration file (see config.h). */
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "error.h"
+#include "log.h"
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct vdl_timeouts timeouts;
+
+static const struct {
+  const char *key;
+  size_t offset;
+} keys[] = {
+  { "vixDiskLib.nfc.AcceptTimeoutMs", offsetof (struct vdl_timeouts, accept_ms) },
+  { "vixDiskLib.nfc.RequestTimeoutMs", offsetof (struct vdl_timeouts, request_ms) },
+  { "vixDiskLib.nfc.ReadTimeoutMs", offsetof (struct vdl_timeouts, read_ms) },
+};
+
+static char *
+trim (char *s)
+{
+  char *e;
+
+  while (isspace ((unsigned char) *s))
+    s++;
+  e = s + strlen (s);
+  while (e > s && isspace ((unsigned char) e[-1]))
+    *--e = '\0';
+  if (e - s >= 2 && *s == '"' && e[-1] == '"') {
+    e[-1] = '\0';
+    s++;
+  }
+  return s;
+}
+
+/* One "key = value" line into t. */
+static VixError
+parse_line (const char *path, unsigned n, char *line, struct vdl_timeouts *t)
+{
+  char *eq, *key, *value, *end;
+  long v;
+  size_t i;
+
+  line = trim (line);
+  if (!*line || *line == '#')
+    return VIX_OK;
+  eq = strchr (line, '=');
+  if (!eq)
+    return vdl_error (VIX_E_INVALID_ARG, "%s:%u: not a \"key = value\" "
+                      "line", path, n);
+  *eq = '\0';
+  key = trim (line);
+  value = trim (eq + 1);
+  for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    if (strcmp (key, keys[i].key) != 0)
+      continue;
+    errno = 0;
+    v = strtol (value, &end, 10);
+    if (errno || end == value || *end || v < 0)
+      return vdl_error (VIX_E_INVALID_ARG, "%s:%u: %s must be a number of "
+                        "milliseconds, not \"%s\"", path, n, key, value);
+    *(long *) ((char *) t + keys[i].offset) = v;
+    vdl_debug ("VixDiskLib: %s = %ld ms", key, v);
+    return VIX_OK;
+  }
+  vdl_debug ("VixDiskLib: %s:%u: %s has no effect in this library",
+             path, n, key);
+  return VIX_OK;
+}
+
+VixError
+vdl_config_load (const char *path)
+{
+  struct vdl_timeouts t = { 0 };
+  char line[4096];
+  unsigned n = 0;
+  VixError err = VIX_OK;
+  FILE *f;
+
+  if (path) {
+    f = fopen (path, "re");
+    if (!f)
+      return vdl_error_errno (errno, "cannot read configuration file %s",
+                              path);
+    while (err == VIX_OK && fgets (line, sizeof line, f))
+      err = parse_line (path, ++n, line, &t);
+    fclose (f);
+    if (err != VIX_OK)
+      return err;
+  }
+  pthread_mutex_lock (&lock);
+  timeouts = t;
+  pthread_mutex_unlock (&lock);
+  return VIX_OK;
+}
+
+void
+vdl_config_timeouts (struct vdl_timeouts *t)
+{
+  pthread_mutex_lock (&lock);
+  *t = timeouts;
+  pthread_mutex_unlock (&lock);
+}

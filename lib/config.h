@@ -1,0 +1,20 @@
+/* VixDiskLib_InitEx's configuration file: "key = value" lines, as VMware
+ * documents them.  Only the NFC time-outs apply here (to the https
+ * transport, which replaces NFC); other keys are accepted and ignored. */
+#ifndef VDL_CONFIG_H
+#define VDL_CONFIG_H
+
+#include "vixDiskLib.h"
+
+/* Read path (NULL: back to the defaults). */
+VixError vdl_config_load (const char *path);
+
+/* Time-outs in milliseconds, 0 for "not set". */
+struct vdl_timeouts {
+  long accept_ms;               /* vixDiskLib.nfc.AcceptTimeoutMs: connect */
+  long request_ms;              /* vixDiskLib.nfc.RequestTimeoutMs: calls */
+  long read_ms;                 /* vixDiskLib.nfc.ReadTimeoutMs: no data */
+};
+void vdl_config_timeouts (struct vdl_timeouts *t);
+
+#endif

@@ -1,0 +1,88 @@
+#!/bin/bash
+# A network that misbehaves between the plugin and the server (a proxy
+# of the test's own, tests/cut-proxy.py):
+#  - connections cut in the middle of a range are retried, resuming where
+#    they stopped, and the bytes come out right;
+#  - a server that stops answering makes the read fail with a message
+#    naming the host and the file, in bounded time (no hang);
+#  - more cuts than the library retries: the read fails cleanly, and
+#    nbdkit's retry filter (which CDI uses) recovers by reopening.
+source "$srcdir/tests/functions.sh"
+source "$srcdir/tests/remote-functions.sh"
+set -e
+set -x
+
+requires nbdcopy --version
+requires nbdsh --version
+vcsim_requires
+vcsim_build
+
+M=$((1 << 20))
+size=$((32 * M))
+head -c $size /dev/urandom > in.raw
+qemu-img convert -f raw -O vmdk -o subformat=monolithicFlat in.raw flat.vmdk
+start_vcsim
+ds="[$VCSIM_DS]"
+vcsim_put flat.vmdk "$ds faults/flat.vmdk"
+vcsim_put flat-flat.vmdk "$ds faults/flat-flat.vmdk"
+vcsim_attach_disk "$VCSIM_VM" "$ds faults/flat.vmdk" $size
+printf %s "$VCSIM_PASSWORD" > pw
+
+# through PORT [NBDKIT-OPTIONS...] [KEY=VALUE...] -- COMMAND: serve the
+# disk via a port (options go before the plugin, filter parameters after).
+through ()
+{
+  local port=$1 opts=() params=()
+  shift
+  while [ "$1" != -- ]; do
+    if [[ $1 == -* ]]; then opts+=("$1"); else params+=("$1"); fi
+    shift
+  done
+  shift
+  nbdkit -U - "${opts[@]}" "$VDDK_PLUGIN" user="$VCSIM_USER" password=+pw \
+    server="$VCSIM_HOST" port="$port" thumbprint="$VCSIM_THUMBPRINT" \
+    vm=moref="$VCSIM_VM" "$ds faults/flat.vmdk" "${params[@]}" --run "$*"
+}
+
+# 1. Two cuts, each 3 MB into a transfer: the library resumes.
+start_cut_proxy --cut-after 3000000 --cuts 2
+through "$CUT_PROXY_PORT" -- 'nbdcopy "$uri" out.raw' 2> cut.err
+cat cut.err "$CUT_PROXY_LOG"
+cmp out.raw in.raw
+[ "$(grep -c "cut after" "$CUT_PROXY_LOG")" = 2 ]
+
+# 2. A server that stops answering (SIGSTOP) after the disk is open: the
+# read fails in bounded time, naming host and file.  VDDK's time-outs
+# from the config= file apply (3 s without data, 3 s to connect).
+printf '%s\n' '# short time-outs for the test' \
+  'vixDiskLib.nfc.ReadTimeoutMs = 3000' \
+  'vixDiskLib.nfc.AcceptTimeoutMs = 3000' > timeouts.conf
+SECONDS=0
+through "$VCSIM_PORT" config="$PWD/timeouts.conf" -- 'nbdsh -u "$uri" -c "
+import os, signal
+pid = int(open(\"$VCSIM_DIR/pid\").read())
+assert h.pread(65536, 0) == open(\"in.raw\", \"rb\").read(65536)
+os.kill(pid, signal.SIGSTOP)
+try:
+    h.pread(65536, 20 << 20)
+except nbd.Error as e:
+    print(\"failed as expected:\", e)
+else:
+    raise SystemExit(\"read from a stopped server\")
+finally:
+    os.kill(pid, signal.SIGCONT)
+"' 2> stall.err
+cat stall.err
+[ $SECONDS -lt 60 ]
+grep -E "$VCSIM_HOST.*faults/flat-flat.vmdk|faults/flat-flat.vmdk.*$VCSIM_HOST" stall.err
+
+# 3. Cuts beyond the library's retries: the plain read fails with EIO...
+start_cut_proxy --cut-after 200000 --cuts 50
+refute through "$CUT_PROXY_PORT" -- 'nbdcopy "$uri" many.raw' 2> many.err
+cat many.err
+grep -E "faults/flat-flat.vmdk" many.err
+# ...and nbdkit's retry filter gets through once the cuts stop.
+start_cut_proxy --cut-after 200000 --cuts 12
+through "$CUT_PROXY_PORT" --filter=retry retries=20 retry-delay=1 -- \
+  'nbdcopy "$uri" retried.raw' 2> retry.err || { cat retry.err; exit 1; }
+cmp retried.raw in.raw
