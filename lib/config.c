@@ -39,39 +39,49 @@ trim (char *s)
   return s;
 }
 
-/* One "key = value" line into t. */
-static VixError
+/* One "key = value" line into t.  Like VMware's library, lines it
+ * cannot use are skipped (with a debug message), never fatal: a server
+ * that has already started must not fail to initialise over a comment. */
+static void
 parse_line (const char *path, unsigned n, char *line, struct vdl_timeouts *t)
 {
   char *eq, *key, *value, *end;
   long v;
   size_t i;
 
+  if (n == 1 && strncmp (line, "\xef\xbb\xbf", 3) == 0)
+    line += 3;                  /* a UTF-8 byte order mark */
   line = trim (line);
   if (!*line || *line == '#')
-    return VIX_OK;
+    return;
   eq = strchr (line, '=');
-  if (!eq)
-    return vdl_error (VIX_E_INVALID_ARG, "%s:%u: not a \"key = value\" "
-                      "line", path, n);
+  if (!eq) {
+    vdl_debug ("VixDiskLib: %s:%u: not a \"key = value\" line, ignored",
+               path, n);
+    return;
+  }
   *eq = '\0';
   key = trim (line);
-  value = trim (eq + 1);
+  value = eq + 1;
+  if ((end = strchr (value, '#')) != NULL && !strchr (value, '"'))
+    *end = '\0';               /* a trailing comment */
+  value = trim (value);
   for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
     if (strcmp (key, keys[i].key) != 0)
       continue;
     errno = 0;
     v = strtol (value, &end, 10);
-    if (errno || end == value || *end || v < 0)
-      return vdl_error (VIX_E_INVALID_ARG, "%s:%u: %s must be a number of "
-                        "milliseconds, not \"%s\"", path, n, key, value);
+    if (errno || end == value || *end || v < 0) {
+      vdl_debug ("VixDiskLib: %s:%u: %s must be a number of milliseconds, "
+                 "not \"%s\": ignored", path, n, key, value);
+      return;
+    }
     *(long *) ((char *) t + keys[i].offset) = v;
     vdl_debug ("VixDiskLib: %s = %ld ms", key, v);
-    return VIX_OK;
+    return;
   }
   vdl_debug ("VixDiskLib: %s:%u: %s has no effect in this library",
              path, n, key);
-  return VIX_OK;
 }
 
 VixError
@@ -80,7 +90,6 @@ vdl_config_load (const char *path)
   struct vdl_timeouts t = { 0 };
   char line[4096];
   unsigned n = 0;
-  VixError err = VIX_OK;
   FILE *f;
 
   if (path) {
@@ -88,11 +97,9 @@ vdl_config_load (const char *path)
     if (!f)
       return vdl_error_errno (errno, "cannot read configuration file %s",
                               path);
-    while (err == VIX_OK && fgets (line, sizeof line, f))
-      err = parse_line (path, ++n, line, &t);
+    while (fgets (line, sizeof line, f))
+      parse_line (path, ++n, line, &t);
     fclose (f);
-    if (err != VIX_OK)
-      return err;
   }
   pthread_mutex_lock (&lock);
   timeouts = t;

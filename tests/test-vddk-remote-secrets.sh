@@ -1,9 +1,9 @@
 #!/bin/bash
-# A remote command line (as virt-v2v builds it) against our library,
-# which does not talk to VMware servers yet: the open fails with a clear
-# message and no crash, and the password (from a file) or the session
-# cookie never shows in nbdkit's verbose log, on its command line or in
-# the library's messages.
+# A remote command line (as virt-v2v builds it) against our library, with
+# no server listening: the connection fails with a clear message and no
+# crash, and the password (from a file) or the session cookie never shows
+# in nbdkit's verbose log, on its command line or in the library's
+# messages.  (test-remote-errors.sh does the same against a real server.)
 source "$srcdir/tests/functions.sh"
 set -e
 set -x
@@ -25,7 +25,7 @@ for creds in "password=+$PWD/pw" "password=+$PWD/pw cookie=$cookie"; do
   cat log
   [ $rc -ne 0 ]
   [ $rc -lt 128 ]                                 # no crash
-  grep -q "VixDiskLib_ConnectEx: remote connections (server 127.0.0.1) are not supported yet" log
+  grep -q "VixDiskLib_ConnectEx: cannot connect to 127.0.0.1:443" log
   # The password read from the file appears nowhere.  The cookie was
   # typed on the command line, which nbdkit itself echoes ("config key=",
   # the process's command line); nothing from the plugin or library may
