@@ -109,10 +109,12 @@ grain_state (struct sesparse_extent *x, uint64_t sector, enum vdl_run *state,
 }
 
 static VixError
-state_only (struct vdl_extent *e, uint64_t sector, enum vdl_run *state)
+state_only (struct vdl_extent *e, uint64_t sector, enum vdl_run *state,
+            uint64_t *span)
 {
   uint64_t at;
 
+  (void) span;                  /* one grain */
   return grain_state ((struct sesparse_extent *) e, sector, state, &at);
 }
 

@@ -28,6 +28,23 @@
 
 static atomic_uint_fast64_t next_extent_id = 1;
 
+/* Every table that holds only zeros shares this one, read-only, so that
+ * mapping a big preallocated but empty disk (qemu-img creates all its
+ * tables) does not keep gigabytes of zeros.  Writers get a private copy
+ * (sparse_get_gt_for_write). */
+static uint32_t shared_zero_table[COWD_GTES_PER_GT];
+
+static bool
+all_zero (const uint32_t *gt, uint32_t n)
+{
+  uint32_t j;
+
+  for (j = 0; j < n; j++)
+    if (gt[j] != 0)
+      return false;
+  return true;
+}
+
 /* Read grain table i (zeros if it has no place yet).  No lock is held:
  * on a remote disk this is a network round trip, and other requests
  * must keep flowing meanwhile. */
@@ -53,6 +70,10 @@ read_gt (struct sparse_extent *s, uint32_t i, uint32_t **out)
     for (j = 0; j < n; j++)
       gt[j] = le32toh (gt[j]);
   }
+  if (n <= COWD_GTES_PER_GT && all_zero (gt, n)) {
+    free (gt);
+    gt = shared_zero_table;
+  }
   *out = gt;
   return VIX_OK;
 }
@@ -72,9 +93,33 @@ sparse_get_gt (struct sparse_extent *s, uint64_t sector, uint32_t **out)
       return err;
     if (!__atomic_compare_exchange_n (&s->gts[i], &none, gt, false,
                                       __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-      free (gt);
+      if (gt != shared_zero_table)
+        free (gt);
       gt = none;
     }
+  }
+  *out = gt;
+  return VIX_OK;
+}
+
+VixError
+sparse_get_gt_for_write (struct sparse_extent *s, uint64_t sector,
+                         uint32_t **out)
+{
+  uint32_t i = sector / s->gt_cover, *gt, *shared = shared_zero_table;
+  VixError err = sparse_get_gt (s, sector, &gt);
+
+  if (err != VIX_OK || gt != shared_zero_table) {
+    *out = gt;
+    return err;
+  }
+  gt = calloc (s->h.gtes_per_gt, sizeof *gt);
+  if (!gt)
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  if (!__atomic_compare_exchange_n (&s->gts[i], &shared, gt, false,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    free (gt);
+    gt = shared;                /* another writer's private copy */
   }
   *out = gt;
   return VIX_OK;
@@ -122,31 +167,66 @@ sparse_check_entry (struct sparse_extent *s, uint64_t sector, uint32_t entry)
                                           : s->h.overhead));
 }
 
-/* The table and entry of the grain holding sector; *data says whether
- * the entry points at data, which is then checked to lie in the file. */
-static VixError
-lookup (struct sparse_extent *s, uint64_t sector, uint32_t **gt,
-        uint32_t *entry, bool *data)
+/* Whether the grain table covering sector has no place in the file and
+ * is not in memory: then every grain it covers is absent, and neither
+ * reads nor maps need to build it (a nearly empty 16 TiB disk would
+ * otherwise cost 1 GiB of zeroed tables). */
+static bool
+table_absent (struct sparse_extent *s, uint64_t sector)
 {
-  VixError err = sparse_get_gt (s, sector, gt);
+  uint32_t i = sector / s->gt_cover;
 
+  return !__atomic_load_n (&s->gts[i], __ATOMIC_ACQUIRE) &&
+    __atomic_load_n (&s->gd[i], __ATOMIC_ACQUIRE) == 0;
+}
+
+/* The entry of the grain holding sector; *data says whether it points
+ * at data, which is then checked to lie in the file. */
+static VixError
+lookup (struct sparse_extent *s, uint64_t sector, uint32_t *entry,
+        bool *data)
+{
+  uint32_t *gt;
+  VixError err;
+
+  if (table_absent (s, sector)) {
+    *entry = 0;
+    *data = false;
+    return VIX_OK;
+  }
+  err = sparse_get_gt (s, sector, &gt);
   if (err != VIX_OK)
     return err;
-  *entry = get_entry (*gt, sparse_grain_index (s, sector));
+  *entry = get_entry (gt, sparse_grain_index (s, sector));
   *data = sparse_state_of (s, *entry) == VDL_RUN_DATA;
   return *data ? sparse_check_entry (s, sector, *entry) : VIX_OK;
 }
 
 static VixError
-grain_state (struct vdl_extent *e, uint64_t sector, enum vdl_run *state)
+grain_state (struct vdl_extent *e, uint64_t sector, enum vdl_run *state,
+             uint64_t *span)
 {
   struct sparse_extent *s = (struct sparse_extent *) e;
   uint32_t *gt;
-  VixError err = sparse_get_gt (s, sector, &gt);
+  uint64_t i;
+  VixError err;
 
-  if (err == VIX_OK)
-    *state = sparse_state_of (s, get_entry (gt, sparse_grain_index (s, sector)));
-  return err;
+  if (table_absent (s, sector)) {
+    *state = VDL_RUN_ABSENT;
+    *span = s->gt_cover - sector % s->gt_cover;
+    return VIX_OK;
+  }
+  err = sparse_get_gt (s, sector, &gt);
+  if (err != VIX_OK)
+    return err;
+  /* Extend the span over the following grains of the same table in
+   * the same state: a tight loop, not a call per grain. */
+  i = sparse_grain_index (s, sector);
+  *state = sparse_state_of (s, get_entry (gt, i));
+  while (++i < s->h.gtes_per_gt &&
+         sparse_state_of (s, get_entry (gt, i)) == *state)
+    *span += s->h.grain_size;
+  return VIX_OK;
 }
 
 static VixError
@@ -326,10 +406,12 @@ read_compressed (struct sparse_extent *s, uint64_t sector, uint64_t count,
     gi = sector / g;
     in_grain = sector % g;
     n = g - in_grain < count ? g - in_grain : count;
-    err = sparse_get_gt (s, sector, &gt);
-    if (err != VIX_OK)
+    if (table_absent (s, sector))
+      entry = 0;
+    else if ((err = sparse_get_gt (s, sector, &gt)) != VIX_OK)
       return err;
-    entry = get_entry (gt, sparse_grain_index (s, sector));
+    else
+      entry = get_entry (gt, sparse_grain_index (s, sector));
     if (entry == STREAM_PENDING_ENTRY && s->sw) {
       /* Being written: the data is in memory. */
       bool stored;
@@ -374,7 +456,7 @@ sparse_read (struct vdl_extent *e, uint64_t sector, uint64_t count,
   struct sparse_extent *s = (struct sparse_extent *) e;
   uint64_t g = s->h.grain_size, n, run_start = 0, run_len = 0;
   unsigned char *run_buf = NULL;
-  uint32_t *gt, entry;
+  uint32_t entry;
   bool data;
   VixError err;
 
@@ -384,7 +466,7 @@ sparse_read (struct vdl_extent *e, uint64_t sector, uint64_t count,
   /* Coalesce grains that are consecutive in the file into one pread. */
   while (count > 0) {
     n = g - sector % g < count ? g - sector % g : count;
-    err = lookup (s, sector, &gt, &entry, &data);
+    err = lookup (s, sector, &entry, &data);
     if (err != VIX_OK)
       return err;
     if (data) {
@@ -461,7 +543,7 @@ allocate_grain (struct sparse_extent *s, uint64_t sector, uint64_t count,
   uint32_t *gt, entry;
   VixError err;
 
-  err = sparse_get_gt (s, first, &gt);
+  err = sparse_get_gt_for_write (s, first, &gt);
   if (err != VIX_OK)
     return err;
   pthread_mutex_lock (&s->lock);
@@ -528,7 +610,7 @@ sparse_write (struct vdl_extent *e, uint64_t sector, uint64_t count,
 {
   struct sparse_extent *s = (struct sparse_extent *) e;
   uint64_t g = s->h.grain_size, n;
-  uint32_t *gt, entry;
+  uint32_t entry;
   bool data;
   VixError err;
 
@@ -536,7 +618,7 @@ sparse_write (struct vdl_extent *e, uint64_t sector, uint64_t count,
     return stream_write (s, sector, count, buf);
   while (count > 0) {
     n = g - sector % g < count ? g - sector % g : count;
-    err = lookup (s, sector, &gt, &entry, &data);
+    err = lookup (s, sector, &entry, &data);
     if (err != VIX_OK)
       return err;
     if (data)
@@ -639,7 +721,8 @@ sparse_close (struct vdl_extent *e)
   stream_writer_close (s);
   if (s->gts)
     for (i = 0; i < s->n_gts; i++)
-      free (s->gts[i]);
+      if (s->gts[i] != shared_zero_table)
+        free (s->gts[i]);
   free (s->gts);
   free (s->gt_dirty);
   free (s->gd);

@@ -587,7 +587,7 @@ stream_write (struct sparse_extent *s, uint64_t sector, uint64_t count,
     in_grain = sector % g;
     glen = grain_sectors (s, gi);
     n = glen - in_grain < count ? glen - in_grain : count;
-    err = sparse_get_gt (s, sector, &gt);
+    err = sparse_get_gt_for_write (s, sector, &gt);
     if (err != VIX_OK)
       break;
     compressed = NULL;

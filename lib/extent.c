@@ -16,19 +16,20 @@ vdl_extent_grain_runs (struct vdl_extent *e, uint64_t grain_size,
                        vdl_grain_state_fn state_of, enum vdl_run *state,
                        uint64_t *run)
 {
-  uint64_t done = 0;
+  uint64_t done = 0, span;
   enum vdl_run st;
   VixError err;
 
   while (done < count) {
-    err = state_of (e, sector + done, &st);
+    span = grain_size - (sector + done) % grain_size;
+    err = state_of (e, sector + done, &st, &span);
     if (err != VIX_OK)
       return err;
     if (done == 0)
       *state = st;
     else if (st != *state)
       break;
-    done += grain_size - (sector + done) % grain_size;
+    done += span;
   }
   *run = done < count ? done : count;
   return VIX_OK;

@@ -92,9 +92,11 @@ VixError vdl_extent_cowd_open (const struct vdl_extent_open_args *a,
 VixError vdl_sparse_read_header (struct vdl_file *f, bool cowd, uint64_t size,
                                  struct kdmv_header *h);
 
-/* State of the grain holding sector. */
+/* State of the grain holding sector, and in *span how many sectors from
+ * sector are known to share it (at least to the end of the grain; a
+ * whole grain table's range when the table does not exist). */
 typedef VixError (*vdl_grain_state_fn) (struct vdl_extent *e, uint64_t sector,
-                                        enum vdl_run *state);
+                                        enum vdl_run *state, uint64_t *span);
 
 /* A map operation for grain-based extents: the state of the grain at
  * sector and how many sectors (<= count) of following grains share it. */

@@ -43,6 +43,10 @@ get_entry (uint32_t *gt, uint64_t i)
 /* The grain table covering extent sector, loaded if needed. */
 VixError sparse_get_gt (struct sparse_extent *s, uint64_t sector,
                         uint32_t **out);
+/* The same, with a table of this extent's own that writers may change
+ * (tables of zeros are shared until written). */
+VixError sparse_get_gt_for_write (struct sparse_extent *s, uint64_t sector,
+                                  uint32_t **out);
 /* Index in its grain table of the grain holding sector. */
 uint64_t sparse_grain_index (struct sparse_extent *s, uint64_t sector);
 /* Whether a table entry means data, a zero grain or nothing. */
