@@ -316,6 +316,14 @@ VixError VixDiskLib_Unlink (VixDiskLibConnection connection, const char *path);
  * Look them up with dlsym and do without them when they are absent, so
  * that programs keep working with VMware's library. */
 
+/* What this library can do beyond VMware's contract (a bit mask). */
+#define OPENVIXDISKLIB_CAP_THREAD_SAFE 1u   /* any call on a handle from
+                                             * any thread, concurrently
+                                             * (Read, Write, Flush,
+                                             * QueryAllocatedBlocks,
+                                             * GetInfo) */
+uint32_t OpenVixDiskLib_Capabilities (void);
+
 /* The request size, in bytes, that suits the opened disk best: a
  * multiple of it avoids read-modify-write inside the library (for
  * stream-optimized disks, one grain, which is compressed whole). */

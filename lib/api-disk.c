@@ -146,6 +146,12 @@ VixDiskLib_GetInfo (VixDiskLibHandle diskHandle, VixDiskLibInfo **info)
   return vdl_disk_get_info (h->disk, info);
 }
 
+API uint32_t
+OpenVixDiskLib_Capabilities (void)
+{
+  return OPENVIXDISKLIB_CAP_THREAD_SAFE;
+}
+
 API VixError
 OpenVixDiskLib_GetPreferredIOSize (VixDiskLibHandle diskHandle,
                                    uint32_t *bytes)

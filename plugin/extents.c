@@ -96,8 +96,9 @@ do_extents (struct command *cmd, struct vddk_handle *h)
   /* The library answers in whole chunks; never ask beyond the chunk
    * holding the last sector of the disk.
    */
+  const uint64_t capacity = __atomic_load_n (&h->capacity, __ATOMIC_RELAXED);
   const uint64_t disk_end_sector =
-    h->capacity ? ROUND_UP (h->capacity, CHUNK_SECTORS) : UINT64_MAX;
+    capacity ? ROUND_UP (capacity, CHUNK_SECTORS) : UINT64_MAX;
   uint64_t start_sector = ROUND_DOWN (offset, CHUNK_BYTES) / SECTOR_SIZE;
   uint64_t position = offset;
   const uint64_t limit = ROUND_UP (end, SECTOR_SIZE);

@@ -9,6 +9,9 @@
 
 struct vddk_api vix;
 VixError (*vix_preferred_io_size) (VixDiskLibHandle, uint32_t *);
+static uint32_t (*capabilities) (void);
+bool direct_calls;
+NBDKIT_DLL_PUBLIC int vddk_debug_direct = 1;
 int library_version;
 char *library_dir;
 
@@ -55,6 +58,9 @@ load_symbols (void)
 #undef STUB
 #undef OPTIONAL_STUB
   vix_preferred_io_size = dlsym (dl, "OpenVixDiskLib_GetPreferredIOSize");
+  capabilities = dlsym (dl, "OpenVixDiskLib_Capabilities");
+  direct_calls = vddk_debug_direct && capabilities &&
+    (capabilities () & OPENVIXDISKLIB_CAP_THREAD_SAFE);
 }
 
 /* Returns 0 on success.  On failure, exits if REQUIRED (nbdkit is

@@ -253,7 +253,8 @@ vddk_close (void *vp)
   struct command stop = { .type = STOP };
 
   send_command_and_wait (h, &stop);
-  pthread_join (h->thread, NULL);
+  if (!direct_calls)
+    pthread_join (h->thread, NULL);
   pthread_mutex_destroy (&h->commands_lock);
   pthread_cond_destroy (&h->commands_cond);
 

@@ -36,6 +36,11 @@ extern struct vddk_api vix;
 /* OpenVixDiskLib_GetPreferredIOSize: only in the open library, where it
  * is thread-safe; NULL with VMware's. */
 extern VixError (*vix_preferred_io_size) (VixDiskLibHandle, uint32_t *);
+/* The library is thread-safe (the open library says so): requests are
+ * made from nbdkit's threads, not through a worker per connection.
+ * -D vddk.direct=0 keeps the worker, as with VMware's library. */
+extern bool direct_calls;
+extern NBDKIT_DLL_PUBLIC int vddk_debug_direct;
 extern int library_version;         /* 6, 7, 8 or 9; 0 if not loaded */
 extern char *library_dir;           /* directory the library came from */
 
@@ -201,7 +206,7 @@ struct vddk_handle {
   struct command *head, *tail;
   uint64_t next_id;
 
-  uint64_t capacity;              /* sectors; written by the worker only */
+  uint64_t capacity;              /* sectors, from GetInfo (atomic) */
   bool readonly;                  /* opened read-only */
 };
 

@@ -99,10 +99,24 @@ report_failure (struct command *cmd)
   nbdkit_set_error (errnum ? errnum : EIO);
 }
 
+static bool run_direct (struct command *cmd, struct vddk_handle *h);
+
+/* The outcome of a finished command, reported in this thread. */
+static int
+finish (struct command *cmd, bool ok)
+{
+  if (!ok)
+    report_failure (cmd);
+  if (cmd->text)
+    vddk_free_error_text (cmd->text);
+  return ok ? 0 : -1;
+}
+
 int
 send_command_and_wait (struct vddk_handle *h, struct command *cmd)
 {
   enum command_status status;
+  bool ok;
 
   cmd->next = NULL;
   cmd->status = SUBMITTED;
@@ -113,6 +127,14 @@ send_command_and_wait (struct vddk_handle *h, struct command *cmd)
   cmd->errnum = 0;
   pthread_mutex_init (&cmd->mutex, NULL);
   pthread_cond_init (&cmd->cond, NULL);
+
+  if (direct_calls) {
+    cmd->id = __atomic_fetch_add (&h->next_id, 1, __ATOMIC_RELAXED);
+    ok = run_direct (cmd, h);
+    pthread_mutex_destroy (&cmd->mutex);
+    pthread_cond_destroy (&cmd->cond);
+    return finish (cmd, ok);
+  }
 
   pthread_mutex_lock (&h->commands_lock);
   cmd->id = h->next_id++;
@@ -134,15 +156,7 @@ send_command_and_wait (struct vddk_handle *h, struct command *cmd)
   pthread_mutex_destroy (&cmd->mutex);
   pthread_cond_destroy (&cmd->cond);
 
-  if (status == SUCCEEDED) {
-    if (cmd->text)                /* a failure that was then retried */
-      vddk_free_error_text (cmd->text);
-    return 0;
-  }
-  report_failure (cmd);
-  if (cmd->text)
-    vddk_free_error_text (cmd->text);
-  return -1;
+  return finish (cmd, status == SUCCEEDED);
 }
 
 /* ---- Commands ---- */
@@ -183,7 +197,7 @@ do_info (struct command *cmd, struct vddk_handle *h)
   }
   if (vddk_debug_diskinfo)
     print_disk_info (info);
-  h->capacity = info->capacity;
+  __atomic_store_n (&h->capacity, info->capacity, __ATOMIC_RELAXED);
   *(VixDiskLibInfo **) cmd->ptr = info;
   return true;
 }
@@ -278,6 +292,74 @@ do_flush (struct command *cmd, struct vddk_handle *h)
   return true;
 }
 
+/* A read or write in the calling thread (direct_calls). */
+static bool
+do_rw_sync (struct command *cmd, struct vddk_handle *h)
+{
+  const bool is_read = cmd->type == READ;
+  const uint64_t start = cmd->offset / SECTOR_SIZE;
+  const uint64_t n = cmd->count / SECTOR_SIZE;
+  VixError err;
+
+  if (cmd->offset % SECTOR_SIZE != 0 || cmd->count % SECTOR_SIZE != 0) {
+    command_fail (cmd, VIX_OK, NULL, EINVAL,
+                  is_read ? "read is not aligned to sectors"
+                  : "write is not aligned to sectors");
+    return false;
+  }
+  if (is_read) {
+    VDDK_DATAPATH_CALL_START (Read, "handle, %" PRIu64 " sectors, "
+                              "%" PRIu64 " sectors, buffer", start, n);
+    err = vix.Read (h->handle, start, n, cmd->ptr);
+    VDDK_CALL_END (Read, n * SECTOR_SIZE);
+  }
+  else {
+    VDDK_DATAPATH_CALL_START (Write, "handle, %" PRIu64 " sectors, "
+                              "%" PRIu64 " sectors, buffer", start, n);
+    err = vix.Write (h->handle, start, n, cmd->ptr);
+    VDDK_CALL_END (Write, n * SECTOR_SIZE);
+  }
+  if (err != VIX_OK) {
+    command_fail (cmd, err,
+                  is_read ? "VixDiskLib_Read" : "VixDiskLib_Write", 0, NULL);
+    return false;
+  }
+  return true;
+}
+
+/* Run a command in the calling nbdkit thread: the library is
+ * thread-safe, so the hops to the worker and back (and the library's
+ * own pool) are saved.  A flush need not wait for requests of other
+ * threads: NBD only promises durability of writes already answered. */
+static bool
+run_direct (struct command *cmd, struct vddk_handle *h)
+{
+  VixError err;
+
+  switch (cmd->type) {
+  case INFO:
+    return do_info (cmd, h);
+  case READ:
+  case WRITE:
+    return do_rw_sync (cmd, h);
+  case FLUSH:
+    VDDK_CALL_START (Flush, "handle");
+    err = vix.Flush (h->handle);
+    VDDK_CALL_END (Flush, 0);
+    if (err != VIX_OK)
+      command_fail (cmd, err, "VixDiskLib_Flush", 0, NULL);
+    return err == VIX_OK;
+  case CAN_EXTENTS:
+    do_can_extents (cmd, h);
+    return true;
+  case EXTENTS:
+    return do_extents (cmd, h);
+  case STOP:
+    return true;
+  }
+  abort ();
+}
+
 static void *
 worker_thread (void *vp)
 {
@@ -338,6 +420,8 @@ start_worker (struct vddk_handle *h)
   pthread_cond_init (&h->commands_cond, NULL);
   h->head = h->tail = NULL;
   h->next_id = 0;
+  if (direct_calls)
+    return 0;                   /* no worker needed */
 
   err = pthread_create (&h->thread, NULL, worker_thread, h);
   if (err != 0) {

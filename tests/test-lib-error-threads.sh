@@ -35,4 +35,15 @@ else:
     raise SystemExit(\"the bad grain was read\")
 "' 2> nbdkit.err
 cat nbdkit.err
+grep -E "(asynchronous read failed|VixDiskLib_Read): .*bad-7\.vmdk" nbdkit.err
+# The same through the worker and asynchronous calls (VMware's way).
+nbdkit -r -U - -D vddk.direct=0 "$VDDK_PLUGIN" "$PWD/bad-7.vmdk" --run 'nbdsh -u "$uri" -c "
+try:
+    h.pread(65536, 3 * 65536)
+except nbd.Error:
+    pass
+else:
+    raise SystemExit(\"the bad grain was read\")
+"' 2> nbdkit.err
+cat nbdkit.err
 grep -E "asynchronous read failed: .*bad-7\.vmdk" nbdkit.err
