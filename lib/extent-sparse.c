@@ -97,7 +97,11 @@ sparse_get_gt (struct sparse_extent *s, uint64_t sector, uint32_t **out)
         free (gt);
       gt = none;
     }
+    else if (gt != shared_zero_table)
+      sparse_cache_loaded (s, i, shared_zero_table);
   }
+  else
+    sparse_cache_used (s, i);
   *out = gt;
   return VIX_OK;
 }
@@ -194,10 +198,13 @@ lookup (struct sparse_extent *s, uint64_t sector, uint32_t *entry,
     *data = false;
     return VIX_OK;
   }
+  sparse_reader_enter (s);
   err = sparse_get_gt (s, sector, &gt);
+  if (err == VIX_OK)
+    *entry = get_entry (gt, sparse_grain_index (s, sector));
+  sparse_reader_leave (s);
   if (err != VIX_OK)
     return err;
-  *entry = get_entry (gt, sparse_grain_index (s, sector));
   *data = sparse_state_of (s, *entry) == VDL_RUN_DATA;
   return *data ? sparse_check_entry (s, sector, *entry) : VIX_OK;
 }
@@ -216,17 +223,19 @@ grain_state (struct vdl_extent *e, uint64_t sector, enum vdl_run *state,
     *span = s->gt_cover - sector % s->gt_cover;
     return VIX_OK;
   }
+  sparse_reader_enter (s);
   err = sparse_get_gt (s, sector, &gt);
-  if (err != VIX_OK)
-    return err;
-  /* Extend the span over the following grains of the same table in
-   * the same state: a tight loop, not a call per grain. */
-  i = sparse_grain_index (s, sector);
-  *state = sparse_state_of (s, get_entry (gt, i));
-  while (++i < s->h.gtes_per_gt &&
-         sparse_state_of (s, get_entry (gt, i)) == *state)
-    *span += s->h.grain_size;
-  return VIX_OK;
+  if (err == VIX_OK) {
+    /* Extend the span over the following grains of the same table in
+     * the same state: a tight loop, not a call per grain. */
+    i = sparse_grain_index (s, sector);
+    *state = sparse_state_of (s, get_entry (gt, i));
+    while (++i < s->h.gtes_per_gt &&
+           sparse_state_of (s, get_entry (gt, i)) == *state)
+      *span += s->h.grain_size;
+  }
+  sparse_reader_leave (s);
+  return err;
 }
 
 static VixError
@@ -408,10 +417,15 @@ read_compressed (struct sparse_extent *s, uint64_t sector, uint64_t count,
     n = g - in_grain < count ? g - in_grain : count;
     if (table_absent (s, sector))
       entry = 0;
-    else if ((err = sparse_get_gt (s, sector, &gt)) != VIX_OK)
-      return err;
-    else
-      entry = get_entry (gt, sparse_grain_index (s, sector));
+    else {
+      sparse_reader_enter (s);
+      err = sparse_get_gt (s, sector, &gt);
+      if (err == VIX_OK)
+        entry = get_entry (gt, sparse_grain_index (s, sector));
+      sparse_reader_leave (s);
+      if (err != VIX_OK)
+        return err;
+    }
     if (entry == STREAM_PENDING_ENTRY && s->sw) {
       /* Being written: the data is in memory. */
       bool stored;
@@ -719,6 +733,7 @@ sparse_close (struct vdl_extent *e)
   uint32_t i;
 
   stream_writer_close (s);
+  sparse_cache_free (s);
   if (s->gts)
     for (i = 0; i < s->n_gts; i++)
       if (s->gts[i] != shared_zero_table)
@@ -949,6 +964,9 @@ open_grained (const struct vdl_extent_open_args *a,
     (s->h.flags & KDMV_FLAG_RGD) && s->h.rgd_offset != 0;
   s->gts = calloc (s->n_gts, sizeof *s->gts);
   s->gt_dirty = calloc (s->n_gts, sizeof *s->gt_dirty);
+  sparse_cache_init (s, !a->writable);
+  if (s->cache.bounded && !(s->cache.used = calloc (s->n_gts, 1)))
+    s->cache.bounded = false;
   if (!s->gts || !s->gt_dirty) {
     err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
     goto fail;

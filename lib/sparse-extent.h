@@ -13,6 +13,17 @@
 
 #define SS VIXDISKLIB_SECTOR_SIZE
 
+/* The bounded table cache of read-only extents (sparse-cache.c). */
+struct sparse_cache {
+  bool bounded;                 /* read-only and bigger than the budget */
+  uint32_t max_loaded, loaded;  /* private tables in memory */
+  uint32_t hand;                /* the clock's next table */
+  unsigned readers;             /* threads using a table pointer */
+  unsigned char *used;          /* per table: used since the hand passed */
+  uint32_t **retired;           /* dropped, freed once no reader is in */
+  size_t n_retired, cap_retired;
+};
+
 struct sparse_extent {
   struct vdl_extent e;
   struct vdl_file *file;
@@ -31,7 +42,8 @@ struct sparse_extent {
   bool cowd;                    /* ESX vmfsSparse: keep freeSector */
   uint64_t file_sectors;        /* size when opened, rounded up */
   uint64_t next_free;           /* sector where the next grain goes */
-  pthread_mutex_t lock;         /* GT loading, allocation, flush */
+  pthread_mutex_t lock;         /* allocation, flush, cache eviction */
+  struct sparse_cache cache;
 };
 
 static inline uint32_t
@@ -49,6 +61,16 @@ VixError sparse_get_gt_for_write (struct sparse_extent *s, uint64_t sector,
                                   uint32_t **out);
 /* Index in its grain table of the grain holding sector. */
 uint64_t sparse_grain_index (struct sparse_extent *s, uint64_t sector);
+/* The table cache (sparse-cache.c).  Readers of a bounded cache hold
+ * table pointers only between enter and leave. */
+void sparse_cache_init (struct sparse_extent *s, bool bounded);
+void sparse_reader_enter (struct sparse_extent *s);
+void sparse_reader_leave (struct sparse_extent *s);
+void sparse_cache_used (struct sparse_extent *s, uint32_t i);
+/* Table i was just loaded: drop others if over budget. */
+void sparse_cache_loaded (struct sparse_extent *s, uint32_t i,
+                          const uint32_t *shared);
+void sparse_cache_free (struct sparse_extent *s);
 /* Whether a table entry means data, a zero grain or nothing. */
 enum vdl_run sparse_state_of (struct sparse_extent *s, uint32_t entry);
 /* Check that a table entry points at a possible grain location. */

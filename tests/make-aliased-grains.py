@@ -24,13 +24,15 @@ with open(path, "r+b") as f:
     f.seek(at)
     f.write(bytes((i * 7 + 1) % 256 for i in range(gbytes)))
     n_gts = -(-capacity // (grain * gtes))
+    first, last = start // gbytes, end // gbytes
     for directory in (gd, rgd):
         if directory == 0:
             continue
         f.seek(directory * 512)
         tables = struct.unpack("<%dI" % n_gts, f.read(4 * n_gts))
-        for g in range(start // gbytes, end // gbytes):
-            table = tables[g // gtes]
-            assert table != 0, "grain table not preallocated"
-            f.seek(table * 512 + (g % gtes) * 4)
-            f.write(struct.pack("<I", at // 512))
+        # whole tables at a time: a 2 TiB disk has 32 Mi entries
+        for t in range(first // gtes, (last + gtes - 1) // gtes):
+            assert tables[t] != 0, "grain table not preallocated"
+            lo, hi = max(first, t * gtes), min(last, (t + 1) * gtes)
+            f.seek(tables[t] * 512 + (lo - t * gtes) * 4)
+            f.write(struct.pack("<I", at // 512) * (hi - lo))
