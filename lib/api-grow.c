@@ -398,7 +398,9 @@ grow_link (struct grow *g, bool update_geometry)
   vdl_progress_report (&g->p, 1, 3);
   for (i = l->n_extents; i < g->n && err == VIX_OK; i++) {
     err = add_extent (g, i);
-    vdl_progress_report (&g->p, g->n - l->n_extents + 2 * (i + 1 - l->n_extents),
+    /* A third of the way after the last extent, the rest for new ones. */
+    vdl_progress_report (&g->p, g->n - l->n_extents
+                         + 2 * (i + 1 - l->n_extents),
                          3 * (g->n - l->n_extents));
   }
   if (err == VIX_OK)
