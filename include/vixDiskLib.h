@@ -58,11 +58,16 @@ typedef uint64_t VixError;
 #define VIX_E_DISK_NEEDSREPAIR              16006
 #define VIX_E_DISK_OUTOFRANGE               16007
 #define VIX_E_DISK_CID_MISMATCH             16008
+#define VIX_E_DISK_CANTSHRINK               16009
 #define VIX_E_DISK_UNSUPPORTEDDISKVERSION   16011
 #define VIX_E_DISK_OPENPARENT               16012
 #define VIX_E_DISK_NOTSUPPORTED             16013
 #define VIX_E_DISK_INVALIDCHAIN             16030
 #define VIX_E_DISK_KEY_NOTFOUND             16052
+#define VIX_E_DISK_CANTREPAIR               16062
+#define VIX_E_DISK_CAPACITY_MISMATCH        16067
+#define VIX_E_DISK_PARENT_NOTALLOWED        16068
+#define VIX_E_DISK_ATTACH_ROOTLINK          16069
 #define VIX_ASYNC                           25000
 
 /* ------------------------------------------------------------------ */
@@ -127,6 +132,9 @@ typedef enum {
 
 /* ------------------------------------------------------------------ */
 /* Types. */
+
+/* Sector numbers and counts, as VMware's header names them. */
+typedef uint64_t VixDiskLibSectorType;
 
 typedef void *VixDiskLibConnection;
 typedef void *VixDiskLibHandle;
@@ -311,6 +319,38 @@ VixError VixDiskLib_Clone (const VixDiskLibConnection dstConnection,
                            VixDiskLibProgressFunc progressFunc,
                            void *progressCallbackData, char overWrite);
 VixError VixDiskLib_Unlink (VixDiskLibConnection connection, const char *path);
+/* Grow a local disk that is not open to capacity sectors. */
+VixError VixDiskLib_Grow (VixDiskLibConnection connection, const char *path,
+                          VixDiskLibSectorType capacity, char updateGeometry,
+                          VixDiskLibProgressFunc progressFunc,
+                          void *progressCallbackData);
+/* Reclaim the space of zeros, or lay the disk out in order. */
+VixError VixDiskLib_Shrink (VixDiskLibHandle diskHandle,
+                            VixDiskLibProgressFunc progressFunc,
+                            void *progressCallbackData);
+VixError VixDiskLib_Defragment (VixDiskLibHandle diskHandle,
+                                VixDiskLibProgressFunc progressFunc,
+                                void *progressCallbackData);
+VixError VixDiskLib_Rename (const char *srcFileName, const char *dstFileName);
+/* Bytes a Clone of the disk to cloneDiskType would take
+ * (VIXDISKLIB_DISK_UNKNOWN: the disk's own type). */
+VixError VixDiskLib_SpaceNeededForClone (VixDiskLibHandle diskHandle,
+                                         VixDiskLibDiskType cloneDiskType,
+                                         uint64_t *spaceNeeded);
+/* Check (and, with repair, fix what can be fixed in) a disk's files. */
+VixError VixDiskLib_CheckRepair (const VixDiskLibConnection connection,
+                                 const char *filename, char repair);
+
+/* Chains: put a child opened with VIXDISKLIB_FLAG_OPEN_SINGLE_LINK on
+ * top of its parent's chain; the parent handle is spent (close it). */
+VixError VixDiskLib_IsAttachPossible (VixDiskLibHandle parent,
+                                      VixDiskLibHandle child);
+VixError VixDiskLib_Attach (VixDiskLibHandle parent, VixDiskLibHandle child);
+
+/* The parameters a connection was made with (secrets left out); free
+ * with VixDiskLib_FreeConnectParams. */
+VixError VixDiskLib_GetConnectParams (const VixDiskLibConnection connection,
+                                      VixDiskLibConnectParams **connectParams);
 
 /* ---- Extensions of this open library (not in VMware's VDDK) ----
  * Look them up with dlsym and do without them when they are absent, so
@@ -329,6 +369,35 @@ uint32_t OpenVixDiskLib_Capabilities (void);
  * stream-optimized disks, one grain, which is compressed whole). */
 VixError OpenVixDiskLib_GetPreferredIOSize (VixDiskLibHandle diskHandle,
                                             uint32_t *bytes);
+
+/* The files of one link of the opened disk (link 0 is the newest; see
+ * numLinks in VixDiskLibInfo), for tools that show a disk's layout.
+ * Free with OpenVixDiskLib_FreeLinkInfo. */
+typedef struct {
+  char *fileName;               /* NULL for a ZERO extent */
+  char *type;                   /* as the descriptor says: "SPARSE"... */
+  char *access;                 /* "RW", "RDONLY" or "NOACCESS" */
+  uint64_t sectors;             /* its part of the disk */
+  uint64_t offset;              /* sectors into the file */
+  uint64_t fileBytes;           /* size of the file */
+  uint64_t allocatedBytes;      /* space the file takes on its filesystem */
+} OpenVixDiskLibExtentInfo;
+
+typedef struct {
+  char *fileName;               /* the descriptor (or monolithic file) */
+  char *createType;
+  VixDiskLibDiskType diskType;  /* UNKNOWN for types Create cannot make */
+  uint32_t cid, parentCid;      /* parentCid 0xffffffff: no parent */
+  char *parentFileNameHint;
+  uint64_t capacity;            /* sectors */
+  uint32_t numExtents;
+  OpenVixDiskLibExtentInfo *extents;
+} OpenVixDiskLibLinkInfo;
+
+VixError OpenVixDiskLib_GetLinkInfo (VixDiskLibHandle diskHandle,
+                                     uint32_t link,
+                                     OpenVixDiskLibLinkInfo **info);
+void OpenVixDiskLib_FreeLinkInfo (OpenVixDiskLibLinkInfo *info);
 
 #ifdef __cplusplus
 }

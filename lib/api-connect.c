@@ -131,6 +131,7 @@ VixDiskLib_ConnectEx (const VixDiskLibConnectParams *params, char readOnly,
   }
   c->magic = VDL_CONNECTION_MAGIC;
   c->read_only = readOnly;
+  c->params = vdl_params_copy (params);   /* for GetConnectParams */
   *connection = c;
   return VIX_OK;
 }
@@ -153,6 +154,7 @@ VixDiskLib_Disconnect (VixDiskLibConnection connection)
   c->magic = 0;
   if (c->store.remote)
     vdl_remote_disconnect (c->store.remote);
+  free (c->params);
   free (c);
   return VIX_OK;
 }

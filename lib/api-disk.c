@@ -112,9 +112,16 @@ API VixError
 VixDiskLib_Close (VixDiskLibHandle diskHandle)
 {
   VixError err;
-  struct vdl_handle *h = vdl_handle_check (diskHandle, &err);
+  struct vdl_handle *h = diskHandle;
 
-  if (!h)
+  if (h && h->magic == VDL_HANDLE_ATTACHED_MAGIC) {
+    /* Its disk went to the child it was attached to. */
+    h->magic = 0;
+    vdl_inflight_destroy (&h->inflight);
+    free (h);
+    return VIX_OK;
+  }
+  if (!(h = vdl_handle_check (diskHandle, &err)))
     return err;
   vdl_inflight_wait (&h->inflight);
   h->magic = 0;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "create.h"
 #include "descriptor.h"
 #include "error.h"
 #include "file.h"
@@ -18,12 +19,6 @@
 
 #define API __attribute__ ((visibility ("default")))
 #define SS VIXDISKLIB_SECTOR_SIZE
-/* Extent size of split disks: the 2047 MiB of VMware's format note, a
- * whole number of grains. */
-#define SPLIT_SECTORS UINT64_C (4192256)
-#define MAX_EXTENT_FILES 999
-#define DESC_SECTORS 20         /* room for an embedded descriptor */
-#define COWD_GRAIN 128          /* sectors */
 
 struct layout {
   const char *name;             /* as the nbdkit plugin's create-type */
@@ -721,4 +716,42 @@ VixDiskLib_CreateChild (VixDiskLibHandle diskHandle, const char *childPath,
                         progressCallbackData);
   free (hint);
   return err;
+}
+
+/* ---- For operations on existing disks (create.h) ---- */
+
+void
+vdl_create_geometry (VixDiskLibAdapterType a, uint64_t capacity,
+                     VixDiskLibGeometry *g)
+{
+  geometry (a, capacity, g);
+}
+
+VixError
+vdl_create_check_capacity (VixDiskLibDiskType t, uint64_t capacity)
+{
+  struct layout l;
+  VixError err = layout_of (t, &l);
+
+  return err == VIX_OK ? check_capacity (&l, capacity) : err;
+}
+
+VixError
+vdl_create_sparse_extent (struct vdl_file *f, uint64_t sectors,
+                          const char *desc)
+{
+  return write_sparse (f, sectors, desc);
+}
+
+VixError
+vdl_create_stream_extent (struct vdl_file *f, uint64_t sectors,
+                          const char *desc)
+{
+  return write_stream (f, sectors, desc);
+}
+
+VixError
+vdl_create_cowd_extent (struct vdl_file *f, uint64_t sectors)
+{
+  return write_cowd (f, sectors);
 }

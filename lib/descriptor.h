@@ -62,6 +62,20 @@ int vdl_descriptor_set_ddb (struct vdl_descriptor *d, const char *key,
 char *vdl_descriptor_set_ddb_text (const char *text, const char *key,
                                    const char *value);
 
+/* Return a copy of text whose extent lines describe x[0..n) instead (in
+ * place of the old ones, new ones after them), every other byte kept.
+ * Lines keep their style (an offset after the file name, CRLF).
+ * descriptor-edit.c. */
+char *vdl_descriptor_set_extents_text (const char *text,
+                                       const struct vdl_desc_extent *x,
+                                       size_t n);
+
+/* Return a copy of text (d's descriptor) with a new random CID, and a
+ * matching ddb.longContentID if it has one.  NULL if out of memory or
+ * text has no CID line.  descriptor-edit.c. */
+char *vdl_descriptor_new_cid_text (const struct vdl_descriptor *d,
+                                   const char *text);
+
 /* Return a copy of text with the value of its CID= line replaced, leaving
  * every other byte as it was.  NULL if there is no CID line. */
 char *vdl_descriptor_replace_cid (const char *text, uint32_t new_cid);

@@ -691,3 +691,99 @@ vdl_disk_write_metadata (struct vdl_disk *d, const char *key,
   free (k);
   return err;
 }
+
+/* ---- whole-disk operations (api-shrink.c, api-attach.c, api-space.c) ---- */
+
+size_t
+vdl_disk_n_links (const struct vdl_disk *d)
+{
+  return d->n_links;
+}
+
+struct vdl_link *
+vdl_disk_link (struct vdl_disk *d, size_t i)
+{
+  return i < d->n_links ? d->links[i] : NULL;
+}
+
+bool
+vdl_disk_exclusive (struct vdl_disk *d)
+{
+  bool r;
+
+  pthread_mutex_lock (&registry_lock);
+  r = d->refs == 1;
+  pthread_mutex_unlock (&registry_lock);
+  return r;
+}
+
+VixError
+vdl_disk_reopen_top (struct vdl_disk *d)
+{
+  struct vdl_link *old = d->links[0], *l;
+  char *key;
+  VixError err;
+
+  /* Every file of the link is new (rebuild.c replaces them all), so the
+   * old link's locks, on the old files, are no obstacle. */
+  err = vdl_link_open (old->store, old->path, d->writable,
+                       d->flags & VIXDISKLIB_FLAG_OPEN_UNBUFFERED, &l);
+  if (err == VIX_OK && !old->store->remote) {
+    err = vdl_store_identity (old->store, old->path, &key);
+    if (err != VIX_OK)
+      vdl_link_close (l);
+  }
+  if (err != VIX_OK) {
+    /* The old link still reads the same content, but writes through it
+     * would go to replaced files. */
+    d->writable = false;
+    return err;
+  }
+  pthread_mutex_lock (&registry_lock);
+  if (!old->store->remote) {
+    free (d->key);
+    d->key = key;
+  }
+  d->links[0] = l;
+  pthread_mutex_unlock (&registry_lock);
+  vdl_link_close (old);
+  return VIX_OK;
+}
+
+VixError
+vdl_disk_attach (struct vdl_disk *child, struct vdl_disk *parent)
+{
+  struct vdl_link **n;
+  struct vdl_disk **p;
+
+  n = realloc (child->links, (child->n_links + parent->n_links) * sizeof *n);
+  if (!n)
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  child->links = n;
+  memcpy (n + child->n_links, parent->links,
+          parent->n_links * sizeof *n);
+  child->n_links += parent->n_links;
+  /* The child now shows its whole chain to whoever shares it. */
+  child->flags &= ~VIXDISKLIB_FLAG_OPEN_SINGLE_LINK;
+  parent->n_links = 0;
+  pthread_mutex_lock (&registry_lock);
+  for (p = &registry; *p; p = &(*p)->next)
+    if (*p == parent) {
+      *p = parent->next;
+      break;
+    }
+  pthread_mutex_unlock (&registry_lock);
+  free_disk (parent);
+  return VIX_OK;
+}
+
+VixError
+vdl_disk_read_below (struct vdl_disk *d, size_t li, uint64_t sector,
+                     uint64_t count, unsigned char *buf)
+{
+  if (li >= d->n_links) {
+    memset (buf, 0, count * SS);
+    return VIX_OK;
+  }
+  return link_read (d, li, sector, count, buf);
+}

@@ -8,6 +8,7 @@
 #define VDL_DISK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vixDiskLib.h"
@@ -54,5 +55,27 @@ VixError vdl_disk_read_metadata (struct vdl_disk *d, const char *key,
                                  char **value);
 VixError vdl_disk_write_metadata (struct vdl_disk *d, const char *key,
                                   const char *value);
+
+/* ---- Whole-disk operations (Shrink, Defragment, Attach...) ---- */
+
+struct vdl_link;
+
+size_t vdl_disk_n_links (const struct vdl_disk *d);
+/* Link i (0: the newest), NULL past the end. */
+struct vdl_link *vdl_disk_link (struct vdl_disk *d, size_t i);
+/* Read what the chain holds from link li down (zeros past the oldest). */
+VixError vdl_disk_read_below (struct vdl_disk *d, size_t li, uint64_t sector,
+                              uint64_t count, unsigned char *buf);
+/* Whether only one handle uses the disk object. */
+bool vdl_disk_exclusive (struct vdl_disk *d);
+/* Open the newest link again from its path (all its files were
+ * replaced under the same names) and drop the old one.  On failure the
+ * disk keeps the old link read-only: it reads the same, but its files
+ * are gone. */
+VixError vdl_disk_reopen_top (struct vdl_disk *d);
+/* Put parent's links below child's (child was opened single-link) and
+ * free the parent disk object; the caller has checked CIDs and
+ * capacities and that nobody else uses parent. */
+VixError vdl_disk_attach (struct vdl_disk *child, struct vdl_disk *parent);
 
 #endif

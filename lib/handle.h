@@ -10,11 +10,14 @@
 
 #define VDL_CONNECTION_MAGIC 0x564443u   /* "VDC" */
 #define VDL_HANDLE_MAGIC     0x564448u   /* "VDH" */
+/* A parent handle given to VixDiskLib_Attach: only Close accepts it. */
+#define VDL_HANDLE_ATTACHED_MAGIC 0x564441u   /* "VDA" */
 
 struct vdl_connection {
   unsigned magic;
   bool read_only;
   struct vdl_store store;       /* local files, or a remote session */
+  VixDiskLibConnectParams *params; /* as given, without secrets */
 };
 
 struct vdl_handle {
@@ -34,6 +37,9 @@ struct vdl_connection *vdl_connection_check (VixDiskLibConnection c,
 struct vdl_connection *vdl_connection_check_local (VixDiskLibConnection c,
                                                    const char *what,
                                                    VixError *err);
+/* A copy of p (NULL: all empty) in one allocation, without passwords,
+ * cookies or keys (api-params.c). */
+VixDiskLibConnectParams *vdl_params_copy (const VixDiskLibConnectParams *p);
 /* Check that [sector, sector+count) is inside the disk. */
 VixError vdl_handle_check_range (struct vdl_handle *h, uint64_t sector,
                                  uint64_t count, const void *buf);

@@ -43,6 +43,10 @@ VixError vdl_link_new_cid (struct vdl_link *l);
 VixError vdl_link_set_ddb (struct vdl_link *l, const char *key,
                            const char *value);
 
+/* The disk type its createType names (link-type.c); UNKNOWN for
+ * seSparse and others Create cannot make. */
+VixDiskLibDiskType vdl_link_disk_type (const struct vdl_link *l);
+
 /* Resolve name relative to dir unless it is absolute.  malloc'd. */
 char *vdl_path_join (const char *dir, const char *name);
 

@@ -71,6 +71,10 @@ run qemu-img convert -f raw -O vmdk -o subformat=monolithicSparse,adapter_type=l
   disk.raw "$work/disk.vmdk"
 ls -lh disk.vmdk
 qemu-img info disk.vmdk | grep -E '^(file format|virtual size|disk size)|create type'
+if command -v vdiskmanager >/dev/null; then
+  say "What the disk is made of, as the library sees it (vdiskmanager --info)"
+  run vdiskmanager --info "$work/disk.vmdk"
+fi
 
 say "Serving it with nbdkit vddk and asking nbdinfo what it sees"
 run nbdkit -U - vddk "$work/disk.vmdk" --run 'nbdinfo "$uri"' > info.txt

@@ -1,0 +1,32 @@
+/* VixDiskLib_CheckRepair's findings (api-check.c) and its checks of
+ * grain-table files (check-sparse.c). */
+#ifndef VDL_CHECK_H
+#define VDL_CHECK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "file.h"
+#include "vixDiskLib.h"
+
+struct vdl_check {
+  bool repair;                  /* fix what can be fixed */
+  FILE *list;                   /* "; "-separated problems not fixed */
+  char *list_text;
+  size_t list_len;
+  unsigned found, fixed, unfixable;
+};
+
+/* Record a problem of file (logged either way; repaired: it was fixed).
+ * "fixable" problems count as unfixed when not repairing. */
+void vdl_check_problem (struct vdl_check *c, const char *file, bool repaired,
+                        const char *fmt, ...)
+  __attribute__ ((format (printf, 4, 5)));
+
+/* Check a hosted sparse (KDMV) or COWD extent file opened as f (writable
+ * when repairing), whose descriptor gives it sectors. */
+VixError vdl_check_grained (struct vdl_check *c, struct vdl_file *f,
+                            bool cowd, uint64_t sectors);
+
+#endif

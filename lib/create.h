@@ -1,0 +1,34 @@
+/* What Create knows about laying out new disks, for the operations that
+ * make or extend extents of existing disks (Grow, Shrink, Defragment,
+ * SpaceNeededForClone): the same sizes and the same empty extents. */
+#ifndef VDL_CREATE_H
+#define VDL_CREATE_H
+
+#include <stdint.h>
+
+#include "file.h"
+#include "vixDiskLib.h"
+
+/* Extent size of split disks: the 2047 MiB of VMware's format note, a
+ * whole number of grains. */
+#define SPLIT_SECTORS UINT64_C (4192256)
+#define MAX_EXTENT_FILES 999
+#define DESC_SECTORS 20         /* room for an embedded descriptor */
+#define COWD_GRAIN 128          /* sectors */
+
+/* Geometry as VMware products write it for an adapter and capacity. */
+void vdl_create_geometry (VixDiskLibAdapterType a, uint64_t capacity,
+                          VixDiskLibGeometry *g);
+/* The capacity limit of a disk type, with Create's message. */
+VixError vdl_create_check_capacity (VixDiskLibDiskType t, uint64_t capacity);
+
+/* Write an empty extent of `sectors` into a new, empty file: hosted
+ * sparse (with an embedded descriptor if desc is not NULL), stream-
+ * optimized (desc required) or ESX COWD.  The file is synced. */
+VixError vdl_create_sparse_extent (struct vdl_file *f, uint64_t sectors,
+                                   const char *desc);
+VixError vdl_create_stream_extent (struct vdl_file *f, uint64_t sectors,
+                                   const char *desc);
+VixError vdl_create_cowd_extent (struct vdl_file *f, uint64_t sectors);
+
+#endif
