@@ -53,10 +53,10 @@ cmp out.raw in.raw
 
 # 2. A server that stops answering (SIGSTOP) after the disk is open: the
 # read fails in bounded time, naming host and file.  VDDK's time-outs
-# from the config= file apply (3 s without data, 3 s to connect).
+# from the config= file apply (5 s without data, 5 s to connect).
 printf '%s\n' '# short time-outs for the test' \
-  'vixDiskLib.nfc.ReadTimeoutMs = 3000' \
-  'vixDiskLib.nfc.AcceptTimeoutMs = 3000' > timeouts.conf
+  'vixDiskLib.nfc.ReadTimeoutMs = 5000' \
+  'vixDiskLib.nfc.AcceptTimeoutMs = 5000' > timeouts.conf
 SECONDS=0
 through "$VCSIM_PORT" config="$PWD/timeouts.conf" -- 'nbdsh -u "$uri" -c "
 import os, signal
@@ -71,7 +71,7 @@ else:
     raise SystemExit(\"read from a stopped server\")
 finally:
     os.kill(pid, signal.SIGCONT)
-"' 2> stall.err
+"' 2> stall.err || { cat stall.err; exit 1; }
 cat stall.err
 [ $SECONDS -lt 60 ]
 grep -E "$VCSIM_HOST.*faults/flat-flat.vmdk|faults/flat-flat.vmdk.*$VCSIM_HOST" stall.err
