@@ -63,6 +63,11 @@ import os, signal
 pid = int(open(\"$VCSIM_DIR/pid\").read())
 assert h.pread(65536, 0) == open(\"in.raw\", \"rb\").read(65536)
 os.kill(pid, signal.SIGSTOP)
+# wait until every thread of it has stopped
+import glob, time
+while any(open(t).read().split(\") \")[1].split()[0] != \"T\"
+          for t in glob.glob(\"/proc/%d/task/*/stat\" % pid)):
+    time.sleep(0.05)
 try:
     h.pread(65536, 20 << 20)
 except nbd.Error as e:
