@@ -2,8 +2,12 @@
 
 BUILDDIR ?= build
 MESON_OPTS ?=
+# make install PREFIX=/some/dir: install everything under that prefix
+# (the plugin too, see meson.build).  Empty: meson's default, /usr/local.
+PREFIX ?=
+DESTDIR ?=
 
-.PHONY: all deps build check install demo bench clean asan
+.PHONY: all deps build check install uninstall demo bench clean asan
 
 all: build
 
@@ -12,9 +16,10 @@ deps:
 
 $(BUILDDIR)/build.ninja:
 	@scripts/install-deps.sh build
-	meson setup $(BUILDDIR) $(MESON_OPTS)
+	meson setup $(BUILDDIR) $(MESON_OPTS) $(if $(PREFIX),-Dprefix=$(abspath $(PREFIX)))
 
 build: $(BUILDDIR)/build.ninja
+	$(if $(PREFIX),meson configure $(BUILDDIR) -Dprefix=$(abspath $(PREFIX)))
 	ninja -C $(BUILDDIR)
 
 ASAN_BUILDDIR ?= build-asan
@@ -30,9 +35,15 @@ asan: $(ASAN_BUILDDIR)/build.ninja
 check: deps build asan
 	ASAN_BUILDDIR=$(CURDIR)/$(ASAN_BUILDDIR) tests/run-tests.sh $(BUILDDIR)
 
+# As an ordinary user: says what to do (sudo, DESTDIR= or PREFIX=)
+# before touching anything.  See scripts/install.sh.
 install: build
-	meson install -C $(BUILDDIR) --no-rebuild
-	ldconfig || true
+	DESTDIR="$(DESTDIR)" scripts/install.sh install $(BUILDDIR)
+
+# Removes what the last "make install" from this build tree installed
+# (meson's install log), with the DESTDIR it had.
+uninstall:
+	DESTDIR="$(DESTDIR)" scripts/install.sh uninstall $(BUILDDIR)
 
 demo: deps install
 	scripts/demo.sh
