@@ -7,7 +7,7 @@ MESON_OPTS ?=
 PREFIX ?=
 DESTDIR ?=
 
-.PHONY: all deps build check install uninstall demo bench clean asan
+.PHONY: all deps build check install uninstall demo bench clean asan vddk-distrib
 
 all: build
 
@@ -50,6 +50,13 @@ demo: deps install
 
 bench: deps build
 	bench/run.sh $(BUILDDIR)
+
+# vmware-vix-disklib-distrib/ and its tarball, for CDI and Forklift
+# (docs/cdi-forklift.md).
+DISTRIB_DIR ?= $(BUILDDIR)/vddk-distrib
+
+vddk-distrib: build
+	scripts/vddk-distrib.sh $(BUILDDIR) $(DISTRIB_DIR)
 
 clean:
 	rm -rf $(BUILDDIR) $(ASAN_BUILDDIR)
