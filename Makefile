@@ -7,7 +7,7 @@ MESON_OPTS ?=
 PREFIX ?=
 DESTDIR ?=
 
-.PHONY: all deps build check install uninstall demo bench clean asan vddk-distrib
+.PHONY: all deps build check install uninstall demo bench clean asan deb check-deb vddk-distrib
 
 all: build
 
@@ -51,6 +51,21 @@ demo: deps install
 bench: deps build
 	bench/run.sh $(BUILDDIR)
 
+# Debian packages (debian/), built from a copy of the tree in
+# $(DEB_BUILDDIR) and checked with lintian; the .deb files land there.
+# Only this target installs the packaging tools (debhelper, lintian).
+DEB_BUILDDIR ?= build-deb
+
+deb:
+	@scripts/install-deps.sh deb
+	scripts/build-deb.sh $(DEB_BUILDDIR)
+
+# tests/test-deb.sh: build, lintian, install, serve, compile, purge.  Not
+# part of "make check": it installs and removes system packages.
+check-deb: deps build
+	@scripts/install-deps.sh deb
+	DEB_TEST=1 tests/run-tests.sh $(BUILDDIR) test-deb.sh
+
 # vmware-vix-disklib-distrib/ and its tarball, for CDI and Forklift
 # (docs/cdi-forklift.md).
 DISTRIB_DIR ?= $(BUILDDIR)/vddk-distrib
@@ -59,4 +74,4 @@ vddk-distrib: build
 	scripts/vddk-distrib.sh $(BUILDDIR) $(DISTRIB_DIR)
 
 clean:
-	rm -rf $(BUILDDIR) $(ASAN_BUILDDIR)
+	rm -rf $(BUILDDIR) $(ASAN_BUILDDIR) $(DEB_BUILDDIR)
