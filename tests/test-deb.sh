@@ -105,6 +105,14 @@ qemu-img convert -f raw -O vmdk -o subformat=monolithicSparse in.raw disk.vmdk
 nbdkit -U - vddk "$PWD/disk.vmdk" --run 'nbdcopy "$uri" out.raw'
 same_raw out.raw in.raw
 
+# make install of a build tree whose plugin would land on the package's
+# refuses, instead of overwriting a file dpkg owns.
+if meson introspect --installed "$builddir" | grep -qF "\"$plugin\""; then
+  expect_failure "belongs to the Debian package nbdkit-plugin-vddk-open" \
+    env -u DESTDIR "$srcdir/scripts/install.sh" install "$builddir"
+  [ -z "$(dpkg --verify nbdkit-plugin-vddk-open)" ]
+fi
+
 # man 3 libvixDiskLib: its compile line, as written, against the
 # installed -dev package; the program runs without LD_LIBRARY_PATH.
 line=$(LC_ALL=C MANWIDTH=200 man 3 libvixDiskLib 2>/dev/null | col -b |
