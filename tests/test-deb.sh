@@ -115,7 +115,10 @@ fi
 
 # man 3 libvixDiskLib: its compile line, as written, against the
 # installed -dev package; the program runs without LD_LIBRARY_PATH.
-line=$(LC_ALL=C MANWIDTH=200 man 3 libvixDiskLib 2>/dev/null | col -b |
+# (The packaged page by its path: a "make install" to /usr/local would
+# come first in man's search.)
+manpage=$(dpkg -L libvixdisklib-open-dev | grep '/man3/libvixDiskLib\.3')
+line=$(LC_ALL=C MANWIDTH=200 man -l "$manpage" 2>/dev/null | col -b |
        sed -n 's/^[[:space:]]*\(cc .*vixdisklib.*\)$/\1/p')
 echo "man page: $line"
 [ -n "$line" ]
@@ -160,5 +163,8 @@ for p in "${pkgs[@]}"; do
   case $status in ""|un*) ;; *) echo "$p still known to dpkg: $status"; exit 1 ;; esac
   refute ls /var/lib/dpkg/info/"$p".* /var/lib/dpkg/info/"$p":*.* 2>/dev/null
 done
+# The purge removed the plugin of an earlier "make install" too (dpkg
+# had replaced it): that one is the user's, put back before comparing.
+[ ! -e saved-plugin.so ] || cp -a saved-plugin.so "$plugin"
 while read -r f; do [ -e "$f" ] || [ -L "$f" ] && echo "$f"; done < all.list > after.list || true
 diff before.list after.list
