@@ -2,8 +2,12 @@
 
 BUILDDIR ?= build
 MESON_OPTS ?=
+# make install PREFIX=/some/dir: install everything under that prefix
+# (the plugin too, see meson.build).  Empty: meson's default, /usr/local.
+PREFIX ?=
+DESTDIR ?=
 
-.PHONY: all deps build check install demo bench clean asan
+.PHONY: all deps build check install uninstall demo bench clean asan deb check-deb vddk-distrib
 
 all: build
 
@@ -12,9 +16,10 @@ deps:
 
 $(BUILDDIR)/build.ninja:
 	@scripts/install-deps.sh build
-	meson setup $(BUILDDIR) $(MESON_OPTS)
+	meson setup $(BUILDDIR) $(MESON_OPTS) $(if $(PREFIX),-Dprefix=$(abspath $(PREFIX)))
 
 build: $(BUILDDIR)/build.ninja
+	$(if $(PREFIX),meson configure $(BUILDDIR) -Dprefix=$(abspath $(PREFIX)))
 	ninja -C $(BUILDDIR)
 
 ASAN_BUILDDIR ?= build-asan
@@ -30,9 +35,15 @@ asan: $(ASAN_BUILDDIR)/build.ninja
 check: deps build asan
 	ASAN_BUILDDIR=$(CURDIR)/$(ASAN_BUILDDIR) tests/run-tests.sh $(BUILDDIR)
 
+# As an ordinary user: says what to do (sudo, DESTDIR= or PREFIX=)
+# before touching anything.  See scripts/install.sh.
 install: build
-	meson install -C $(BUILDDIR) --no-rebuild
-	ldconfig || true
+	DESTDIR="$(DESTDIR)" scripts/install.sh install $(BUILDDIR)
+
+# Removes what the last "make install" from this build tree installed
+# (meson's install log), with the DESTDIR it had.
+uninstall:
+	DESTDIR="$(DESTDIR)" scripts/install.sh uninstall $(BUILDDIR)
 
 demo: deps install
 	scripts/demo.sh
@@ -40,5 +51,27 @@ demo: deps install
 bench: deps build
 	bench/run.sh $(BUILDDIR)
 
+# Debian packages (debian/), built from a copy of the tree in
+# $(DEB_BUILDDIR) and checked with lintian; the .deb files land there.
+# Only this target installs the packaging tools (debhelper, lintian).
+DEB_BUILDDIR ?= build-deb
+
+deb:
+	@scripts/install-deps.sh deb
+	scripts/build-deb.sh $(DEB_BUILDDIR)
+
+# tests/test-deb.sh: build, lintian, install, serve, compile, purge.  Not
+# part of "make check": it installs and removes system packages.
+check-deb: deps build
+	@scripts/install-deps.sh deb
+	DEB_TEST=1 tests/run-tests.sh $(BUILDDIR) test-deb.sh
+
+# vmware-vix-disklib-distrib/ and its tarball, for CDI and Forklift
+# (docs/cdi-forklift.md).
+DISTRIB_DIR ?= $(BUILDDIR)/vddk-distrib
+
+vddk-distrib: build
+	scripts/vddk-distrib.sh $(BUILDDIR) $(DISTRIB_DIR)
+
 clean:
-	rm -rf $(BUILDDIR) $(ASAN_BUILDDIR)
+	rm -rf $(BUILDDIR) $(ASAN_BUILDDIR) $(DEB_BUILDDIR)

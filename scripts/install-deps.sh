@@ -1,5 +1,6 @@
 #!/bin/sh
-# Install the Debian packages needed to build and test, if any is missing.
+# Install the Debian packages needed to build and test, if any is missing
+# (install-deps.sh [build|deb|all]).
 # Safe to run repeatedly: it only calls apt-get when something is absent.
 set -e
 
@@ -10,8 +11,13 @@ test_pkgs="qemu-utils libnbd-bin python3-libnbd nbdkit expect valgrind
   python3-libvmdk golang-go golang-github-vmware-govmomi-dev python3-pyvmomi
   openssl curl"
 
+# Only for "make deb" and "make check-deb" (tests/test-deb.sh): the Debian
+# packaging tools.  A package build itself never installs anything.
+deb_pkgs="dpkg-dev debhelper fakeroot lintian"
+
 case "${1:-all}" in
   build) pkgs="$build_pkgs" ;;
+  deb)   pkgs="$build_pkgs $deb_pkgs" ;;
   *)     pkgs="$build_pkgs $test_pkgs" ;;
 esac
 
