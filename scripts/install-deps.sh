@@ -9,9 +9,13 @@ test_pkgs="qemu-utils libnbd-bin python3-libnbd nbdkit expect valgrind
   coreutils procps strace e2fsprogs bsdextrautils util-linux mount
   python3-libvmdk golang-go golang-github-vmware-govmomi-dev python3-pyvmomi
   openssl curl"
+# make fuzz only: libFuzzer comes with clang (libclang-common); the
+# standalone libFuzzer package is listed for builds that link it directly.
+fuzz_pkgs="clang-14 libfuzzer-14-dev"
 
 case "${1:-all}" in
   build) pkgs="$build_pkgs" ;;
+  fuzz)  pkgs="$build_pkgs $fuzz_pkgs" ;;
   *)     pkgs="$build_pkgs $test_pkgs" ;;
 esac
 
