@@ -339,10 +339,13 @@ read_compressed (struct sparse_extent *s, uint64_t sector, uint64_t count,
       err = stream_pending_grain (s, gi, c->data, &stored);
       if (err != VIX_OK)
         return err;
-      if (stored)
-        continue;               /* look the new entry up */
-      memcpy (buf, c->data + in_grain * SS, n * SS);
-      goto next;
+      if (!stored) {
+        memcpy (buf, c->data + in_grain * SS, n * SS);
+        goto next;
+      }
+      /* Stored meanwhile, so the entry is final now.  It may still say
+       * sector 2: a grain right after a one-sector descriptor. */
+      entry = get_entry (gt, sparse_grain_index (s, sector));
     }
     data = sparse_state_of (s, entry) == VDL_RUN_DATA;
     if (data && (err = sparse_check_entry (s, sector, entry)) != VIX_OK)

@@ -63,8 +63,9 @@ bool sparse_is_footer (const unsigned char *buf, struct kdmv_header *h);
 
 /* Stream-optimized writing (extent-stream.c). */
 
-/* Table entry of a grain being gathered in memory; never in the file
- * (sector 2 is inside the header area of every stream). */
+/* Table entry of a grain being gathered in memory.  A grain may also
+ * really be at sector 2 (after a header and a one-sector descriptor):
+ * readers ask the writer whether the grain is pending. */
 #define STREAM_PENDING_ENTRY 2
 
 /* Set up writing for an extent opened read-write (s->sw). */
