@@ -824,7 +824,7 @@ open_grained (const struct vdl_extent_open_args *a,
               struct vdl_extent **out)
 {
   struct sparse_extent *s = calloc (1, sizeof *s);
-  uint64_t size;
+  uint64_t size, n_gts;
   VixError err;
 
   if (!s || !(s->e.path = strdup (a->path))) {
@@ -864,7 +864,19 @@ open_grained (const struct vdl_extent_open_args *a,
     s->e.no_write = "is compressed without grain markers (an old "
       "stream-optimized layout), which can only be read";
   s->gt_cover = (uint64_t) s->h.gtes_per_gt * s->h.grain_size;
-  s->n_gts = kdmv_num_gts (&s->h);
+  n_gts = kdmv_num_gts (&s->h);
+  /* Each table has a 4-byte directory entry in the file.  A header
+   * claiming more tables than that is corrupt; believing it would
+   * allocate for them, or wrap the 32-bit count and index past it. */
+  if (n_gts > s->file_sectors * (SS / 4)) {
+    err = vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is corrupt or truncated: "
+                     "its header describes %llu grain tables, more than "
+                     "its %llu sectors can list", a->path,
+                     (unsigned long long) n_gts,
+                     (unsigned long long) s->file_sectors);
+    goto fail;
+  }
+  s->n_gts = n_gts;
   s->redundant = a->writable && !s->compressed &&
     (s->h.flags & KDMV_FLAG_RGD) && s->h.rgd_offset != 0;
   s->gts = calloc (s->n_gts, sizeof *s->gts);
