@@ -361,6 +361,10 @@ store_grain_locked (struct sparse_extent *s, uint64_t gi,
   if (err != VIX_OK)
     return err;
   at = s->next_free;
+  /* Readers refuse grains inside the metadata area, which a file may
+   * claim beyond its end: grains start after it, whatever the file. */
+  if (at < s->h.overhead)
+    at = s->h.overhead;
   if (at + bytes / SS > UINT32_MAX)
     return vdl_error (VIX_E_FILE_TOO_BIG, "%s is full: a sparse extent "
                       "cannot grow beyond 2 TiB", s->e.path);
