@@ -423,7 +423,8 @@ sparse_read (struct vdl_extent *e, uint64_t sector, uint64_t count,
 static VixError
 place_gt_locked (struct sparse_extent *s, uint32_t i)
 {
-  uint64_t gt_sectors = s->h.gtes_per_gt * 4 / SS;
+  /* Rounded up: tables of fewer than 128 entries still take a sector. */
+  uint64_t gt_sectors = (s->h.gtes_per_gt * 4 + SS - 1) / SS;
   uint64_t need = gt_sectors * (s->redundant ? 2 : 1);
   size_t bytes = need * SS;
   unsigned char *zero = calloc (1, bytes);
@@ -763,7 +764,8 @@ load_directory (struct sparse_extent *s, uint64_t at, uint32_t **out,
   for (j = 0; j < s->n_gts; j++) {
     gd[j] = le32toh (gd[j]);
     if (gd[j] != 0 &&
-        (uint64_t) gd[j] + s->h.gtes_per_gt * 4 / SS > s->file_sectors) {
+        (uint64_t) gd[j] + (s->h.gtes_per_gt * 4 + SS - 1) / SS >
+        s->file_sectors) {
       err = vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is corrupt: %s entry "
                        "%u points to sector %u, outside the file",
                        s->e.path, what, j, gd[j]);
