@@ -178,6 +178,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   char path[128], name[16], disk[128];
   uint64_t cap, cap2;
   VixDiskLibHandle h;
+  VixError err;
   size_t n, i;
   int k;
 
@@ -197,8 +198,13 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     return 0;
 
   /* The writes were flushed: they are there for the next opener. */
-  FUZZ_CHECK (VixDiskLib_Open (conn, disk, VIXDISKLIB_FLAG_OPEN_READ_ONLY,
-                               &h) == VIX_OK);
+  err = VixDiskLib_Open (conn, disk, VIXDISKLIB_FLAG_OPEN_READ_ONLY, &h);
+  if (err != VIX_OK) {
+    char *text = VixDiskLib_GetErrorText (err, NULL);
+    fprintf (stderr, "reopening after a flush: %s\n", text);
+    VixDiskLib_FreeErrorText (text);
+  }
+  FUZZ_CHECK (err == VIX_OK);
   cap2 = 0;
   {
     VixDiskLibInfo *info;
