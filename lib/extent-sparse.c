@@ -609,7 +609,9 @@ sparse_flush (struct vdl_extent *e)
     if (!s->gt_dirty[i])
       continue;
     err = write_table (s, s->gts[i], s->h.gtes_per_gt, s->gd[i]);
-    if (err == VIX_OK && s->redundant)
+    /* A redundant directory may lack a table the primary has (a damaged
+     * file): entry 0 is no place to write it, sector 0 is the header. */
+    if (err == VIX_OK && s->redundant && s->rgd[i] != 0)
       err = write_table (s, s->gts[i], s->h.gtes_per_gt, s->rgd[i]);
     if (err == VIX_OK)
       s->gt_dirty[i] = false;
