@@ -742,10 +742,25 @@ read_footer (struct sparse_extent *s, uint64_t size)
   return find_last_footer (s, at);
 }
 
+/* Whether sectors [at, at + n) overlap the header or the embedded
+ * descriptor.  No table or directory can be there: we would write it
+ * over them, and descriptor updates would write over it. */
+static bool
+in_header (struct sparse_extent *s, uint64_t at, uint64_t n)
+{
+  uint64_t d0 = s->h.desc_offset, d1 = d0 + s->h.desc_size;
+
+  if (d1 < d0)
+    d1 = UINT64_MAX;
+  return at < (s->cowd ? COWD_HEADER_SIZE / SS : 1) ||
+    (s->h.desc_size && at < d1 && d0 < at + n);
+}
+
 static VixError
 load_directory (struct sparse_extent *s, uint64_t at, uint32_t **out,
                 const char *what)
 {
+  uint64_t gt_sectors = (s->h.gtes_per_gt * 4 + SS - 1) / SS;
   uint32_t *gd, j;
   VixError err;
 
@@ -755,6 +770,10 @@ load_directory (struct sparse_extent *s, uint64_t at, uint32_t **out,
                       "(%llu sectors)", s->e.path, what,
                       (unsigned long long) at,
                       (unsigned long long) s->file_sectors);
+  if (in_header (s, at, (s->n_gts * 4 + SS - 1) / SS))
+    return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is corrupt: the %s at "
+                      "sector %llu overlaps the header or the descriptor",
+                      s->e.path, what, (unsigned long long) at);
   gd = malloc (s->n_gts * 4);
   if (!gd)
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
@@ -765,12 +784,13 @@ load_directory (struct sparse_extent *s, uint64_t at, uint32_t **out,
   }
   for (j = 0; j < s->n_gts; j++) {
     gd[j] = le32toh (gd[j]);
-    if (gd[j] != 0 &&
-        (uint64_t) gd[j] + (s->h.gtes_per_gt * 4 + SS - 1) / SS >
-        s->file_sectors) {
+    if (gd[j] != 0 && (gd[j] + gt_sectors > s->file_sectors ||
+                       in_header (s, gd[j], gt_sectors))) {
       err = vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is corrupt: %s entry "
-                       "%u points to sector %u, outside the file",
-                       s->e.path, what, j, gd[j]);
+                       "%u points to sector %u, %s", s->e.path, what, j,
+                       gd[j], gd[j] + gt_sectors > s->file_sectors
+                       ? "outside the file"
+                       : "into the header or the descriptor");
       free (gd);
       return err;
     }
