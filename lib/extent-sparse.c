@@ -49,9 +49,14 @@ read_gt (struct sparse_extent *s, uint32_t i, uint32_t **out)
       return err;
     }
     /* Entries are checked when used, so that one bad entry costs one
-     * grain, not the 32 MiB the table covers. */
-    for (j = 0; j < n; j++)
+     * grain, not the 32 MiB the table covers.  One past the end of the
+     * file as opened would become "valid" once grains are appended
+     * there, and alias them: make it point where no grain can be. */
+    for (j = 0; j < n; j++) {
       gt[j] = le32toh (gt[j]);
+      if (gt[j] >= s->file_sectors)
+        gt[j] = UINT32_MAX;
+    }
   }
   *out = gt;
   return VIX_OK;
