@@ -175,7 +175,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   struct fuzz_part parts[MAX_PARTS];
   struct range r[3];
-  char path[128], name[16], disk[128];
+  char path[128], name[32], disk[128];
   uint64_t cap, cap2;
   VixDiskLibHandle h;
   VixError err;
