@@ -36,6 +36,7 @@ read_gt (struct sparse_extent *s, uint32_t i, uint32_t **out)
 {
   uint32_t n = s->h.gtes_per_gt, j;
   uint32_t at = __atomic_load_n (&s->gd[i], __ATOMIC_ACQUIRE);
+  uint64_t size;
   uint32_t *gt;
   VixError err;
 
@@ -52,9 +53,10 @@ read_gt (struct sparse_extent *s, uint32_t i, uint32_t **out)
      * grain, not the 32 MiB the table covers.  One past the end of the
      * file as opened would become "valid" once grains are appended
      * there, and alias them: make it point where no grain can be. */
+    size = __atomic_load_n (&s->file_sectors, __ATOMIC_ACQUIRE);
     for (j = 0; j < n; j++) {
       gt[j] = le32toh (gt[j]);
-      if (gt[j] >= s->file_sectors)
+      if (gt[j] >= size)
         gt[j] = UINT32_MAX;
     }
   }
@@ -107,8 +109,9 @@ uint64_t
 sparse_file_end (struct sparse_extent *s)
 {
   uint64_t end = __atomic_load_n (&s->next_free, __ATOMIC_ACQUIRE);
+  uint64_t size = __atomic_load_n (&s->file_sectors, __ATOMIC_ACQUIRE);
 
-  return end < s->file_sectors ? s->file_sectors : end;
+  return end < size ? size : end;
 }
 
 VixError
