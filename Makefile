@@ -7,7 +7,7 @@ MESON_OPTS ?=
 PREFIX ?=
 DESTDIR ?=
 
-.PHONY: all deps build check install uninstall demo bench clean asan deb check-deb vddk-distrib
+.PHONY: all deps build check install uninstall demo bench clean asan deb check-deb vddk-distrib fuzz fuzz-merge
 
 all: build
 
@@ -37,6 +37,29 @@ check: deps build asan
 
 # As an ordinary user: says what to do (sudo, DESTDIR= or PREFIX=)
 # before touching anything.  See scripts/install.sh.
+# libFuzzer targets (tests/fuzz), built with clang, AddressSanitizer and
+# UBSan; each runs for FUZZ_SECONDS from the committed corpus.  make check
+# needs none of this: it replays the corpus with the normal builds.
+FUZZ_BUILDDIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+FUZZ_CC ?= clang-14
+
+$(FUZZ_BUILDDIR)/build.ninja:
+	@scripts/install-deps.sh fuzz
+	CC=$(FUZZ_CC) meson setup $(FUZZ_BUILDDIR) -Dfuzz=true \
+	  -Dbuildtype=debugoptimized -Db_sanitize=address,undefined \
+	  -Db_lundef=false
+
+fuzz: $(FUZZ_BUILDDIR)/build.ninja
+	ninja -C $(FUZZ_BUILDDIR)
+	scripts/fuzz.sh run $(FUZZ_BUILDDIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# Minimize the corpus and what the runs found back into tests/fuzz/corpus.
+fuzz-merge: $(FUZZ_BUILDDIR)/build.ninja
+	ninja -C $(FUZZ_BUILDDIR)
+	scripts/fuzz.sh merge $(FUZZ_BUILDDIR) $(FUZZ_TARGETS)
+
 install: build
 	DESTDIR="$(DESTDIR)" scripts/install.sh install $(BUILDDIR)
 
@@ -74,4 +97,4 @@ vddk-distrib: build
 	scripts/vddk-distrib.sh $(BUILDDIR) $(DISTRIB_DIR)
 
 clean:
-	rm -rf $(BUILDDIR) $(ASAN_BUILDDIR) $(DEB_BUILDDIR)
+	rm -rf $(BUILDDIR) $(ASAN_BUILDDIR) $(FUZZ_BUILDDIR) $(DEB_BUILDDIR)

@@ -378,6 +378,14 @@ vdl_descriptor_format (const struct vdl_descriptor *d)
   return buf;
 }
 
+/* Blanks inside a line, as trim() skips them when parsing: a line the
+ * parser reads as setting key must be found here too. */
+static bool
+is_blank (char c)
+{
+  return c != '\n' && isspace ((unsigned char) c);
+}
+
 /* Find the last line of text that sets key ("key = value", any case,
  * any spaces): its start, its end (the newline or the end of text) and
  * where the value starts.  False if there is none. */
@@ -394,15 +402,15 @@ find_key_line (const char *text, const char *key, const char **line,
     if (!e)
       e = end;
     k = p;
-    while (k < e && (*k == ' ' || *k == '\t')) k++;
+    while (k < e && is_blank (*k)) k++;
     if ((size_t) (e - k) <= klen || strncasecmp (k, key, klen) != 0)
       continue;
     k += klen;
-    while (k < e && (*k == ' ' || *k == '\t')) k++;
+    while (k < e && is_blank (*k)) k++;
     if (k >= e || *k != '=')
       continue;
     k++;
-    while (k < e && (*k == ' ' || *k == '\t')) k++;
+    while (k < e && is_blank (*k)) k++;
     *line = p;
     *line_end = e;
     *value = k;
@@ -419,8 +427,11 @@ vdl_descriptor_replace_cid (const char *text, uint32_t new_cid)
 
   if (!find_key_line (text, "CID", &line, &line_end, &val))
     return NULL;
-  for (val_end = val; val_end < line_end && isxdigit ((unsigned char) *val_end);
-       val_end++)
+  /* The whole value, not only its hex digits: the parser also took
+   * "0x1f" or "+1f", and a CID written before their rest would not
+   * parse.  Trailing blanks (a CR) stay. */
+  for (val_end = line_end; val_end > val && is_blank (val_end[-1]);
+       val_end--)
     ;
   if (asprintf (&out, "%.*s%08" PRIx32 "%s", (int) (val - text), text,
                 new_cid, val_end) == -1)

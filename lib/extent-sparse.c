@@ -53,6 +53,7 @@ read_gt (struct sparse_extent *s, uint32_t i, uint32_t **out)
 {
   uint32_t n = s->h.gtes_per_gt, j;
   uint32_t at = __atomic_load_n (&s->gd[i], __ATOMIC_ACQUIRE);
+  uint64_t size;
   uint32_t *gt;
   VixError err;
 
@@ -66,9 +67,15 @@ read_gt (struct sparse_extent *s, uint32_t i, uint32_t **out)
       return err;
     }
     /* Entries are checked when used, so that one bad entry costs one
-     * grain, not the 32 MiB the table covers. */
-    for (j = 0; j < n; j++)
+     * grain, not the 32 MiB the table covers.  One past the end of the
+     * file as opened would become "valid" once grains are appended
+     * there, and alias them: make it point where no grain can be. */
+    size = __atomic_load_n (&s->file_sectors, __ATOMIC_ACQUIRE);
+    for (j = 0; j < n; j++) {
       gt[j] = le32toh (gt[j]);
+      if (gt[j] >= size)
+        gt[j] = UINT32_MAX;
+    }
   }
   if (n <= COWD_GTES_PER_GT && all_zero (gt, n)) {
     free (gt);
@@ -151,8 +158,9 @@ uint64_t
 sparse_file_end (struct sparse_extent *s)
 {
   uint64_t end = __atomic_load_n (&s->next_free, __ATOMIC_ACQUIRE);
+  uint64_t size = __atomic_load_n (&s->file_sectors, __ATOMIC_ACQUIRE);
 
-  return end < s->file_sectors ? s->file_sectors : end;
+  return end < size ? size : end;
 }
 
 VixError
@@ -435,10 +443,13 @@ read_compressed (struct sparse_extent *s, uint64_t sector, uint64_t count,
       err = stream_pending_grain (s, gi, c->data, &stored);
       if (err != VIX_OK)
         return err;
-      if (stored)
-        continue;               /* look the new entry up */
-      memcpy (buf, c->data + in_grain * SS, n * SS);
-      goto next;
+      if (!stored) {
+        memcpy (buf, c->data + in_grain * SS, n * SS);
+        goto next;
+      }
+      /* Stored meanwhile, so the entry is final now.  It may still say
+       * sector 2: a grain right after a one-sector descriptor. */
+      entry = get_entry (gt, sparse_grain_index (s, sector));
     }
     data = sparse_state_of (s, entry) == VDL_RUN_DATA;
     if (data && (err = sparse_check_entry (s, sector, entry)) != VIX_OK)
@@ -516,7 +527,8 @@ sparse_read (struct vdl_extent *e, uint64_t sector, uint64_t count,
 static VixError
 place_gt_locked (struct sparse_extent *s, uint32_t i)
 {
-  uint64_t gt_sectors = s->h.gtes_per_gt * 4 / SS;
+  /* Rounded up: tables of fewer than 128 entries still take a sector. */
+  uint64_t gt_sectors = (s->h.gtes_per_gt * 4 + SS - 1) / SS;
   uint64_t need = gt_sectors * (s->redundant ? 2 : 1);
   size_t bytes = need * SS;
   unsigned char *zero = calloc (1, bytes);
@@ -701,7 +713,9 @@ sparse_flush (struct vdl_extent *e)
     if (!s->gt_dirty[i])
       continue;
     err = write_table (s, s->gts[i], s->h.gtes_per_gt, s->gd[i]);
-    if (err == VIX_OK && s->redundant)
+    /* A redundant directory may lack a table the primary has (a damaged
+     * file): entry 0 is no place to write it, sector 0 is the header. */
+    if (err == VIX_OK && s->redundant && s->rgd[i] != 0)
       err = write_table (s, s->gts[i], s->h.gtes_per_gt, s->rgd[i]);
     if (err == VIX_OK)
       s->gt_dirty[i] = false;
@@ -834,10 +848,25 @@ read_footer (struct sparse_extent *s, uint64_t size)
   return find_last_footer (s, at);
 }
 
+/* Whether sectors [at, at + n) overlap the header or the embedded
+ * descriptor.  No table or directory can be there: we would write it
+ * over them, and descriptor updates would write over it. */
+static bool
+in_header (struct sparse_extent *s, uint64_t at, uint64_t n)
+{
+  uint64_t d0 = s->h.desc_offset, d1 = d0 + s->h.desc_size;
+
+  if (d1 < d0)
+    d1 = UINT64_MAX;
+  return at < (s->cowd ? COWD_HEADER_SIZE / SS : 1) ||
+    (s->h.desc_size && at < d1 && d0 < at + n);
+}
+
 static VixError
 load_directory (struct sparse_extent *s, uint64_t at, uint32_t **out,
                 const char *what)
 {
+  uint64_t gt_sectors = (s->h.gtes_per_gt * 4 + SS - 1) / SS;
   uint32_t *gd, j;
   VixError err;
 
@@ -847,6 +876,10 @@ load_directory (struct sparse_extent *s, uint64_t at, uint32_t **out,
                       "(%llu sectors)", s->e.path, what,
                       (unsigned long long) at,
                       (unsigned long long) s->file_sectors);
+  if (in_header (s, at, (s->n_gts * 4 + SS - 1) / SS))
+    return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is corrupt: the %s at "
+                      "sector %llu overlaps the header or the descriptor",
+                      s->e.path, what, (unsigned long long) at);
   gd = malloc (s->n_gts * 4);
   if (!gd)
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
@@ -857,11 +890,13 @@ load_directory (struct sparse_extent *s, uint64_t at, uint32_t **out,
   }
   for (j = 0; j < s->n_gts; j++) {
     gd[j] = le32toh (gd[j]);
-    if (gd[j] != 0 &&
-        (uint64_t) gd[j] + s->h.gtes_per_gt * 4 / SS > s->file_sectors) {
+    if (gd[j] != 0 && (gd[j] + gt_sectors > s->file_sectors ||
+                       in_header (s, gd[j], gt_sectors))) {
       err = vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is corrupt: %s entry "
-                       "%u points to sector %u, outside the file",
-                       s->e.path, what, j, gd[j]);
+                       "%u points to sector %u, %s", s->e.path, what, j,
+                       gd[j], gd[j] + gt_sectors > s->file_sectors
+                       ? "outside the file"
+                       : "into the header or the descriptor");
       free (gd);
       return err;
     }
@@ -919,7 +954,7 @@ open_grained (const struct vdl_extent_open_args *a,
               struct vdl_extent **out)
 {
   struct sparse_extent *s = calloc (1, sizeof *s);
-  uint64_t size;
+  uint64_t size, n_gts;
   VixError err;
 
   if (!s || !(s->e.path = strdup (a->path))) {
@@ -959,7 +994,19 @@ open_grained (const struct vdl_extent_open_args *a,
     s->e.no_write = "is compressed without grain markers (an old "
       "stream-optimized layout), which can only be read";
   s->gt_cover = (uint64_t) s->h.gtes_per_gt * s->h.grain_size;
-  s->n_gts = kdmv_num_gts (&s->h);
+  n_gts = kdmv_num_gts (&s->h);
+  /* Each table has a 4-byte directory entry in the file.  A header
+   * claiming more tables than that is corrupt; believing it would
+   * allocate for them, or wrap the 32-bit count and index past it. */
+  if (n_gts > s->file_sectors * (SS / 4)) {
+    err = vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is corrupt or truncated: "
+                     "its header describes %llu grain tables, more than "
+                     "its %llu sectors can list", a->path,
+                     (unsigned long long) n_gts,
+                     (unsigned long long) s->file_sectors);
+    goto fail;
+  }
+  s->n_gts = n_gts;
   s->redundant = a->writable && !s->compressed &&
     (s->h.flags & KDMV_FLAG_RGD) && s->h.rgd_offset != 0;
   s->gts = calloc (s->n_gts, sizeof *s->gts);

@@ -269,6 +269,16 @@ disk_is_empty (struct sparse_extent *s)
   return true;
 }
 
+/* The file was cut to end sectors: readers must not look beyond it (a
+ * grain's read is bounded by the file's end), nor take table entries
+ * pointing there for grains, as grains appended there would alias them. */
+static void
+file_cut_locked (struct sparse_extent *s, uint64_t end)
+{
+  if (end < s->file_sectors)
+    __atomic_store_n (&s->file_sectors, end, __ATOMIC_RELEASE);
+}
+
 /* A stream that holds nothing yet (as Create leaves it) is rewritten
  * from its first grain on, so that grains come right after the header:
  * the header first points at an empty directory in the zeros between
@@ -295,6 +305,7 @@ restart_empty_locked (struct sparse_extent *s, bool *done)
     err = vdl_file_truncate (s->file, s->h.overhead * SS);
   if (err != VIX_OK)
     return err;
+  file_cut_locked (s, s->h.overhead);
   s->h.gd_offset = gd;
   __atomic_store_n (&s->next_free, s->h.overhead, __ATOMIC_RELEASE);
   w->header_at_end = false;
@@ -334,6 +345,7 @@ prepare_append_locked (struct sparse_extent *s)
       err = vdl_file_truncate (s->file, w->tail_end * SS);
       if (err != VIX_OK)
         return err;
+      file_cut_locked (s, w->tail_end);
       __atomic_store_n (&s->next_free, w->tail_end, __ATOMIC_RELEASE);
     }
   }
@@ -361,6 +373,10 @@ store_grain_locked (struct sparse_extent *s, uint64_t gi,
   if (err != VIX_OK)
     return err;
   at = s->next_free;
+  /* Readers refuse grains inside the metadata area, which a file may
+   * claim beyond its end: grains start after it, whatever the file. */
+  if (at < s->h.overhead)
+    at = s->h.overhead;
   if (at + bytes / SS > UINT32_MAX)
     return vdl_error (VIX_E_FILE_TOO_BIG, "%s is full: a sparse extent "
                       "cannot grow beyond 2 TiB", s->e.path);

@@ -40,7 +40,8 @@ struct sparse_extent {
   bool header_at_end;           /* stream header: directory in a footer */
   uint64_t footer_at;           /* stream: footer marker in use, or 0 */
   bool cowd;                    /* ESX vmfsSparse: keep freeSector */
-  uint64_t file_sectors;        /* size when opened, rounded up */
+  uint64_t file_sectors;        /* size when opened, rounded up; less
+                                 * once a stream writer cut the file */
   uint64_t next_free;           /* sector where the next grain goes */
   pthread_mutex_t lock;         /* allocation, flush, cache eviction */
   struct sparse_cache cache;
@@ -89,8 +90,9 @@ bool sparse_is_footer (const unsigned char *buf, struct kdmv_header *h);
 
 /* Stream-optimized writing (extent-stream.c). */
 
-/* Table entry of a grain being gathered in memory; never in the file
- * (sector 2 is inside the header area of every stream). */
+/* Table entry of a grain being gathered in memory.  A grain may also
+ * really be at sector 2 (after a header and a one-sector descriptor):
+ * readers ask the writer whether the grain is pending. */
 #define STREAM_PENDING_ENTRY 2
 
 /* Set up writing for an extent opened read-write (s->sw). */

@@ -10,6 +10,9 @@ test_pkgs="qemu-utils libnbd-bin python3-libnbd nbdkit expect valgrind
   coreutils procps strace e2fsprogs bsdextrautils util-linux mount
   python3-libvmdk golang-go golang-github-vmware-govmomi-dev python3-pyvmomi
   openssl curl"
+# make fuzz only: libFuzzer comes with clang (libclang-common); the
+# standalone libFuzzer package is listed for builds that link it directly.
+fuzz_pkgs="clang-14 libfuzzer-14-dev"
 
 # Only for "make deb" and "make check-deb" (tests/test-deb.sh): the Debian
 # packaging tools.  A package build itself never installs anything.
@@ -18,6 +21,7 @@ deb_pkgs="dpkg-dev debhelper fakeroot lintian"
 case "${1:-all}" in
   build) pkgs="$build_pkgs" ;;
   deb)   pkgs="$build_pkgs $deb_pkgs" ;;
+  fuzz)  pkgs="$build_pkgs $fuzz_pkgs" ;;
   *)     pkgs="$build_pkgs $test_pkgs" ;;
 esac
 

@@ -1,0 +1,226 @@
+/* A whole disk through the public API, as nbdkit drives it: open, get
+ * the information and metadata, read, query allocated blocks, write a
+ * little, flush, close, and open again to see the writes.
+ *
+ * The input is one or more files separated by FUZZ_SEP lines: the
+ * first is disk.vmdk, the one opened (a descriptor, or a sparse or
+ * stream file with its descriptor inside); the others are f1.vmdk,
+ * f2.vmdk, ... for its descriptor to name as extents or as parents.
+ * The disk is opened for writing, or read-only when it cannot be
+ * written.  Writes that succeed must read back, before and after
+ * the flush and the reopening.
+ */
+#include <stdbool.h>
+#include <string.h>
+
+#include "vixDiskLib.h"
+#include "fuzz.h"
+
+#define SS VIXDISKLIB_SECTOR_SIZE
+#define MAX_PARTS 8
+#define READ_BUDGET 8192        /* sectors read per open */
+#define QUERY_WINDOW (64 * 1024) /* sectors queried at each end */
+
+static VixDiskLibConnection conn;
+
+static void
+setup (void)
+{
+  VixDiskLibConnectParams params = { 0 };
+
+  if (conn)
+    return;
+  FUZZ_CHECK (VixDiskLib_InitEx (8, 0, NULL, NULL, NULL, NULL,
+                                 NULL) == VIX_OK);
+  FUZZ_CHECK (VixDiskLib_ConnectEx (&params, false, NULL, NULL,
+                                    &conn) == VIX_OK);
+}
+
+struct range {
+  uint64_t sector, count;
+  unsigned char fill;
+};
+
+static unsigned char buf[2048 * SS];
+
+static void
+read_some (VixDiskLibHandle h, uint64_t sector, uint64_t count,
+           uint64_t *budget)
+{
+  uint64_t n;
+
+  while (count > 0 && *budget > 0) {
+    n = count < *budget ? count : *budget;
+    n = n < sizeof buf / SS ? n : sizeof buf / SS;
+    if (VixDiskLib_Read (h, sector, n, buf) != VIX_OK)
+      return;
+    *budget -= n;
+    sector += n;
+    count -= n;
+  }
+}
+
+static void
+query (VixDiskLibHandle h, uint64_t capacity, uint64_t *budget)
+{
+  const uint64_t chunk = VIXDISKLIB_MIN_CHUNK_SIZE;
+  uint64_t rounded = (capacity + chunk - 1) / chunk * chunk, start, n;
+  VixDiskLibBlockList *list;
+  uint32_t i;
+  int w;
+
+  for (w = 0; w < 2; w++) {
+    n = rounded < QUERY_WINDOW ? rounded : QUERY_WINDOW;
+    start = w == 0 ? 0 : rounded - n;
+    if (w == 1 && start < QUERY_WINDOW)
+      break;                    /* the first window had it all */
+    if (VixDiskLib_QueryAllocatedBlocks (h, start, n, chunk,
+                                         &list) != VIX_OK)
+      continue;
+    for (i = 0; i < list->numBlocks; i++) {
+      const VixDiskLibBlock *b = &list->blocks[i];
+      FUZZ_CHECK (b->length > 0 && b->offset % chunk == 0);
+      FUZZ_CHECK (b->offset >= start &&
+                  b->offset + b->length <= (capacity < start + n
+                                            ? capacity : start + n));
+      FUZZ_CHECK (i == 0 || b->offset > list->blocks[i - 1].offset
+                  + list->blocks[i - 1].length - 1);
+      read_some (h, b->offset, b->length, budget);
+    }
+    VixDiskLib_FreeBlockList (list);
+  }
+}
+
+static void
+metadata (VixDiskLibHandle h)
+{
+  size_t len = 0;
+  char *keys, *k, value[256];
+
+  if (VixDiskLib_GetMetadataKeys (h, NULL, 0, &len) != VIX_E_BUFFER_TOOSMALL
+      || len == 0 || len > 1024 * 1024)
+    return;
+  keys = malloc (len);
+  FUZZ_CHECK (keys != NULL);
+  if (VixDiskLib_GetMetadataKeys (h, keys, len, NULL) == VIX_OK)
+    for (k = keys; k < keys + len && *k; k += strlen (k) + 1)
+      VixDiskLib_ReadMetadata (h, k, value, sizeof value, NULL);
+  free (keys);
+}
+
+/* Open, look at everything, write the ranges; returns whether the disk
+ * was opened for writing and the writes and flush succeeded. */
+static bool
+use_disk (const char *path, struct range *r, int nr, uint64_t *capacity)
+{
+  VixDiskLibHandle h;
+  VixDiskLibInfo *info;
+  uint64_t budget = READ_BUDGET, cap;
+  bool rw = true, ok;
+  int k;
+  VixError err;
+
+  err = VixDiskLib_Open (conn, path, 0, &h);
+  if (err == VIX_E_FILE_READ_ONLY) {
+    rw = false;
+    err = VixDiskLib_Open (conn, path, VIXDISKLIB_FLAG_OPEN_READ_ONLY, &h);
+  }
+  if (err != VIX_OK)
+    return false;
+  if (VixDiskLib_GetInfo (h, &info) == VIX_OK)
+    VixDiskLib_FreeInfo (info);
+  metadata (h);
+  *capacity = cap = 0;
+  if (VixDiskLib_GetInfo (h, &info) == VIX_OK) {
+    *capacity = cap = info->capacity;
+    VixDiskLib_FreeInfo (info);
+  }
+  read_some (h, 0, cap, &budget);
+  if (cap > 256)
+    read_some (h, cap - 256, 256, &budget);
+  query (h, cap, &budget);
+
+  ok = rw && cap > 0;
+  if (ok) {
+    /* One sector at the start, a run across the middle (not aligned to
+     * grains), one at the end. */
+    r[0] = (struct range) { 0, 1, 0xa5 };
+    r[1] = (struct range) { cap / 2, cap / 2 >= 300 ? 300 : cap - cap / 2,
+                            0x5a };
+    r[2] = (struct range) { cap - 1, 1, 0xc3 };
+    for (k = 0; k < nr && ok; k++) {
+      memset (buf, r[k].fill, r[k].count * SS);
+      ok = VixDiskLib_Write (h, r[k].sector, r[k].count, buf) == VIX_OK;
+    }
+    for (k = 0; k < nr && ok; k++) {
+      if (k < nr - 1 && r[k].sector + r[k].count > r[nr - 1].sector)
+        continue;               /* overwritten by a later range */
+      FUZZ_CHECK (VixDiskLib_Read (h, r[k].sector, r[k].count, buf)
+                  == VIX_OK);
+      for (uint64_t i = 0; i < r[k].count * SS; i++)
+        FUZZ_CHECK (buf[i] == r[k].fill);
+    }
+    if (ok)
+      ok = VixDiskLib_Flush (h) == VIX_OK;
+    if (ok)
+      VixDiskLib_WriteMetadata (h, "fuzz", "1");
+  }
+  if (VixDiskLib_Close (h) != VIX_OK)
+    ok = false;
+  return ok;
+}
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+{
+  struct fuzz_part parts[MAX_PARTS];
+  struct range r[3];
+  char path[128], name[32], disk[128];
+  uint64_t cap, cap2;
+  VixDiskLibHandle h;
+  VixError err;
+  size_t n, i;
+  int k;
+
+  if (size > 2 * 1024 * 1024)
+    return 0;
+  setup ();
+  fuzz_clear_dir ();
+  n = fuzz_split (data, size, parts, MAX_PARTS);
+  for (i = 1; i < n; i++) {
+    snprintf (name, sizeof name, "f%zu.vmdk", i);
+    fuzz_put_file (name, parts[i].data, parts[i].size, path, sizeof path);
+  }
+  fuzz_put_file ("disk.vmdk", parts[0].data, parts[0].size, disk,
+                 sizeof disk);
+
+  if (!use_disk (disk, r, 3, &cap))
+    return 0;
+
+  /* The writes were flushed: they are there for the next opener. */
+  err = VixDiskLib_Open (conn, disk, VIXDISKLIB_FLAG_OPEN_READ_ONLY, &h);
+  if (err != VIX_OK) {
+    char *text = VixDiskLib_GetErrorText (err, NULL);
+    fprintf (stderr, "reopening after a flush: %s\n", text);
+    VixDiskLib_FreeErrorText (text);
+  }
+  FUZZ_CHECK (err == VIX_OK);
+  cap2 = 0;
+  {
+    VixDiskLibInfo *info;
+    if (VixDiskLib_GetInfo (h, &info) == VIX_OK) {
+      cap2 = info->capacity;
+      VixDiskLib_FreeInfo (info);
+    }
+  }
+  FUZZ_CHECK (cap2 == cap);
+  for (k = 0; k < 3; k++) {
+    if (k < 2 && r[k].sector + r[k].count > r[2].sector)
+      continue;
+    FUZZ_CHECK (VixDiskLib_Read (h, r[k].sector, r[k].count, buf) == VIX_OK);
+    for (uint64_t j = 0; j < r[k].count * SS; j++)
+      FUZZ_CHECK (buf[j] == r[k].fill);
+  }
+  FUZZ_CHECK (VixDiskLib_Close (h) == VIX_OK);
+  return 0;
+}
