@@ -37,7 +37,8 @@ install: build
 demo: deps install
 	scripts/demo.sh
 
-bench: deps build
+bench: build
+	@scripts/install-deps.sh bench
 	bench/run.sh $(BUILDDIR)
 
 clean:

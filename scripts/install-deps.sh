@@ -9,9 +9,12 @@ test_pkgs="qemu-utils libnbd-bin python3-libnbd nbdkit expect valgrind
   coreutils procps strace e2fsprogs bsdextrautils util-linux mount
   python3-libvmdk golang-go golang-github-vmware-govmomi-dev python3-pyvmomi
   openssl curl"
+# make bench: fio's nbd engine for the random-read cases.
+bench_pkgs="fio"
 
 case "${1:-all}" in
   build) pkgs="$build_pkgs" ;;
+  bench) pkgs="$build_pkgs $test_pkgs $bench_pkgs" ;;
   *)     pkgs="$build_pkgs $test_pkgs" ;;
 esac
 
