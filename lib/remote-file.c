@@ -15,12 +15,13 @@
  * middle of a window, the reader that got there fetches the next one,
  * so that the stream does not stop at window boundaries.  The thread
  * that claims a window runs its transfer; readers needing bytes not yet
- * in wait on the window's condition variable.  The file's lock is only
+ * in wait, each until its own bytes are (struct waiter).  The file's lock is only
  * held to look at windows and their progress, never during a transfer
  * or a copy: a window being copied from is pinned (readers) and not
  * reused until the copy is done.
  */
 #include <inttypes.h>
+#include <semaphore.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,9 +48,18 @@ struct window {
   size_t cap;
   unsigned long used;           /* for LRU eviction */
   unsigned readers;             /* copying out without the lock */
+  struct waiter *waiters;       /* for bytes not in yet */
   size_t wake_at;               /* the least fill a waiter waits for */
-  pthread_cond_t arrived;       /* filled grew past wake_at, or the
-                                 * load ended (READY or EMPTY) */
+};
+
+/* A reader waiting for a window's bytes up to need (filled >= need), or
+ * for the end of its load.  Woken one by one, so that a 16 KiB piece
+ * arriving wakes only the reader it completes, and without the lock
+ * held, so that the woken reader does not at once block on it. */
+struct waiter {
+  size_t need;
+  sem_t sem;
+  struct waiter *next;
 };
 
 struct vdl_remote_file {
@@ -70,20 +80,54 @@ struct progress {
   size_t base;                  /* bytes in before this attempt */
 };
 
+/* Take the waiters of w that are satisfied (all of them if all), to be
+ * woken with wake once the lock is released. */
+static struct waiter *
+satisfied (struct window *w, bool all)
+{
+  struct waiter **pp = &w->waiters, *x, *woken = NULL;
+
+  w->wake_at = SIZE_MAX;
+  while ((x = *pp)) {
+    if (all || x->need <= w->filled) {
+      *pp = x->next;
+      x->next = woken;
+      woken = x;
+    }
+    else {
+      if (x->need < w->wake_at)
+        w->wake_at = x->need;
+      pp = &x->next;
+    }
+  }
+  return woken;
+}
+
+static void
+wake (struct waiter *x)
+{
+  struct waiter *next;
+
+  for (; x; x = next) {
+    next = x->next;             /* x is gone once posted */
+    sem_post (&x->sem);
+  }
+}
+
 /* Called for every piece of a window's transfer (16 KiB TLS records). */
 static void
 window_progress (void *opaque, size_t got)
 {
   struct progress *p = opaque;
   struct window *w = p->w;
+  struct waiter *woken = NULL;
 
   pthread_mutex_lock (&p->f->lock);
   w->filled = p->base + got;
-  if (w->filled >= w->wake_at) {
-    w->wake_at = SIZE_MAX;
-    pthread_cond_broadcast (&w->arrived);
-  }
+  if (w->filled >= w->wake_at)
+    woken = satisfied (w, false);
   pthread_mutex_unlock (&p->f->lock);
+  wake (woken);
 }
 
 /* One HEAD (buf NULL) or Range GET of [offset, offset+len), with the
@@ -200,10 +244,8 @@ vdl_remote_file_open (struct vdl_remote *r, const char *name,
   }
   f->r = r;
   pthread_mutex_init (&f->lock, NULL);
-  for (i = 0; i < WINDOWS; i++) {
-    pthread_cond_init (&f->w[i].arrived, NULL);
+  for (i = 0; i < WINDOWS; i++)
     f->w[i].wake_at = SIZE_MAX;
-  }
   err = vdl_remote_file_url (r, name, &f->url);
   if (err == VIX_OK)
     err = request (f, NULL, 0, 0, &length, NULL);
@@ -235,10 +277,8 @@ vdl_remote_file_close (struct vdl_remote_file *f)
     return;
   if (f->counted)
     __atomic_sub_fetch (&f->r->open_files, 1, __ATOMIC_RELAXED);
-  for (i = 0; i < WINDOWS; i++) {
+  for (i = 0; i < WINDOWS; i++)
     free (f->w[i].buf);
-    pthread_cond_destroy (&f->w[i].arrived);
-  }
   pthread_mutex_destroy (&f->lock);
   free (f->url);
   free (f->name);
@@ -326,7 +366,6 @@ claim (struct vdl_remote_file *f, uint64_t offset)
   best->start = offset;
   best->len = f->size - offset < len ? f->size - offset : len;
   best->filled = 0;
-  best->wake_at = SIZE_MAX;
   best->used = ++f->tick;
   return best;
 }
@@ -336,12 +375,15 @@ static VixError
 load (struct vdl_remote_file *f, struct window *w)
 {
   VixError err = request (f, w->buf, w->len, w->start, NULL, w);
+  struct waiter *woken;
 
   pthread_mutex_lock (&f->lock);
   /* On failure, waiters fetch their own bytes. */
   w->state = err == VIX_OK ? READY : EMPTY;
-  w->wake_at = SIZE_MAX;
-  pthread_cond_broadcast (&w->arrived);
+  woken = satisfied (w, true);
+  pthread_mutex_unlock (&f->lock);
+  wake (woken);
+  pthread_mutex_lock (&f->lock);
   return err;
 }
 
@@ -369,9 +411,17 @@ vdl_remote_file_pread (struct vdl_remote_file *f, void *buf, size_t len,
       n = w->start + w->len - offset < len ? w->start + w->len - offset : len;
       need = offset + n - w->start;
       if (w->state == LOADING && w->filled < need) {
+        struct waiter me = { .need = need, .next = w->waiters };
+
+        sem_init (&me.sem, 0, 0);
+        w->waiters = &me;
         if (need < w->wake_at)
           w->wake_at = need;
-        pthread_cond_wait (&w->arrived, &f->lock);
+        pthread_mutex_unlock (&f->lock);
+        while (sem_wait (&me.sem) == -1)
+          ;                     /* EINTR */
+        sem_destroy (&me.sem);
+        pthread_mutex_lock (&f->lock);
         continue;               /* look again: it may have failed */
       }
       w->readers++;
