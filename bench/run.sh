@@ -125,6 +125,10 @@ row ()
     "$name" "$ours" "$unit" "$peer" "$unit" "$ratio" "$goal" "$verdict"
 }
 
+# runs OURS PEER: print every run's number (space-separated lists), to
+# show how noisy a median is.
+runs () { echo "bench:   runs: ours $1 | peer $2"; }
+
 # ---- servers ----------------------------------------------------------------
 # serve NAME CMD...: start a server in the foreground of a background job,
 # listening on $work/NAME.sock; sets SERVER_PID.  Stopped at exit or by
@@ -191,6 +195,7 @@ if want local; then
       o+=("$(secs nbdcopy $opt "$(uri vddk)" null:)")
       p+=("$(secs nbdcopy $opt "$(uri file)" null:)")
     done
+    runs "${o[*]}" "${p[*]}"
     row "sparse read, nbdcopy ${opt:-(extents)}, vs raw file" \
       "$(rate $size "$(median "${o[@]}")")" "$(rate $size "$(median "${p[@]}")")" \
       MB/s 1 "ratio>=0.95"
@@ -207,6 +212,7 @@ if want stream; then
       o+=("$(secs nbdcopy --no-extents "$(uri vddk)" null:)")
       p+=("$(secs nbdcopy --no-extents "$(uri qemu)" null:)")
     done
+    runs "${o[*]}" "${p[*]}"
     row "streamOptimized seq read (--no-extents) vs qemu-nbd" \
       "$(rate $size "$(median "${o[@]}")")" "$(rate $size "$(median "${p[@]}")")" \
       MB/s 1 "ratio>=3"
@@ -237,6 +243,7 @@ if want random; then
       o+=("$(fio_iops "$(uri vddk)" $depth)")
       p+=("$(fio_iops "$(uri qemu)" $depth)")
     done
+    runs "${o[*]}" "${p[*]}"
     row "sparse random 4K read, QD$depth (fio) vs qemu-nbd" \
       "$(median "${o[@]}")" "$(median "${p[@]}")" IOPS 1 \
       "ratio>=$([ $depth = 1 ] && echo 1.5 || echo 2)"
@@ -273,8 +280,10 @@ print("%.4f %.1f" % (t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss /
       p+=("${m% *}"); pr+=("${m#* }")
     fi
   done
+  runs "${r[*]}" "${pr[*]}"
   row "peak RSS (VmHWM) mapping $map_size sparse vs qemu-img map" \
     "$(median "${r[@]}")" "$(median "${pr[@]}")" MiB 0 "ours<=64"
+  runs "${o[*]}" "${p[*]}"
   row "time to map $map_size sparse (nbdinfo --map) vs qemu-img map" \
     "$(median "${o[@]}")" "$(median "${p[@]}")" s 0 "ours<=5"
 fi
@@ -294,6 +303,7 @@ if want create; then
     qemu-img compare -q -f raw -F vmdk disk.raw out.vmdk ||
       echo "bench: warning: the $ctype disk made through nbdkit differs from the input" >&2
     ls -ls out.vmdk qout.vmdk >>"$log"
+    runs "${o[*]}" "${p[*]}"
     row "create $sub via nbdkit+nbdcopy vs qemu-img convert" \
       "$(median "${o[@]}")" "$(median "${p[@]}")" s 0 "ratio>=$goal"
   done
@@ -326,6 +336,7 @@ if want remote; then
         o+=("$(secs nbdcopy "$(uri rem)" null:)")
         p+=("$(secs curl -sS -k -o /dev/null "$url")")
       done
+      runs "${o[*]}" "${p[*]}"
       row "REMOTE $disk 1 GiB, nbdkit+nbdcopy vs curl of $file" \
         "$(median "${o[@]}")" "$(median "${p[@]}")" s 0 "ratio>=0.8"
       unserve "$rpid"
