@@ -71,7 +71,8 @@ uninstall:
 demo: deps install
 	scripts/demo.sh
 
-bench: deps build
+bench: build
+	@scripts/install-deps.sh bench
 	bench/run.sh $(BUILDDIR)
 
 # Debian packages (debian/), built from a copy of the tree in

@@ -1,189 +1,365 @@
 #!/bin/bash
 # Benchmark: nbdkit vddk (this project's plugin + library) against peers
-# measured in the same run on the same files:
-#   qemu-nbd      serving the same VMDK (the reference open-source reader)
-#   nbdkit file   serving the raw disk (upper bound: no VMDK decoding)
-# Tests: sequential read (nbdcopy --no-extents to null:), random 4 KiB reads
-# (Python libnbd loop, queue depth 1, fixed seed), extents listing
-# (nbdinfo --map).  Images: monolithicSparse and streamOptimized, ~1 GiB.
-# Prints a table with MB/s (or ops/s, seconds) and the ratio to qemu-nbd
-# (>1 means faster than qemu-nbd).  Never fails because something is slow.
+# measured in the same run, on the same machine and the same files.  One
+# line per case: our number, the peer's, the ratio (> 1 = we are better)
+# and the goal, with MET or MISSED.  Never fails because something is
+# slow; it fails only if it cannot measure at all.
 #
-# Usage: bench/run.sh BUILDDIR        (env: BENCH_SIZE=1G, BENCH_RANDOM_OPS=20000)
+# Cases (see docs/performance.md for the goals and the latest numbers):
+#   local   sparse disk read with nbdcopy (extents on / --no-extents)
+#           vs the raw bytes served by nbdkit's file plugin
+#   stream  streamOptimized sequential read vs qemu-nbd
+#   random  random 4 KiB reads of the sparse disk, queue depth 1 and 32
+#           (fio's nbd engine) vs qemu-nbd
+#   map     peak RSS and time of nbdinfo --map on a 16 TiB nearly empty
+#           sparse disk, vs qemu-img map
+#   create  streamOptimized and monolithicSparse made from the raw disk
+#           through nbdkit + nbdcopy, vs qemu-img convert
+#   remote  1 GiB flat and sparse disks read from the vSphere simulator
+#           (nbdkit vddk server=... + nbdcopy) vs curl downloading the
+#           same file from the same server
+#
+# Images: the data disk (BENCH_SIZE, default 1 GiB) is 3/8 base64 text,
+# 3/8 random bytes and 1/4 hole, with a 1 MiB hole every 8 MiB of data:
+# 65 % allocated.  The VMDKs read are made by qemu-img convert (the
+# layout VMware's tools write: grain tables placed up front); the 16 TiB
+# one by qemu-img create (this project's create stops monolithicSparse
+# at 2 TiB, as VMware does).  The page cache is warmed before timing.
+#
+# Every case runs BENCH_RUNS times (default 5), ours and the peer's
+# alternately so that load from other processes hits both alike; the
+# table shows medians.
+#
+# Usage: bench/run.sh BUILDDIR
+# Environment: BENCH_RUNS=5  BENCH_SIZE=1G  BENCH_RANDOM_OPS=20000
+#   BENCH_MAP_SIZE=16T  BENCH_CASES="local stream random map create remote"
+#   BENCH_TSV=FILE (also write the table as tab-separated values)
 set -u
 
 export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
 builddir=$(cd "${1:?usage: bench/run.sh BUILDDIR}" && pwd)
+export srcdir builddir
+runs=${BENCH_RUNS:-5}
 size_h=${BENCH_SIZE:-1G}
 random_ops=${BENCH_RANDOM_OPS:-20000}
+map_size=${BENCH_MAP_SIZE:-16T}
+cases=" ${BENCH_CASES:-local stream random map create remote} "
+want () { [[ $cases == *" $1 "* ]]; }
 
-for cmd in nbdkit nbdcopy nbdinfo qemu-img qemu-nbd python3; do
+for cmd in nbdkit nbdcopy nbdinfo qemu-img qemu-io qemu-nbd fio python3; do
   command -v $cmd >/dev/null || { echo "bench: $cmd is required (make deps)" >&2; exit 1; }
 done
-/usr/bin/python3 -c 'import nbd' || { echo "bench: python3-libnbd is required" >&2; exit 1; }
 
 # Same layout as tests/run-tests.sh: the test build of the plugin finds the
 # build tree library through its compiled-in default libdir.
-libdir="$builddir/tests/vddk-libdir"
-mkdir -p "$libdir/lib64"
-ln -sf "$builddir/lib/libvixDiskLib.so.8" "$libdir/lib64/libvixDiskLib.so.8"
-ln -sf libvixDiskLib.so.8 "$libdir/lib64/libvixDiskLib.so"
-plugin="$builddir/tests/nbdkit-vddk-plugin.so"
+export VDDK_LIBDIR="$builddir/tests/vddk-libdir"
+mkdir -p "$VDDK_LIBDIR/lib64"
+ln -sf "$builddir/lib/libvixDiskLib.so.8" "$VDDK_LIBDIR/lib64/libvixDiskLib.so.8"
+ln -sf libvixDiskLib.so.8 "$VDDK_LIBDIR/lib64/libvixDiskLib.so"
+export VDDK_PLUGIN="$builddir/tests/nbdkit-vddk-plugin.so"
+plugin=$VDDK_PLUGIN
 [ -f "$plugin" ] || { echo "bench: $plugin not built (make build)" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/vddk-bench.XXXXXX)
-servers=()
-cleanup ()
+cd "$work" || exit 1
+# The test helpers: cleanup_fn (run at exit), and the simulator's.
+# shellcheck source=../tests/functions.sh
+source "$srcdir/tests/functions.sh"
+# shellcheck source=../tests/remote-functions.sh
+source "$srcdir/tests/remote-functions.sh"
+cleanup_fn rm -rf "$work"
+# Servers are this shell's background jobs; the simulator has its own
+# cleanup (registered later, so run earlier).
+stop_servers () { local p; for p in $(jobs -p); do kill "$p" 2>/dev/null; done; wait; }
+cleanup_fn stop_servers
+log="$work/bench.log"
+
+# ---- measuring --------------------------------------------------------------
+# secs CMD...: run CMD (output to the log), print its wall-clock seconds,
+# or "n/a" if it failed.
+secs ()
 {
-  local p
-  for p in "${servers[@]}"; do kill "$p" 2>/dev/null; done
-  sleep 0.2
-  rm -rf "$work"
+  local t0 t1
+  t0=$EPOCHREALTIME
+  if ! "$@" >>"$log" 2>&1; then
+    echo "bench: failed: $*" >&2
+    tail -n 5 "$log" >&2
+    echo n/a
+    return 1
+  fi
+  t1=$EPOCHREALTIME
+  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f\n", b - a }'
 }
-trap cleanup EXIT INT TERM
-cd "$work"
 
-now () { date +%s.%N; }
-elapsed () { /usr/bin/python3 -c "import sys; print('%.3f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
+# median VALUES...: the median of the numbers given ("n/a" if none).
+median ()
+{
+  printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g |
+    awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a";
+           else if (NR % 2) print v[(NR + 1) / 2];
+           else printf "%.4f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
 
-# ---- make the images ------------------------------------------------------
+# rate BYTES SECONDS: MB/s.
+rate () { awk -v b="$1" -v s="$2" 'BEGIN { if (s + 0 > 0) printf "%.1f\n", b / 1e6 / s; else print "n/a" }'; }
+
+# ---- the table --------------------------------------------------------------
+# row CASE OURS PEER UNIT HIGHER-IS-BETTER GOAL
+# GOAL is "ratio>=X" (ratio = ours/peer, or peer/ours when lower is
+# better) or "ours<=X" (an absolute bound in UNIT).
+rows=()
+row ()
+{
+  local name=$1 ours=$2 peer=$3 unit=$4 hib=$5 goal=$6 ratio verdict
+  ratio=$(awk -v a="$ours" -v b="$peer" -v hib="$hib" 'BEGIN {
+    if (a !~ /^[0-9.]+$/ || b !~ /^[0-9.]+$/ || a + 0 == 0 || b + 0 == 0) { print "n/a"; exit }
+    printf "%.2f\n", hib ? a / b : b / a }')
+  verdict=$(awk -v g="$goal" -v r="$ratio" -v a="$ours" 'BEGIN {
+    split(g, p, /(>=|<=)/); v = (p[1] == "ratio") ? r : a
+    if (v !~ /^[0-9.]+$/) { print "n/a"; exit }
+    if (g ~ />=/) print (v + 0 >= p[2] + 0) ? "MET" : "MISSED"
+    else print (v + 0 <= p[2] + 0) ? "MET" : "MISSED" }')
+  rows+=("$name"$'\t'"$ours"$'\t'"$peer"$'\t'"$unit"$'\t'"$ratio"$'\t'"$goal"$'\t'"$verdict")
+  printf 'bench: %s: ours %s %s, peer %s %s, ratio %s (goal %s: %s)\n' \
+    "$name" "$ours" "$unit" "$peer" "$unit" "$ratio" "$goal" "$verdict"
+}
+
+# runs OURS PEER: print every run's number (space-separated lists), to
+# show how noisy a median is.
+runs () { echo "bench:   runs: ours $1 | peer $2"; }
+
+# ---- servers ----------------------------------------------------------------
+# serve NAME CMD...: start a server in the foreground of a background job,
+# listening on $work/NAME.sock; sets SERVER_PID.  Stopped at exit or by
+# unserve.
+serve ()
+{
+  local name=$1 i
+  shift
+  rm -f "$work/$name.sock"
+  "$@" >>"$log" 2>&1 &
+  SERVER_PID=$!
+  for (( i=0; i<200; i++ )); do
+    [ -S "$work/$name.sock" ] && return 0
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "bench: server $name did not start: $*" >&2
+  tail -n 5 "$log" >&2
+  return 1
+}
+unserve ()
+{
+  kill "$1" 2>/dev/null
+  wait "$1" 2>/dev/null
+}
+uri () { echo "nbd+unix:///?socket=$work/$1.sock"; }
+vddk_local () { echo nbdkit -f -r -U "$work/$1.sock" "$plugin" "$work/$2"; }
+
+# ---- the data disk ------------------------------------------------------------
 size=$(/usr/bin/python3 -c '
 import sys; s = sys.argv[1]; m = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 print(int(s[:-1]) * m[s[-1].upper()] if s[-1].upper() in m else int(s))' "$size_h")
-echo "bench: making a $size-byte disk (3/8 compressible text, 3/8 random, 1/4 holes) ..."
 q=$((size / 8))
+echo "bench: $(nproc) CPUs, $runs runs per case (medians); work directory $work"
+echo "bench: making a $size-byte disk (3/8 text, 3/8 random, 1/4 hole, 65 % allocated) ..."
 truncate -s "$size" disk.raw
-# compressible: base64 text; random: /dev/urandom; the last quarter stays a hole,
-# plus holes scattered every 8 MiB in the text part.
 head -c $((q * 3 / 4 * 3)) /dev/urandom | base64 -w 0 | head -c $((q * 3)) |
   dd of=disk.raw conv=notrunc,sparse bs=1M iflag=fullblock status=none
 head -c $((q * 3)) /dev/urandom |
   dd of=disk.raw seek=$((q * 3)) oflag=seek_bytes conv=notrunc bs=1M iflag=fullblock status=none
-for (( off = 0; off < q * 3; off += 8 << 20 )); do
-  fallocate -p -o $off -l $((1 << 20)) disk.raw 2>/dev/null ||
-    dd if=/dev/zero of=disk.raw seek=$off oflag=seek_bytes bs=1M count=1 conv=notrunc status=none
+for (( off = 0; off < q * 6; off += 8 << 20 )); do
+  fallocate -p -o $((off + (4 << 20))) -l $((1 << 20)) disk.raw 2>/dev/null ||
+    dd if=/dev/zero of=disk.raw seek=$((off + (4 << 20))) oflag=seek_bytes bs=1M count=1 \
+       conv=notrunc status=none
 done
-t0=$(now); qemu-img convert -f raw -O vmdk -o subformat=monolithicSparse disk.raw sparse.vmdk
-echo "bench: monolithicSparse made in $(elapsed $t0 $(now)) s"
-t0=$(now); qemu-img convert -f raw -O vmdk -o subformat=streamOptimized disk.raw stream.vmdk
-echo "bench: streamOptimized made in $(elapsed $t0 $(now)) s"
+qemu-img convert -f raw -O vmdk -o subformat=monolithicSparse disk.raw sparse.vmdk
+qemu-img convert -f raw -O vmdk -o subformat=streamOptimized disk.raw stream.vmdk
+qemu-img map --output=json -f raw disk.raw |
+  /usr/bin/python3 -c 'import json, sys
+m = json.load(sys.stdin); d = sum(e["length"] for e in m if e["data"])
+print("bench: %.1f %% of the disk is allocated" % (100.0 * d / sum(e["length"] for e in m)))'
 ls -ls disk.raw sparse.vmdk stream.vmdk
+warm () { cat "$@" > /dev/null; }
 
-# ---- servers ----------------------------------------------------------------
-# start_server NAME CMD...: start a server listening on $work/NAME.sock
-start_server ()
-{
-  local name=$1 i
-  shift
-  rm -f "$name.sock"
-  "$@" &
-  servers+=($!)
-  for (( i=0; i<100; i++ )); do [ -S "$name.sock" ] && return 0; sleep 0.1; done
-  echo "bench: server $name did not start" >&2
-  return 1
-}
-stop_servers ()
-{
-  local p
-  for p in "${servers[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-  servers=()
-}
-
-# ---- measurements -----------------------------------------------------------
-# Each prints one number, or "n/a" on failure; best of two runs.
-seq_read ()     # URI -> MB/s
-{
-  local best=0 t0 t1 s
-  for _ in 1 2; do
-    t0=$(now)
-    nbdcopy --no-extents "$1" null: || { echo n/a; return; }
-    t1=$(now)
-    s=$(/usr/bin/python3 -c "print('%.1f' % ($size / 1e6 / (float('$t1') - float('$t0'))))")
-    best=$(/usr/bin/python3 -c "print(max($best, $s))")
+# ---- local reads: sparse vs raw, streamOptimized vs qemu-nbd ------------------
+if want local; then
+  warm disk.raw sparse.vmdk
+  serve vddk $(vddk_local vddk sparse.vmdk) && vpid=$SERVER_PID &&
+  serve file nbdkit -f -r -U "$work/file.sock" file "$work/disk.raw" && fpid=$SERVER_PID &&
+  for opt in "" --no-extents; do
+    o=() p=()
+    nbdcopy $opt "$(uri vddk)" null: && nbdcopy $opt "$(uri file)" null:  # warm up
+    for (( i=0; i<runs; i++ )); do
+      o+=("$(secs nbdcopy $opt "$(uri vddk)" null:)")
+      p+=("$(secs nbdcopy $opt "$(uri file)" null:)")
+    done
+    runs "${o[*]}" "${p[*]}"
+    row "sparse read, nbdcopy ${opt:-(extents)}, vs raw file" \
+      "$(rate $size "$(median "${o[@]}")")" "$(rate $size "$(median "${p[@]}")")" \
+      MB/s 1 "ratio>=0.95"
   done
-  echo "$best"
-}
-random_read ()  # URI -> ops/s
+  unserve "$vpid"; unserve "$fpid"
+fi
+
+if want stream; then
+  warm stream.vmdk
+  serve vddk $(vddk_local vddk stream.vmdk) && vpid=$SERVER_PID &&
+  serve qemu qemu-nbd -r -f vmdk -t -e 8 -k "$work/qemu.sock" "$work/stream.vmdk" && qpid=$SERVER_PID && {
+    o=() p=()
+    for (( i=0; i<runs; i++ )); do
+      o+=("$(secs nbdcopy --no-extents "$(uri vddk)" null:)")
+      p+=("$(secs nbdcopy --no-extents "$(uri qemu)" null:)")
+    done
+    runs "${o[*]}" "${p[*]}"
+    row "streamOptimized seq read (--no-extents) vs qemu-nbd" \
+      "$(rate $size "$(median "${o[@]}")")" "$(rate $size "$(median "${p[@]}")")" \
+      MB/s 1 "ratio>=3"
+  }
+  unserve "$vpid"; unserve "$qpid"
+fi
+
+# ---- random 4 KiB reads (fio, nbd engine) -------------------------------------
+# fio_iops URI DEPTH: read IOPS of BENCH_RANDOM_OPS random 4 KiB reads over
+# the whole disk, fixed seed (the same offsets every time).
+fio_iops ()
 {
-  /usr/bin/python3 - "$1" "$random_ops" <<'PY' || echo n/a
-import nbd, random, sys, time
-h = nbd.NBD(); h.connect_uri(sys.argv[1])
-n = int(sys.argv[2]); size = h.get_size()
-best = 0
-for run in range(2):
-    r = random.Random(1234)
-    offs = [r.randrange(0, size // 4096) * 4096 for _ in range(n)]
-    t0 = time.perf_counter()
-    for o in offs:
-        h.pread(4096, o)
-    best = max(best, n / (time.perf_counter() - t0))
-h.shutdown()
-print("%.0f" % best)
-PY
+  fio --name=rand --ioengine=nbd --uri="$1" --rw=randread --bs=4k \
+      --iodepth="$2" --size="$size" --number_ios="$random_ops" \
+      --randrepeat=1 --norandommap --output-format=json --output=fio.json \
+      >>"$log" 2>&1 || { echo n/a; return; }
+  /usr/bin/python3 -c 'import json, sys
+print("%.0f" % json.load(open("fio.json"))["jobs"][0]["read"]["iops"])' || echo n/a
 }
-map_time ()     # URI -> seconds (and number of extents)
-{
-  local best=999999 t0 t1 s
-  for _ in 1 2; do
-    t0=$(now)
-    nbdinfo --map "$1" > map.out || { echo n/a; return; }
-    t1=$(now)
-    s=$(elapsed "$t0" "$t1")
-    best=$(/usr/bin/python3 -c "print(min($best, $s))")
+if want random; then
+  warm sparse.vmdk
+  serve vddk $(vddk_local vddk sparse.vmdk) && vpid=$SERVER_PID &&
+  serve qemu qemu-nbd -r -f vmdk -t -e 8 -k "$work/qemu.sock" "$work/sparse.vmdk" && qpid=$SERVER_PID &&
+  for depth in 1 32; do
+    o=() p=()
+    fio_iops "$(uri vddk)" $depth >/dev/null; fio_iops "$(uri qemu)" $depth >/dev/null
+    for (( i=0; i<runs; i++ )); do
+      o+=("$(fio_iops "$(uri vddk)" $depth)")
+      p+=("$(fio_iops "$(uri qemu)" $depth)")
+    done
+    runs "${o[*]}" "${p[*]}"
+    row "sparse random 4K read, QD$depth (fio) vs qemu-nbd" \
+      "$(median "${o[@]}")" "$(median "${p[@]}")" IOPS 1 \
+      "ratio>=$([ $depth = 1 ] && echo 1.5 || echo 2)"
   done
-  echo "$best"
-}
+  unserve "$vpid"; unserve "$qpid"
+fi
 
-declare -A R
-measure ()      # PEER IMAGE-LABEL URI
-{
-  R[$1,$2,seq]=$(seq_read "$3")
-  R[$1,$2,rand]=$(random_read "$3")
-  R[$1,$2,map]=$(map_time "$3")
-  echo "bench: $1 on $2: seq ${R[$1,$2,seq]} MB/s, random ${R[$1,$2,rand]} ops/s, map ${R[$1,$2,map]} s"
-}
+# ---- mapping a 16 TiB nearly empty disk ---------------------------------------
+if want map; then
+  qemu-img create -q -f vmdk big.vmdk "$map_size"
+  qemu-io -f vmdk -c 'write -P 0x11 5G 1M' -c 'write -P 0x22 1T 64k' \
+    -c "write -P 0x33 $(( $(qemu-img info --output=json big.vmdk |
+        /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["virtual-size"])') - (1 << 20) )) 1M" \
+    big.vmdk >>"$log"
+  ls -ls big.vmdk
+  warm big.vmdk
+  o=() p=() r=() pr=()
+  for (( i=0; i<runs; i++ )); do
+    # a new server each time: its grain tables start uncached
+    if serve vddk $(vddk_local vddk big.vmdk); then
+      o+=("$(secs nbdinfo --map "$(uri vddk)")")
+      r+=("$(awk '/^VmHWM:/ { printf "%.1f\n", $2 / 1024 }' "/proc/$SERVER_PID/status")")
+      unserve "$SERVER_PID"
+    fi
+    # qemu-img map takes about a minute here: at most 3 runs.
+    if [ "$i" -lt 3 ]; then
+      m=$(/usr/bin/python3 -c '
+import resource, subprocess, sys, time
+t = time.perf_counter()
+rc = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL)
+t = time.perf_counter() - t
+print("%.4f %.1f" % (t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024) if rc == 0 else "n/a n/a")
+' qemu-img map -f vmdk big.vmdk)
+      p+=("${m% *}"); pr+=("${m#* }")
+    fi
+  done
+  runs "${r[*]}" "${pr[*]}"
+  row "peak RSS (VmHWM) mapping $map_size sparse vs qemu-img map" \
+    "$(median "${r[@]}")" "$(median "${pr[@]}")" MiB 0 "ours<=64"
+  runs "${o[*]}" "${p[*]}"
+  row "time to map $map_size sparse (nbdinfo --map) vs qemu-img map" \
+    "$(median "${o[@]}")" "$(median "${p[@]}")" s 0 "ours<=5"
+fi
 
-for img in sparse stream; do
-  start_server vddk nbdkit -f -r -U "$work/vddk.sock" "$plugin" "$work/$img.vmdk" &&
-    measure vddk $img "nbd+unix:///?socket=$work/vddk.sock"
-  stop_servers
-  start_server qemu qemu-nbd -r -f vmdk -e 8 -t -k "$work/qemu.sock" "$work/$img.vmdk" &&
-    measure qemu $img "nbd+unix:///?socket=$work/qemu.sock"
-  stop_servers
-done
-start_server file nbdkit -f -r -U "$work/file.sock" file "$work/disk.raw" &&
-  measure file raw "nbd+unix:///?socket=$work/file.sock"
-stop_servers
+# ---- creating VMDKs from the raw disk -----------------------------------------
+if want create; then
+  warm disk.raw
+  for t in stream-optimized:streamOptimized:3 monolithic-sparse:monolithicSparse:1; do
+    IFS=: read -r ctype sub goal <<<"$t"
+    o=() p=()
+    for (( i=0; i<runs; i++ )); do
+      rm -f out.vmdk qout.vmdk
+      o+=("$(secs nbdkit -U - "$plugin" "$work/out.vmdk" create=true create-type=$ctype \
+               create-size=$size --run "nbdcopy $work/disk.raw \"\$uri\"")")
+      p+=("$(secs qemu-img convert -f raw -O vmdk -o subformat=$sub disk.raw qout.vmdk)")
+    done
+    qemu-img compare -q -f raw -F vmdk disk.raw out.vmdk ||
+      echo "bench: warning: the $ctype disk made through nbdkit differs from the input" >&2
+    ls -ls out.vmdk qout.vmdk >>"$log"
+    runs "${o[*]}" "${p[*]}"
+    row "create $sub via nbdkit+nbdcopy vs qemu-img convert" \
+      "$(median "${o[@]}")" "$(median "${p[@]}")" s 0 "ratio>=$goal"
+  done
+  rm -f out.vmdk qout.vmdk
+fi
 
-# ---- table ------------------------------------------------------------------
-ratio ()        # OURS PEER higher-is-better(1)|lower-is-better(0)
-{
-  /usr/bin/python3 -c '
-import sys
-a, b, hib = sys.argv[1:]
-try:
-    a, b = float(a), float(b)
-    print("%.2f" % ((a / b) if hib == "1" else (b / a)))
-except (ValueError, ZeroDivisionError):
-    print("n/a")' "$1" "$2" "$3"
-}
+# ---- remote: the vSphere simulator ----------------------------------------------
+if want remote; then
+  if ! ( vcsim_requires ) >>"$log" 2>&1; then
+    echo "bench: skipping the remote cases: the simulator cannot be built or run (make deps)" >&2
+  elif start_vcsim >>"$log" 2>&1; then
+    qemu-img convert -f raw -O vmdk -o subformat=monolithicFlat disk.raw flat.vmdk
+    dir="[$VCSIM_DS] $VCSIM_VM_NAME"
+    for f in flat.vmdk flat-flat.vmdk sparse.vmdk; do vcsim_put "$f" "$dir/$f"; done
+    vcsim_attach_disk "$VCSIM_VM" "$dir/flat.vmdk" "$size" &&
+      vcsim_attach_disk "$VCSIM_VM" "$dir/sparse.vmdk" "$size" || exit 1
+    warm "$(vcsim_ds_path "$dir/flat-flat.vmdk")" "$(vcsim_ds_path "$dir/sparse.vmdk")"
+    printf %s "$VCSIM_PASSWORD" > pw
+    for d in flat:flat-flat.vmdk sparse:sparse.vmdk; do
+      IFS=: read -r disk file <<<"$d"
+      serve rem nbdkit -f -r -U "$work/rem.sock" "$plugin" server="$VCSIM_HOST" \
+        port="$VCSIM_PORT" user="$VCSIM_USER" password=+"$work/pw" \
+        thumbprint="$VCSIM_THUMBPRINT" vm=moref="$VCSIM_VM" "$dir/$disk.vmdk" || continue
+      rpid=$SERVER_PID
+      url=$(vcsim_folder_url "$dir/$file")
+      o=() p=()
+      nbdcopy "$(uri rem)" null: >>"$log" 2>&1         # warm up
+      for (( i=0; i<runs; i++ )); do
+        # each nbdcopy connects anew: a new session, nothing cached
+        o+=("$(secs nbdcopy "$(uri rem)" null:)")
+        p+=("$(secs curl -sS -k -o /dev/null "$url")")
+      done
+      runs "${o[*]}" "${p[*]}"
+      row "REMOTE $disk 1 GiB, nbdkit+nbdcopy vs curl of $file" \
+        "$(median "${o[@]}")" "$(median "${p[@]}")" s 0 "ratio>=0.8"
+      unserve "$rpid"
+    done
+  else
+    echo "bench: the simulator did not start; see $log" >&2
+    tail -n 20 "$log" >&2
+  fi
+fi
+
+# ---- summary ------------------------------------------------------------------
 echo
-echo "nbdkit vddk vs qemu-nbd on a $size-byte disk ($(nproc) CPUs; ratio > 1 = vddk faster)"
-printf '%-17s %-22s %12s %12s %14s %14s\n' image test vddk qemu-nbd "raw(file)" "vddk/qemu-nbd"
-printf '%-17s %-22s %12s %12s %14s %14s\n' ----- ---- ---- -------- --------- -------------
-for img in sparse stream; do
-  label=$([ $img = sparse ] && echo monolithicSparse || echo streamOptimized)
-  printf '%-17s %-22s %12s %12s %14s %14s\n' $label "seq read (MB/s)" \
-    "${R[vddk,$img,seq]:-n/a}" "${R[qemu,$img,seq]:-n/a}" "${R[file,raw,seq]:-n/a}" \
-    "$(ratio "${R[vddk,$img,seq]:-}" "${R[qemu,$img,seq]:-}" 1)"
-  printf '%-17s %-22s %12s %12s %14s %14s\n' $label "random 4k (ops/s)" \
-    "${R[vddk,$img,rand]:-n/a}" "${R[qemu,$img,rand]:-n/a}" "${R[file,raw,rand]:-n/a}" \
-    "$(ratio "${R[vddk,$img,rand]:-}" "${R[qemu,$img,rand]:-}" 1)"
-  printf '%-17s %-22s %12s %12s %14s %14s\n' $label "extents map (s)" \
-    "${R[vddk,$img,map]:-n/a}" "${R[qemu,$img,map]:-n/a}" "${R[file,raw,map]:-n/a}" \
-    "$(ratio "${R[vddk,$img,map]:-}" "${R[qemu,$img,map]:-}" 0)"
+echo "nbdkit vddk vs peers, $size-byte disk, $(nproc) CPUs, medians of $runs runs" \
+     "(ratio > 1: ours is better)"
+fmt='%-64s %12s %12s %-5s %7s  %-11s %s\n'
+printf "$fmt" case ours peer unit ratio goal ""
+printf "$fmt" ---- ---- ---- ---- ----- ---- ""
+for r in "${rows[@]}"; do
+  IFS=$'\t' read -r name ours peer unit ratio goal verdict <<<"$r"
+  printf "$fmt" "$name" "$ours" "$peer" "$unit" "$ratio" "$goal" "$verdict"
 done
-echo "(seq read: nbdcopy --no-extents to null:, whole disk; random: $random_ops reads, queue depth 1;"
-echo " map: nbdinfo --map of the whole disk; best of 2 runs each; qemu-nbd may use multi-conn)"
+if [ -n "${BENCH_TSV:-}" ]; then
+  printf 'case\tours\tpeer\tunit\tratio\tgoal\tverdict\n' > "$BENCH_TSV"
+  printf '%s\n' "${rows[@]}" >> "$BENCH_TSV"
+fi
 exit 0

@@ -239,6 +239,8 @@ on_body (char *data, size_t size, size_t n, void *opaque)
     room = rq->len - rs->got;
     memcpy ((char *) rq->buf + rs->got, data, len < room ? len : room);
     rs->got += len < room ? len : room;
+    if (rq->progress)
+      rq->progress (rq->opaque, rs->got);
     return len <= room ? len : 0;     /* stop once we have our bytes */
   }
   if (rs->body_len + len > MAX_BODY)

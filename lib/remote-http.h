@@ -33,6 +33,10 @@ struct vdl_http_request {
   size_t len;                   /* ... len bytes from offset */
   uint64_t offset;
   bool fresh;                   /* on a new connection (a retry) */
+  /* GET: called as bytes arrive, with how many of buf are filled, so
+   * that readers can use the start of a range before its end is in. */
+  void (*progress) (void *opaque, size_t got);
+  void *opaque;
 };
 
 struct vdl_http_response {

@@ -45,6 +45,8 @@ struct vdl_remote {
   struct vdl_datastore *ds;     /* lock: the datastore cache */
   size_t nds;
   bool ds_loaded;               /* lock */
+  unsigned open_files;          /* atomic: datastore files open, which
+                                 * share the read-ahead memory budget */
 };
 
 /* A SOAP reply: the parsed document and the element in its Body. */

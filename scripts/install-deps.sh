@@ -18,10 +18,14 @@ fuzz_pkgs="clang-14 libfuzzer-14-dev"
 # packaging tools.  A package build itself never installs anything.
 deb_pkgs="dpkg-dev debhelper fakeroot lintian"
 
+# make bench: fio's nbd engine for the random-read cases.
+bench_pkgs="fio"
+
 case "${1:-all}" in
   build) pkgs="$build_pkgs" ;;
   deb)   pkgs="$build_pkgs $deb_pkgs" ;;
   fuzz)  pkgs="$build_pkgs $fuzz_pkgs" ;;
+  bench) pkgs="$build_pkgs $test_pkgs $bench_pkgs" ;;
   *)     pkgs="$build_pkgs $test_pkgs" ;;
 esac
 
