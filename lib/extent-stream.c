@@ -279,7 +279,7 @@ restart_empty_locked (struct sparse_extent *s, bool *done)
   struct stream_writer *w = s->sw;
   uint64_t gd_sectors = (s->n_gts * 4 + SS - 1) / SS;
   uint64_t gd = s->h.desc_offset + s->h.desc_size;
-  bool zero;
+  bool zero = false;
   VixError err;
 
   *done = false;
@@ -678,7 +678,9 @@ write_tail_locked (struct sparse_extent *s)
     return err;
   }
   unmark_stale_locked (s);
-  memcpy (s->gd, gd, s->n_gts * sizeof *gd);
+  /* Readers load tables they have not seen yet without the lock. */
+  for (i = 0; i < s->n_gts; i++)
+    __atomic_store_n (&s->gd[i], gd[i], __ATOMIC_RELEASE);
   free (gd);
   s->h.gd_offset = gd_at;
   __atomic_store_n (&s->next_free, at + sectors, __ATOMIC_RELEASE);
