@@ -3,7 +3,7 @@
 BUILDDIR ?= build
 MESON_OPTS ?=
 
-.PHONY: all deps build check install demo bench clean asan
+.PHONY: all deps build check install demo bench clean asan tsan
 
 all: build
 
@@ -27,8 +27,21 @@ $(ASAN_BUILDDIR)/build.ninja:
 asan: $(ASAN_BUILDDIR)/build.ninja
 	ninja -C $(ASAN_BUILDDIR)
 
-check: deps build asan
-	ASAN_BUILDDIR=$(CURDIR)/$(ASAN_BUILDDIR) tests/run-tests.sh $(BUILDDIR)
+# ThreadSanitizer: the library, the plugin and the test drivers
+# (tests/test-tsan.sh).  -O1 keeps it quick enough for make check.
+TSAN_BUILDDIR ?= build-tsan
+
+$(TSAN_BUILDDIR)/build.ninja:
+	@scripts/install-deps.sh build
+	meson setup $(TSAN_BUILDDIR) -Dbuildtype=debug -Doptimization=1 \
+	  -Db_sanitize=thread -Db_lundef=false
+
+tsan: $(TSAN_BUILDDIR)/build.ninja
+	ninja -C $(TSAN_BUILDDIR)
+
+check: deps build asan tsan
+	ASAN_BUILDDIR=$(CURDIR)/$(ASAN_BUILDDIR) \
+	TSAN_BUILDDIR=$(CURDIR)/$(TSAN_BUILDDIR) tests/run-tests.sh $(BUILDDIR)
 
 install: build
 	meson install -C $(BUILDDIR) --no-rebuild
@@ -41,4 +54,4 @@ bench: deps build
 	bench/run.sh $(BUILDDIR)
 
 clean:
-	rm -rf $(BUILDDIR) $(ASAN_BUILDDIR)
+	rm -rf $(BUILDDIR) $(ASAN_BUILDDIR) $(TSAN_BUILDDIR)

@@ -26,6 +26,10 @@ export VDDK_PLUGIN="$builddir/tests/nbdkit-vddk-plugin.so"
 if [ -z "${ASAN_BUILDDIR:-}" ] && [ -x "$srcdir/build-asan/tests/vdl-driver" ]; then
   export ASAN_BUILDDIR="$srcdir/build-asan"
 fi
+# The ThreadSanitizer build (make tsan), if there is one.
+if [ -z "${TSAN_BUILDDIR:-}" ] && [ -x "$srcdir/build-tsan/tests/race-driver" ]; then
+  export TSAN_BUILDDIR="$srcdir/build-tsan"
+fi
 
 if [ $# -gt 0 ]; then
   tests=("$@")
