@@ -269,6 +269,19 @@ disk_is_empty (struct sparse_extent *s)
   return true;
 }
 
+/* Cut the file at sector end, before appending there.  The file may
+ * have been larger when it was opened: lower that size too, first, or
+ * readers would read grains near the end past the new end of the file
+ * (a reader that already looked reads again, load_compressed_grain). */
+static VixError
+cut_to_locked (struct sparse_extent *s, uint64_t end)
+{
+  if (__atomic_load_n (&s->file_sectors, __ATOMIC_ACQUIRE) > end)
+    __atomic_store_n (&s->file_sectors, end, __ATOMIC_RELEASE);
+  __atomic_store_n (&s->next_free, end, __ATOMIC_RELEASE);
+  return vdl_file_truncate (s->file, end * SS);
+}
+
 /* A stream that holds nothing yet (as Create leaves it) is rewritten
  * from its first grain on, so that grains come right after the header:
  * the header first points at an empty directory in the zeros between
@@ -292,11 +305,10 @@ restart_empty_locked (struct sparse_extent *s, bool *done)
     return err;
   err = write_header_gd (s, gd);
   if (err == VIX_OK)
-    err = vdl_file_truncate (s->file, s->h.overhead * SS);
+    err = cut_to_locked (s, s->h.overhead);
   if (err != VIX_OK)
     return err;
   s->h.gd_offset = gd;
-  __atomic_store_n (&s->next_free, s->h.overhead, __ATOMIC_RELEASE);
   w->header_at_end = false;
   w->footer_at = w->tail_end = w->stale_marker = 0;
   w->tail_current = false;
@@ -331,10 +343,9 @@ prepare_append_locked (struct sparse_extent *s)
       vdl_debug ("VixDiskLib: %s: dropping %llu unflushed sectors after "
                  "the last footer", s->e.path,
                  (unsigned long long) (s->next_free - w->tail_end));
-      err = vdl_file_truncate (s->file, w->tail_end * SS);
+      err = cut_to_locked (s, w->tail_end);
       if (err != VIX_OK)
         return err;
-      __atomic_store_n (&s->next_free, w->tail_end, __ATOMIC_RELEASE);
     }
   }
   w->appending = true;
