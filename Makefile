@@ -3,7 +3,7 @@
 BUILDDIR ?= build
 MESON_OPTS ?=
 
-.PHONY: all deps build check install demo bench clean asan tsan
+.PHONY: all deps build check install demo bench clean asan tsan crash-loop fault-loop
 
 all: build
 
@@ -42,6 +42,18 @@ tsan: $(TSAN_BUILDDIR)/build.ninja
 check: deps build asan tsan
 	ASAN_BUILDDIR=$(CURDIR)/$(ASAN_BUILDDIR) \
 	TSAN_BUILDDIR=$(CURDIR)/$(TSAN_BUILDDIR) tests/run-tests.sh $(BUILDDIR)
+
+# The crash and fault loops at length (make check runs them briefly):
+# SIGKILL during random writes, CRASH_ITERATIONS times per format; and
+# a failure at every write, sync, truncation and allocation call.
+CRASH_ITERATIONS ?= 100
+
+crash-loop: deps build
+	CRASH_ITERATIONS=$(CRASH_ITERATIONS) TEST_TIMEOUT=14400 \
+	  tests/run-tests.sh $(BUILDDIR) test-crash-loop.sh
+
+fault-loop: deps build
+	FAULT_ALL=1 TEST_TIMEOUT=14400 tests/run-tests.sh $(BUILDDIR) test-fault-inject.sh
 
 install: build
 	meson install -C $(BUILDDIR) --no-rebuild
