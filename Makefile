@@ -7,7 +7,7 @@ MESON_OPTS ?=
 PREFIX ?=
 DESTDIR ?=
 
-.PHONY: all deps build check install uninstall demo bench clean asan deb check-deb vddk-distrib fuzz fuzz-merge
+.PHONY: all deps build check install uninstall demo bench clean asan deb check-deb vddk-distrib fuzz fuzz-merge tsan crash-loop fault-loop
 
 all: build
 
@@ -32,11 +32,34 @@ $(ASAN_BUILDDIR)/build.ninja:
 asan: $(ASAN_BUILDDIR)/build.ninja
 	ninja -C $(ASAN_BUILDDIR)
 
-check: deps build asan
-	ASAN_BUILDDIR=$(CURDIR)/$(ASAN_BUILDDIR) tests/run-tests.sh $(BUILDDIR)
+# ThreadSanitizer: the library, the plugin and the test drivers
+# (tests/test-tsan.sh).  -O1 keeps it quick enough for make check.
+TSAN_BUILDDIR ?= build-tsan
 
-# As an ordinary user: says what to do (sudo, DESTDIR= or PREFIX=)
-# before touching anything.  See scripts/install.sh.
+$(TSAN_BUILDDIR)/build.ninja:
+	@scripts/install-deps.sh build
+	meson setup $(TSAN_BUILDDIR) -Dbuildtype=debug -Doptimization=1 \
+	  -Db_sanitize=thread -Db_lundef=false
+
+tsan: $(TSAN_BUILDDIR)/build.ninja
+	ninja -C $(TSAN_BUILDDIR)
+
+check: deps build asan tsan
+	ASAN_BUILDDIR=$(CURDIR)/$(ASAN_BUILDDIR) \
+	TSAN_BUILDDIR=$(CURDIR)/$(TSAN_BUILDDIR) tests/run-tests.sh $(BUILDDIR)
+
+# The crash and fault loops at length (make check runs them briefly):
+# SIGKILL during random writes, CRASH_ITERATIONS times per format; and
+# a failure at every write, sync, truncation and allocation call.
+CRASH_ITERATIONS ?= 100
+
+crash-loop: deps build
+	CRASH_ITERATIONS=$(CRASH_ITERATIONS) TEST_TIMEOUT=14400 \
+	  tests/run-tests.sh $(BUILDDIR) test-crash-loop.sh
+
+fault-loop: deps build
+	FAULT_ALL=1 TEST_TIMEOUT=14400 tests/run-tests.sh $(BUILDDIR) test-fault-inject.sh
+
 # libFuzzer targets (tests/fuzz), built with clang, AddressSanitizer and
 # UBSan; each runs for FUZZ_SECONDS from the committed corpus.  make check
 # needs none of this: it replays the corpus with the normal builds.
@@ -60,6 +83,8 @@ fuzz-merge: $(FUZZ_BUILDDIR)/build.ninja
 	ninja -C $(FUZZ_BUILDDIR)
 	scripts/fuzz.sh merge $(FUZZ_BUILDDIR) $(FUZZ_TARGETS)
 
+# As an ordinary user: says what to do (sudo, DESTDIR= or PREFIX=)
+# before touching anything.  See scripts/install.sh.
 install: build
 	DESTDIR="$(DESTDIR)" scripts/install.sh install $(BUILDDIR)
 
@@ -98,4 +123,4 @@ vddk-distrib: build
 	scripts/vddk-distrib.sh $(BUILDDIR) $(DISTRIB_DIR)
 
 clean:
-	rm -rf $(BUILDDIR) $(ASAN_BUILDDIR) $(FUZZ_BUILDDIR) $(DEB_BUILDDIR)
+	rm -rf $(BUILDDIR) $(ASAN_BUILDDIR) $(TSAN_BUILDDIR) $(FUZZ_BUILDDIR) $(DEB_BUILDDIR)

@@ -326,7 +326,7 @@ load_compressed_grain (struct sparse_extent *s, struct grain_cache *c,
 {
   size_t grain_bytes = s->h.grain_size * SS, hdr = s->markers ? 12 : 0;
   size_t max_in = 2 * grain_bytes + 4096, avail, want, in_len, out_len, used;
-  uint64_t off = (uint64_t) at * SS, lba;
+  uint64_t off = (uint64_t) at * SS, lba, end = sparse_file_end (s);
   uint64_t expect_sectors = s->h.capacity - gi * s->h.grain_size;
   uint32_t size;
   enum libdeflate_result r;
@@ -334,7 +334,7 @@ load_compressed_grain (struct sparse_extent *s, struct grain_cache *c,
 
   if (expect_sectors > s->h.grain_size)
     expect_sectors = s->h.grain_size;
-  avail = (sparse_file_end (s) - at) * SS;
+  avail = (end - at) * SS;
   want = grain_bytes + SS;
   if (want > avail)
     want = avail;
@@ -342,6 +342,10 @@ load_compressed_grain (struct sparse_extent *s, struct grain_cache *c,
       !ensure (&c->data, &c->cap, grain_bytes))
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
   err = vdl_file_pread (s->file, c->in, want, off);
+  /* A stream writer cut unflushed grains off the end meanwhile; read
+   * again within the new end. */
+  if (err != VIX_OK && sparse_file_end (s) < end)
+    return load_compressed_grain (s, c, gi, at);
   if (err != VIX_OK)
     return err;
   in_len = want - hdr;

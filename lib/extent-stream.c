@@ -175,6 +175,22 @@ read_is_zero (struct sparse_extent *s, uint64_t sector, uint64_t count,
   return err;
 }
 
+/* A footer and end-of-stream marker that a flush made skippable (a
+ * table marker spanning both), as a crash during that flush can leave
+ * the tail the header names. */
+static bool
+is_unmarked_footer (const unsigned char *buf, struct kdmv_header *h)
+{
+  unsigned char copy[3 * SS];
+
+  kdmv_marker_format (copy, 2, KDMV_MARKER_GT);
+  if (memcmp (copy, buf, SS) != 0)
+    return false;
+  memcpy (copy + SS, buf + SS, 2 * SS);
+  kdmv_marker_format (copy, 1, KDMV_MARKER_FOOTER);
+  return sparse_is_footer (copy, h);
+}
+
 /* Whether the directory at gd is followed by a footer and end-of-stream
  * marker, i.e. it belongs to a complete tail. */
 static VixError
@@ -189,7 +205,8 @@ find_tail_after (struct sparse_extent *s, uint64_t gd)
     return VIX_OK;
   if (vdl_file_pread (s->file, buf, sizeof buf, at * SS) != VIX_OK)
     return vdl_error (VIX_E_FILE_ERROR, "%s: cannot read", s->e.path);
-  if (sparse_is_footer (buf, &h) && h.gd_offset == gd) {
+  if ((sparse_is_footer (buf, &h) || is_unmarked_footer (buf, &h)) &&
+      h.gd_offset == gd) {
     w->footer_at = at;
     w->tail_end = at + 3;
   }
@@ -269,14 +286,17 @@ disk_is_empty (struct sparse_extent *s)
   return true;
 }
 
-/* The file was cut to end sectors: readers must not look beyond it (a
- * grain's read is bounded by the file's end), nor take table entries
- * pointing there for grains, as grains appended there would alias them. */
-static void
-file_cut_locked (struct sparse_extent *s, uint64_t end)
+/* Cut the file at sector end, before appending there.  The file may
+ * have been larger when it was opened: lower that size too, first, or
+ * readers would read grains near the end past the new end of the file
+ * (a reader that already looked reads again, load_compressed_grain). */
+static VixError
+cut_to_locked (struct sparse_extent *s, uint64_t end)
 {
-  if (end < s->file_sectors)
+  if (__atomic_load_n (&s->file_sectors, __ATOMIC_ACQUIRE) > end)
     __atomic_store_n (&s->file_sectors, end, __ATOMIC_RELEASE);
+  __atomic_store_n (&s->next_free, end, __ATOMIC_RELEASE);
+  return vdl_file_truncate (s->file, end * SS);
 }
 
 /* A stream that holds nothing yet (as Create leaves it) is rewritten
@@ -289,7 +309,7 @@ restart_empty_locked (struct sparse_extent *s, bool *done)
   struct stream_writer *w = s->sw;
   uint64_t gd_sectors = (s->n_gts * 4 + SS - 1) / SS;
   uint64_t gd = s->h.desc_offset + s->h.desc_size;
-  bool zero;
+  bool zero = false;
   VixError err;
 
   *done = false;
@@ -302,12 +322,10 @@ restart_empty_locked (struct sparse_extent *s, bool *done)
     return err;
   err = write_header_gd (s, gd);
   if (err == VIX_OK)
-    err = vdl_file_truncate (s->file, s->h.overhead * SS);
+    err = cut_to_locked (s, s->h.overhead);
   if (err != VIX_OK)
     return err;
-  file_cut_locked (s, s->h.overhead);
   s->h.gd_offset = gd;
-  __atomic_store_n (&s->next_free, s->h.overhead, __ATOMIC_RELEASE);
   w->header_at_end = false;
   w->footer_at = w->tail_end = w->stale_marker = 0;
   w->tail_current = false;
@@ -342,11 +360,9 @@ prepare_append_locked (struct sparse_extent *s)
       vdl_debug ("VixDiskLib: %s: dropping %llu unflushed sectors after "
                  "the last footer", s->e.path,
                  (unsigned long long) (s->next_free - w->tail_end));
-      err = vdl_file_truncate (s->file, w->tail_end * SS);
+      err = cut_to_locked (s, w->tail_end);
       if (err != VIX_OK)
         return err;
-      file_cut_locked (s, w->tail_end);
-      __atomic_store_n (&s->next_free, w->tail_end, __ATOMIC_RELEASE);
     }
   }
   w->appending = true;
@@ -626,21 +642,24 @@ stream_write (struct sparse_extent *s, uint64_t sector, uint64_t count,
 /* ---- committing ---- */
 
 /* Make the old footer and end-of-stream marker, which grains now
- * follow, one table marker that a sequential reader skips. */
-static void
-unmark_stale_locked (struct sparse_extent *s)
+ * follow, one table marker that a sequential reader skips (skip), or
+ * put them back as they were (a footer marker, or a bare end-of-stream
+ * marker: zeros) when the flush that unmarked them fails. */
+static VixError
+mark_stale_locked (struct sparse_extent *s, bool skip)
 {
   struct stream_writer *w = s->sw;
   unsigned char marker[SS];
 
   if (!w->stale_marker)
-    return;
-  kdmv_marker_format (marker, w->stale_span, KDMV_MARKER_GT);
-  if (vdl_file_pwrite (s->file, marker, SS, w->stale_marker * SS) != VIX_OK)
-    vdl_debug ("VixDiskLib: %s: could not unmark the old end of stream at "
-               "sector %llu; random-access readers are not affected",
-               s->e.path, (unsigned long long) w->stale_marker);
-  w->stale_marker = 0;
+    return VIX_OK;
+  if (skip)
+    kdmv_marker_format (marker, w->stale_span, KDMV_MARKER_GT);
+  else if (w->stale_span)
+    kdmv_marker_format (marker, 1, KDMV_MARKER_FOOTER);
+  else
+    memset (marker, 0, SS);
+  return vdl_file_pwrite (s->file, marker, SS, w->stale_marker * SS);
 }
 
 /* Cut anything a failed write left after sector end. */
@@ -662,6 +681,7 @@ write_tail_locked (struct sparse_extent *s)
   uint64_t sectors, at = s->next_free, gd_at;
   uint32_t **dirty, *gd, i;
   unsigned char *tail = NULL;
+  bool unmarked = false, header_written = false;
   VixError err;
 
   /* Only changed tables are written again; the others stay put. */
@@ -681,20 +701,42 @@ write_tail_locked (struct sparse_extent *s)
   gd_at = at + sectors - 3 - (s->n_gts * 4 + SS - 1) / SS;
   err = vdl_file_pwrite (s->file, tail, sectors * SS, at * SS);
   free (tail);
+  /* The old end becomes skippable before the header says "at the end",
+   * durable with the new tail: whenever the header names the new tail,
+   * a reader going front to back finds no end before it; if this
+   * fails, the header still names the old directory, which the old end
+   * closes (a full disk, test-fault-inject.sh).  A crash before the
+   * header is written leaves the old tail unmarked, which
+   * find_tail_after recognises; a failure puts it back. */
+  if (err == VIX_OK) {
+    unmarked = true;
+    err = mark_stale_locked (s, true);
+  }
   if (err == VIX_OK)
     err = vdl_file_sync (s->file);
   if (err == VIX_OK)
     err = cut_after (s, at + sectors);
-  if (err == VIX_OK)
+  if (err == VIX_OK) {
+    header_written = true;
     err = write_header_gd (s, KDMV_GD_AT_END);
+  }
   if (err != VIX_OK) {
-    /* The header still names the previous directory. */
+    /* Back to the previous directory.  The header may say "at the
+     * end" already (written, but its sync failed): name the previous
+     * directory again before cutting the new tail, or a crash would
+     * leave a header pointing at a footer that is not there; and the
+     * old end must end the stream again. */
+    if (header_written)
+      write_header_gd (s, s->h.gd_offset);
+    if (unmarked)
+      mark_stale_locked (s, false);
     cut_after (s, at);
     free (gd);
     return err;
   }
-  unmark_stale_locked (s);
-  memcpy (s->gd, gd, s->n_gts * sizeof *gd);
+  /* Readers load tables they have not seen yet without the lock. */
+  for (i = 0; i < s->n_gts; i++)
+    __atomic_store_n (&s->gd[i], gd[i], __ATOMIC_RELEASE);
   free (gd);
   s->h.gd_offset = gd_at;
   __atomic_store_n (&s->next_free, at + sectors, __ATOMIC_RELEASE);
@@ -740,9 +782,14 @@ stream_writer_close (struct sparse_extent *s)
   if (w->appending && !w->tail_current && w->tail_end) {
     /* That flush failed (a full disk): leave the stream as it was last
      * flushed, whole, rather than ending in grains no table names. */
+    unsigned char marker[SS];
+
     vdl_debug ("VixDiskLib: %s: the last flush failed; cutting the stream "
                "back to what was flushed before", s->e.path);
-    if (vdl_file_truncate (s->file, w->tail_end * SS) == VIX_OK)
+    /* That flush may have made its footer skippable already. */
+    kdmv_marker_format (marker, 1, KDMV_MARKER_FOOTER);
+    if (vdl_file_truncate (s->file, w->tail_end * SS) == VIX_OK &&
+        vdl_file_pwrite (s->file, marker, SS, w->footer_at * SS) == VIX_OK)
       write_header_gd (s, KDMV_GD_AT_END);
   }
   for (i = 0; i < w->n_pending; i++) {

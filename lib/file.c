@@ -386,14 +386,28 @@ local_pwrite (struct vdl_file *f, const void *buf, size_t len,
   return err;
 }
 
+/* A failed fdatasync is final for this open file: the kernel may have
+ * dropped the pages it could not write and reports that only once, so a
+ * later fdatasync would succeed with data missing.  Every later sync
+ * fails too, and the client never hears that a flush succeeded while
+ * something written before it is gone; reopening starts afresh. */
 static VixError
 local_sync (struct vdl_file *f)
 {
+  int e = __atomic_load_n (&f->sync_errno, __ATOMIC_ACQUIRE);
+
   if (!f->writable)
     return VIX_OK;
-  if (fdatasync (f->fd) == -1)
-    return vdl_error_errno (errno, "cannot flush %s to stable storage",
+  if (e)
+    return vdl_error_errno (e, "an earlier flush of %s to stable storage "
+                            "failed, so data written before it may be lost "
+                            "(close and reopen the disk)", f->path);
+  if (fdatasync (f->fd) == -1) {
+    e = errno;
+    __atomic_store_n (&f->sync_errno, e, __ATOMIC_RELEASE);
+    return vdl_error_errno (e, "cannot flush %s to stable storage",
                             f->path);
+  }
   return VIX_OK;
 }
 

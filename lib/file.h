@@ -38,6 +38,7 @@ struct vdl_file {
   bool writable;
   int fd;                       /* local: buffered descriptor */
   int direct_fd;                /* local: O_DIRECT descriptor, or -1 */
+  int sync_errno;               /* local: why a sync failed, or 0 */
   struct vdl_remote_file *remote; /* datastore file */
 };
 

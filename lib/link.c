@@ -390,6 +390,7 @@ vdl_link_new_cid (struct vdl_link *l)
 {
   uint32_t cid;
   char *text;
+  VixError err;
 
   if (!l->embed_file && !l->desc_file)
     return VIX_OK;              /* nowhere to record it */
@@ -422,9 +423,15 @@ vdl_link_new_cid (struct vdl_link *l)
     free (text);
     return VIX_OK;              /* an embedded descriptor cannot grow */
   }
-  if (store_text (l, text) != VIX_OK)
-    return vdl_error (VIX_E_FILE_ERROR, "%s: cannot record the new content "
-                      "ID", l->path);
+  err = store_text (l, text);
+  if (err != VIX_OK) {
+    /* Keep the code: a full disk must reach the client as ENOSPC. */
+    char *why = vdl_error_text (err);
+    vdl_error (err, "%s: cannot record the new content ID: %s", l->path,
+               why ? why : "write error");
+    free (why);
+    return err;
+  }
   l->desc.cid = cid;
   return VIX_OK;
 }

@@ -40,8 +40,9 @@ struct sparse_extent {
   bool header_at_end;           /* stream header: directory in a footer */
   uint64_t footer_at;           /* stream: footer marker in use, or 0 */
   bool cowd;                    /* ESX vmfsSparse: keep freeSector */
-  uint64_t file_sectors;        /* size when opened, rounded up; less
-                                 * once a stream writer cut the file */
+  uint64_t file_sectors;        /* size when opened, rounded up; only
+                                 * lowered by a stream writer cutting
+                                 * off unflushed grains (atomic) */
   uint64_t next_free;           /* sector where the next grain goes */
   pthread_mutex_t lock;         /* allocation, flush, cache eviction */
   struct sparse_cache cache;

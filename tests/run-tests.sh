@@ -3,6 +3,7 @@
 #   N passed, N failed, N skipped
 # Usage: tests/run-tests.sh BUILDDIR [test-name.sh ...]
 # A test passes with exit 0, is skipped with exit 77, fails otherwise.
+# Each may take TEST_TIMEOUT seconds (default 600).
 set -u
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,6 +27,10 @@ export VDDK_PLUGIN="$builddir/tests/nbdkit-vddk-plugin.so"
 if [ -z "${ASAN_BUILDDIR:-}" ] && [ -x "$srcdir/build-asan/tests/vdl-driver" ]; then
   export ASAN_BUILDDIR="$srcdir/build-asan"
 fi
+# The ThreadSanitizer build (make tsan), if there is one.
+if [ -z "${TSAN_BUILDDIR:-}" ] && [ -x "$srcdir/build-tsan/tests/race-driver" ]; then
+  export TSAN_BUILDDIR="$srcdir/build-tsan"
+fi
 
 if [ $# -gt 0 ]; then
   tests=("$@")
@@ -41,7 +46,7 @@ for t in "${tests[@]}"; do
   t=$(basename "$t")
   work=$(mktemp -d "/tmp/vddk-test.XXXXXX")
   start=$(date +%s)
-  ( cd "$work" && exec timeout -k 10 600 bash "$srcdir/tests/$t" ) \
+  ( cd "$work" && exec timeout -k 10 "${TEST_TIMEOUT:-600}" bash "$srcdir/tests/$t" ) \
     > "$logdir/$t.log" 2>&1 < /dev/null
   rc=$?
   secs=$(( $(date +%s) - start ))

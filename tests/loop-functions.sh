@@ -1,0 +1,90 @@
+# Helpers for the crash and fault loops (test-crash-loop.sh,
+# test-fault-inject.sh), sourced after functions.sh.
+
+# Every create-type that can be written, as the issue lists them:
+# monolithic sparse, split sparse, monolithic flat, vmfs thin (a sparse
+# flat file), stream-optimized and vmfs-sparse (COWD).
+LOOP_FORMATS=${LOOP_FORMATS:-"monolithic-sparse split-sparse monolithic-flat vmfs-thin stream-optimized vmfs-sparse"}
+refdisk=(/usr/bin/python3 "$srcdir/tests/refdisk.py")
+
+# loop_disk FORMAT STATE: create $PWD/d.vmdk of FORMAT and a refdisk
+# STATE for it.  40 MiB has two grain tables in monolithic sparse disks;
+# split-sparse gets a second extent (2047 MiB each), and only 4 MiB
+# windows at the start and around the extent boundary are used.
+loop_disk ()
+{
+  local fmt=$1 state=$2 size=$((40 << 20)) M=$((1 << 20)) wins=()
+  if [ "$fmt" = split-sparse ]; then
+    size=$((2051 * M))
+    wins=("0:$((4 * M))" "$((2045 * M)):$((6 * M))")
+  fi
+  rm -f d*.vmdk
+  nbdkit -U - "$VDDK_PLUGIN" "$PWD/d.vmdk" create=true create-type="$fmt" \
+    create-size=$size --run 'nbdinfo "$uri" > /dev/null'
+  "${refdisk[@]}" init "$state" $size "${wins[@]}"
+}
+
+# serve PIDFILE SOCKET LOG [ENV=VALUE...]: nbdkit in the foreground, in
+# the background, on $PWD/d.vmdk, with the given environment (only
+# nbdkit gets it: no --run shell), its messages in LOG.
+serve ()
+{
+  local pidfile=$1 sock=$2 log=$3 i
+  shift 3
+  rm -f "$sock" "$pidfile"
+  env "$@" nbdkit -f --log=stderr -P "$pidfile" -U "$sock" "$VDDK_PLUGIN" \
+    "$PWD/d.vmdk" 2> "$log" &
+  for (( i=0; i<100; i++ )); do
+    [ -S "$sock" ] && [ -s "$pidfile" ] && break
+    sleep 0.1
+  done
+  [ -s "$pidfile" ] || { cat "$log"; echo "serve: nbdkit did not start" >&2; return 1; }
+}
+
+# gone PIDFILE: wait until the process has exited.
+gone ()
+{
+  local pid i
+  pid=$(cat "$1")
+  for (( i=0; i<200; i++ )); do
+    kill -0 "$pid" 2>/dev/null || { rm -f "$1"; return 0; }
+    sleep 0.05
+  done
+  echo "gone: process $pid is still there" >&2
+  return 1
+}
+
+# after_stop STATE: the disk as it is left: qemu-img check is clean, what
+# qemu reads is allowed by STATE (and becomes its durable state), nbdkit
+# opens it read-write again and reads the same, and it can be written.
+after_stop ()
+{
+  local state=$1 sock="nbd+unix:///?socket=$PWD/reopen.sock"
+  # (Called in conditions, where set -e does not stop at failures.)
+  if ! qemu-img check "$PWD/d.vmdk" > check.out 2>&1; then
+    cat check.out; echo "FAIL: qemu-img check" >&2; return 1
+  fi
+  rm -f qemu.raw
+  qemu-img convert -f vmdk -O raw "$PWD/d.vmdk" qemu.raw &&
+    "${refdisk[@]}" check "$state" qemu.raw || return 1
+  # A stream stays one: read front to back, it holds the same.
+  if [ "$(head -c 4 d.vmdk)" = KDMV ] &&
+     [ "$(ddb_value d.vmdk createType)" = streamOptimized ]; then
+    /usr/bin/python3 "$srcdir/tests/stream-walk.py" d.vmdk walked.raw \
+      > walk.out && cmp walked.raw qemu.raw || {
+      cat walk.out; echo "FAIL: read front to back, the stream differs" >&2
+      return 1; }
+    rm -f walked.raw
+  fi
+  rm -f qemu.raw
+  serve reopen.pid "$PWD/reopen.sock" reopen.log || return 1
+  if ! "${refdisk[@]}" check "$state" "$sock" --exact ||
+     ! "${refdisk[@]}" use "$state" "$sock"; then
+    kill "$(cat reopen.pid)"; gone reopen.pid; cat reopen.log; return 1
+  fi
+  kill "$(cat reopen.pid)"
+  gone reopen.pid || return 1
+  if ! qemu-img check "$PWD/d.vmdk" > check.out 2>&1; then
+    cat check.out; echo "FAIL: qemu-img check after reopening" >&2; return 1
+  fi
+}
