@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # Thin wrapper around meson/ninja.  Every target installs what it needs.
 
 BUILDDIR ?= build

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Benchmark: nbdkit vddk (this project's plugin + library) against peers
 # measured in the same run, on the same machine and the same files.  One
 # line per case: our number, the peer's, the ratio (> 1 = we are better)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Open VixDiskLib: public C interface.
  *
  * This header describes the binary interface of VMware's libvixDiskLib.so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Compile-time proof that the public structs have VMware's x86_64 layout
  * (sizes and offsets from the VDDK ABI).  Nothing here runs. */
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Calls that only matter for disks of VMs on VMware servers: for local
  * disks they succeed without doing anything, as in VMware's library. */
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* ReadAsync/WriteAsync/Wait on top of the thread pool. */
 #include <stdlib.h>
 

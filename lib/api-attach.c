@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* VixDiskLib_IsAttachPossible and VixDiskLib_Attach: put a child link,
  * opened on its own (VIXDISKLIB_FLAG_OPEN_SINGLE_LINK), on top of the
  * chain of another handle, as VMware does for a local redo log over a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* VixDiskLib_CheckRepair: check a disk's files and its chain of parents,
  * and with repair, fix what can be fixed without guessing (check.h,
  * check-sparse.c; flat extent files that are too short are extended with

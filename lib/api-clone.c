@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* VixDiskLib_Clone and VixDiskLib_Unlink: whole-disk file operations. */
 #include <errno.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Connections: local (no server) or to an ESXi host or vCenter, whose
  * disks are read over HTTPS from the datastores ("https" transport). */
 #include <stdlib.h>

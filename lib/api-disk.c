@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Disk handles: open, close, information, synchronous I/O, allocation. */
 #include <stddef.h>
 #include <stdlib.h>

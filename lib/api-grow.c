@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* VixDiskLib_Grow: a larger capacity for a local disk nobody has open.
  *
  * Flat extents are extended (preallocated unless the disk is thin or its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* VixDiskLib_Init/InitEx/Exit. */
 #include <errno.h>
 #include <stdlib.h>

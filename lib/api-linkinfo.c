@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* OpenVixDiskLib_GetLinkInfo: the files behind one link of an open
  * disk, for tools that show a disk's layout (vdiskmanager --info).  An
  * extension: VMware's library has no way to list a disk's files. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* VixDiskLib_GetMetadataKeys/ReadMetadata/WriteMetadata: the disk
  * database of the descriptor. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* VixDiskLib_GetConnectParams: the parameters a connection was made
  * with.  The copy is one allocation (the struct, then its strings), so
  * VixDiskLib_FreeConnectParams, which frees only the struct as callers

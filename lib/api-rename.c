@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* VixDiskLib_Rename: give a disk (its descriptor and every extent file)
  * a new name, never replacing an existing file.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* VixDiskLib_Shrink and VixDiskLib_Defragment: remake the open disk's
  * newest link in LBA order (rebuild.c), beside it, and put it in place
  * only once it is complete and durable.  Shrink also drops grains of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* VixDiskLib_SpaceNeededForClone: the bytes a Clone of the open disk
  * (its whole chain, flattened) to a given type would write, computed
  * from the chain's allocation and the layouts Create and the extent

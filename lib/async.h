@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* A small pool of threads that runs asynchronous reads and writes, so one
  * connection can have several requests in progress at once.  Completion
  * callbacks run on pool threads. */

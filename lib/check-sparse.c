@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Checking grain-table extents (hosted sparse, stream-optimized, COWD):
  * the header, each directory entry and each table entry must point
  * inside the file and past the metadata, no two entries may share a

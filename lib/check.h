@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* VixDiskLib_CheckRepair's findings (api-check.c) and its checks of
  * grain-table files (check-sparse.c). */
 #ifndef VDL_CHECK_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The InitEx configuration file (see config.h). */
 #include <ctype.h>
 #include <errno.h>

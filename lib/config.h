@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* VixDiskLib_InitEx's configuration file: "key = value" lines, as VMware
  * documents them.  Only the NFC time-outs apply here (to the https
  * transport, which replaces NFC); other keys are accepted and ignored. */

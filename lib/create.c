@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* VixDiskLib_Create: new local disks in the hosted and ESX layouts. */
 #include <errno.h>
 #include <inttypes.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* What Create knows about laying out new disks, for the operations that
  * make or extend extents of existing disks (Grow, Shrink, Defragment,
  * SpaceNeededForClone): the same sizes and the same empty extents. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Rewriting the extent lines of a descriptor's text, keeping every other
  * byte (comments, unknown keys, the DDB in its order and spelling): Grow
  * changes sizes and adds extents, Rename changes file names. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Descriptor parsing follows what real files contain rather than the
  * strictest reading of VMware's note: comments anywhere, keys matched
  * case-insensitively, optional spaces around '=', CRLF line ends, and

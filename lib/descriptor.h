@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The VMDK text descriptor: a pure parser and a writer, no file access. */
 #ifndef VDL_DESCRIPTOR_H
 #define VDL_DESCRIPTOR_H

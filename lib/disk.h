@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* A disk is a chain of links (newest first); a link is one descriptor and
  * its extents.  Reads fall through a link to its parent wherever the link
  * has no data.  Opening the same disk twice in one process shares one

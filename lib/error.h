@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Error codes with a specific message.
  *
  * Each failing internal function records a human-readable message (which

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* FLAT and VMFS extents: the sectors stored in order in a plain file,
  * starting at a sector offset.  Allocation comes from the filesystem's
  * holes, so thin flat files report their unallocated ranges. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* ESX seSparse snapshot deltas (the default on VMFS6), read-only.
  *
  * VMware has not documented the format; this follows the layout qemu

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Grain-table extents: hosted sparse (KDMV: monolithicSparse,
  * twoGbMaxExtentSparse and hosted snapshot deltas), reading
  * streamOptimized (compressed) extents, and reading ESX vmfsSparse

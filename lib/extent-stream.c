@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Writing stream-optimized extents, keeping them streams.
  *
  * A stream is read front to back by importers (OVF/OVA, vSphere

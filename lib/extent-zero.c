@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* ZERO extents: a range with no storage that always reads as zeros. */
 #include <stdlib.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* What every kind of extent shares. */
 #include "extent.h"
 

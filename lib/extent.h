@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* One extent of a link: a contiguous range of the link's virtual sectors
  * stored in one way (flat file, hosted sparse file, nothing at all...).
  * Each storage format implements these operations in its own file.

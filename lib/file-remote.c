@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Files on a datastore, read over HTTPS through a vSphere session. */
 #include <stdlib.h>
 #include <string.h>

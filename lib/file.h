@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* A local file holding part of a disk: full-length pread/pwrite that turn
  * every failure or short transfer into a specific VixError, optional
  * O_DIRECT for aligned data transfers, and qemu's inter-process locks.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Growing a hosted sparse (KDMV) extent in place, for VixDiskLib_Grow.
  *
  * The grain tables the larger capacity needs are added at the end of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Making and remaking the extents of existing disks: Grow (grow*.c),
  * Shrink and Defragment (rebuild.c). */
 #ifndef VDL_GROW_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* What VixDiskLibConnection and VixDiskLibHandle point to. */
 #ifndef VDL_HANDLE_H
 #define VDL_HANDLE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Which VixDiskLibDiskType a link is, from its createType. */
 #include <string.h>
 #include <strings.h>

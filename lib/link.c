@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Opening a link: tell a text descriptor from a sparse file with an
  * embedded descriptor, parse it, and open each extent it lists. */
 #include <endian.h>

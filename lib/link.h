@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* One link of a disk chain: a descriptor and the extents it lists. */
 #ifndef VDL_LINK_H
 #define VDL_LINK_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Route library messages to the callbacks given to VixDiskLib_InitEx.
  * Before InitEx (or with NULL callbacks) messages are dropped, as an
  * application that gave no logger asked for silence.

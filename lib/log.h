@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Messages from the library to the application's log callbacks. */
 #ifndef VDL_LOG_H
 #define VDL_LOG_H

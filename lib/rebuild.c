@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Rebuilding the grain-table extents of a link, for Shrink, Defragment
  * and growing stream-optimized disks.
  *

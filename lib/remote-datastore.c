@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Datastores: where a datastore's files are served (/folder needs the
  * datacenter's inventory path) and which datastore a /vmfs/volumes path
  * is on.  Read once per session from the inventory, and again when a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Datastore files read over HTTPS: a HEAD for the size, then Range GETs
  * on the session's pooled connections.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The connection pool and single HTTPS requests (see remote-http.h). */
 #include <inttypes.h>
 #include <pthread.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* HTTPS requests to one vSphere server over a small pool of kept-alive,
  * pinned connections (one libcurl easy handle each).  This layer only
  * moves bytes and reports what happened; the callers decide about

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* What the remote-*.c files share: the session and its SOAP calls.
  * Locking: r->lock guards the fields marked so, and is never held
  * during a network round trip; waiting (for a login in progress, a free

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Thumbprint pinning inside the TLS handshake (see remote-pin.h). */
 #include <ctype.h>
 #include <pthread.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The thumbprint pin: the only thing a remote connection trusts.  The
  * server's leaf certificate is hashed inside the TLS handshake (an
  * OpenSSL verify callback installed through libcurl), so a server with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Reading inventory properties through the PropertyCollector. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The vSphere session: connect (ServiceContent, Login or a given
  * cookie), log in again when the server forgot us, log out at the end.
  * The password and the cookie never reach a message or the log.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* SOAP over the pool: wrap a method in an envelope, POST it to /sdk,
  * parse the reply and name its fault. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Which disks may be opened: those of the VM named at connect (or of
  * its snapshot), with every file of their backing chains.  This keeps a
  * connection for one VM from reading other VMs' files by name. */

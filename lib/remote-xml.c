@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* libxml2 helpers for SOAP replies (see remote-xml.h). */
 #include <pthread.h>
 #include <stdio.h>

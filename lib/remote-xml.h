@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Small libxml2 helpers for vSphere's SOAP: elements are matched by
  * namespace and local name (servers choose their own prefixes: vcsim
  * writes xsi:type as "XMLSchema-instance:type"), and strings going into

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Remote disks on ESXi and vCenter: one authenticated vSphere session
  * (SOAP at /sdk, over TLS pinned to the server's thumbprint) and files
  * read from datastores over HTTPS (/folder, Range requests).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Crash-safe replacement of files (see replace.h). */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Replacing files crash-safely: build the new file beside the old one
  * under a temporary name, make it durable, then rename it over the old
  * one, so that after a crash either the old or the new file is there,

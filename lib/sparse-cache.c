@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* A bounded cache of grain tables for extents opened read-only.
  *
  * Tables are loaded on demand and read without locks.  On a big disk

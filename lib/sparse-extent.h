@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Internals shared by the grain-table extent code: reading and writing
  * hosted sparse and COWD extents (extent-sparse.c) and writing
  * stream-optimized ones (extent-stream.c). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The hosted sparse extent header ("KDMV", VMware's SparseExtentHeader):
  * pure encode/decode and the metadata layout of new extents. */
 #ifndef VDL_SPARSE_FORMAT_H

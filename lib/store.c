@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Stores: local path names, or datastore names on a vSphere session. */
 #include <errno.h>
 #include <libgen.h>

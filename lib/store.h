@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Where a disk's files are found: names, directories and opening.
  * Local disks use path names; remote disks use datastore names
  * ("[datastore] dir/file.vmdk") on one vSphere session.  The link and

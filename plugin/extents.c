@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit VDDK plugin: allocation map (QueryAllocatedBlocks). */
 
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit VDDK plugin: start-up and shut-down of the library. */
 
 #include <stdio.h>

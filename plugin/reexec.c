@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit VDDK plugin: re-exec nbdkit with LD_LIBRARY_PATH set.
  *
  * VMware's VDDK loads further libraries of its own from its lib64

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit VDDK plugin: per-function timings (-D vddk.stats=1). */
 
 #include <stdlib.h>

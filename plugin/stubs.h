@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit VDDK plugin: the VixDiskLib functions the plugin uses.
  *
  * X-macro list, included several times with different definitions of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit VDDK plugin: connections and the NBD data path.
  *
  * Serves a disk through VMware's VixDiskLib API (VDDK), or through any

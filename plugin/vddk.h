@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit VDDK plugin: declarations shared by the plugin's source files. */
 
 #ifndef NBDKIT_VDDK_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit VDDK plugin: the per-connection worker thread.
  *
  * nbdkit threads queue commands; one worker per connection runs them

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # make deb: build the Debian packages (debian/) from a copy of this tree
 # and check them with lintian.
 #   scripts/build-deb.sh OUTDIR

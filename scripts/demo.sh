@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Demo for "make demo" (run after "make install"): build a small example
 # VMDK with a partition table and an ext4 filesystem, serve it with the
 # installed plugin exactly as a user would - "nbdkit vddk /abs/disk.vmdk" -

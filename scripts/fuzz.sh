@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Run the libFuzzer targets of tests/fuzz (built by make fuzz).
 #
 #   scripts/fuzz.sh run BUILDDIR SECONDS [TARGET...]

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # Install the Debian packages needed to build and test, if any is missing
 # (install-deps.sh [build|deb|all]).
 # Safe to run repeatedly: it only calls apt-get when something is absent.

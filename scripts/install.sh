@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # "make install" and "make uninstall".
 #   scripts/install.sh install BUILDDIR
 #   scripts/install.sh uninstall BUILDDIR

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # make vddk-distrib: a directory laid out like VMware's VDDK, for
 # programs that take a "vmware-vix-disklib-distrib" directory (KubeVirt
 # CDI's and Forklift's VDDK images, virt-v2v, nbdkit libdir=...):

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """A TCP proxy that drops or stalls connections on purpose, for testing
 how a client recovers from a dropped or hung HTTPS transfer.  Bytes are
 forwarded untouched (TLS passes through: the client still sees the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* A test double for the VDDK plugin tests: pretends to be VDDK 6.5.
  *
  * It exports only the 19 functions every VDDK >= 6.5 has (so the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* An LD_PRELOAD shim that makes the calls which change files fail, for
  * test-fault-inject.sh: pwrite, pwritev, fsync, fdatasync, ftruncate,
  * fallocate and posix_fallocate (and their 64-bit names).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # Helpers sourced by every tests/test-*.sh script.
 # The runner (tests/run-tests.sh) exports srcdir, builddir, SAMPLES,
 # VDDK_PLUGIN (the build tree plugin, whose default libdir is VDDK_LIBDIR)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # Helpers for the crash and fault loops (test-crash-loop.sh,
 # test-fault-inject.sh), sourced after functions.sh.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Fill a range of a monolithicSparse VMDK (as qemu-img creates it, every
 grain table preallocated) with data cheaply: every grain in the range
 points at one shared grain of pattern bytes appended to the file.  The

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Write a vmfsSparse ("COWD") delta over a raw parent, as ESXi lays it out.
 
 usage: make-cowd.py PARENT.raw GRAIN DELTA EXPECTED.raw EXPECTED-SINGLE.raw [N]

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Write a seSparse delta over a raw parent, laid out as qemu's reverse
 engineering of ESXi's format describes it.
 

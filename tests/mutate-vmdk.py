@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Write deterministic corrupted variants of good VMDK images.
 
 usage: mutate-vmdk.py OUTDIR SEED IMAGE...

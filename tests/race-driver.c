@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Threads hammering one disk through several handles, for the
  * ThreadSanitizer build (test-tsan.sh), without nbdkit in the way.
  *

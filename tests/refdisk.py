@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """A reference of what a disk may hold, for the crash and fault loops
 (test-crash-loop.sh, test-fault-inject.sh).
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* A direct client of the library's vSphere module (lib/remote.h), for
  * test-remote-client.sh:
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # Helpers for the remote (ESXi / vCenter) tests, sourced after
 # functions.sh.  The "server" is vcsim, govmomi's vSphere simulator, built
 # from scripts/vcsim (see docs/testing-remote.md for what it can and

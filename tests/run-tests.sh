@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Run the test scripts against a build tree and print a summary line
 #   N passed, N failed, N skipped
 # Usage: tests/run-tests.sh BUILDDIR [test-name.sh ...]

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Read a stream-optimized VMDK the way a streaming importer does: from
 the header's overHead to the first end-of-stream marker, front to back,
 never seeking.  Writes the disk rebuilt from the grains met (zeros

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 # tcp-cutter.py PORTFILE TARGET-PORT CUT-BYTES: a TCP proxy on 127.0.0.1
 # (its port is written to PORTFILE) to 127.0.0.1:TARGET-PORT that drops
 # every connection once it has passed CUT-BYTES from the server to the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Chain validation: a child records its parent's CID (parentCID).  After the
 # parent is modified (qemu-io changes its CID), the child is no longer a
 # valid delta of it: opening/reading the chain must fail with an error about

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # A zeroed grain (GTE = 1, zeroed_grain=on) in a child stops the fall-through
 # to the parent: those grains read as zeroes although the base has data
 # there, and a partial NBD write into such a grain keeps the rest of it zero

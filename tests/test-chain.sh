@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Snapshot chains made by qemu-img (child = monolithicSparse or
 # twoGbMaxExtentSparse delta with parentFileNameHint relative to its
 # directory; base sparse or flat; then a third link on top):

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # vmfsSparse ("COWD") snapshot deltas, as ESXi writes them: a delta is
 # made for the sample vmfs_thick.vmdk (whose real delta file is not in
 # the samples) from VMware's format description, with grain tables only

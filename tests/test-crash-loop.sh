@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Crash loop: for every writable format, CRASH_ITERATIONS times (default
 # 3; make crash-loop runs 100) on the same disk:
 #   nbdkit opens the disk read-write and must serve exactly what was left

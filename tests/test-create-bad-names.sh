@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # A descriptor quotes its extent file names and ends each line with a
 # newline, so a disk named with a double quote or a line break (from which
 # the extent names are made) could never be read back: create=true refuses

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # create=true on a file that already exists must fail with a clear error
 # (mentioning that it exists) and must leave the existing file untouched;
 # also when the existing file is not a VMDK at all.

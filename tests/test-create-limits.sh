@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # create-size beyond what a create-type can hold is refused at once, with
 # the limit in the message and no file left behind (100P used to write
 # 25 GiB of grain directories before failing with "invalid capacity"; 1E

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # nbdkit vddk create=true create-type=monolithic-sparse (the man page's
 # "qemu-img convert input.qcow2 $uri" example): the new image has
 # createType monolithicSparse, qemu-img accepts it and finds it equal to the input,

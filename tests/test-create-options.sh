@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # create-adapter-type and create-hwversion end up in the new descriptor:
 # ddb.adapterType ide/buslogic/lsilogic and ddb.virtualHWVersion (named
 # VDDK versions and plain numbers), with the plugin's defaults

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # nbdkit vddk create=true create-type=split-sparse and split-flat with a
 # disk just over 2 GiB, so that more than one extent file is needed: the
 # image has createType twoGbMaxExtentSparse/Flat with >= 2 extents of the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The man page's create example (qemu-img convert into a new sparse VMDK)
 # must keep the output sparse: qemu-img writes zeros for the empty parts
 # of the input, and those must not allocate grains.  Zeros written over

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # create-type=stream-optimized: qemu-img convert into a new compressed
 # stream (the man page's create example), which qemu-img accepts and
 # finds equal to the input.  Then rewrites: partial grains, overwrites,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # nbdkit vddk create=true create-type=vmfs-sparse: an ESX vmfsSparse
 # (COWD) disk that qemu-img accepts and finds equal to the input, with
 # grain tables only where data was written, served again identically.

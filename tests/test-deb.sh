@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The Debian packages (debian/, make deb), end to end: they build with
 # dpkg-buildpackage -us -uc -b, lintian reports no error, they install
 # with dpkg, "nbdkit vddk /abs/disk.vmdk" then serves a disk with the

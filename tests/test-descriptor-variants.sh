@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Descriptors as real products write them, beyond what qemu-img makes:
 # ZERO extents between flat ones, createType vmfsThin, CRLF line ends,
 # VirtualBox-style "key=value" without spaces, no heading comments,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Faults below the library: tests/fault-inject.so (LD_PRELOAD into
 # nbdkit) fails the Nth pwrite/pwritev/fsync/fdatasync/ftruncate/
 # fallocate on the disk's files with EIO or ENOSPC.  For every writable

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Data flushed through NBD survives a crash: after NBD writes (into
 # allocated and unallocated grains) and NBD_CMD_FLUSH, nbdkit is killed
 # with SIGKILL.  The image must then pass qemu-img check, hold exactly the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Every input of the fuzz corpus (tests/fuzz/corpus) and every crasher
 # found so far (tests/fuzz/crashers) goes through its fuzz target again,
 # built without libFuzzer: with the normal build, and with the

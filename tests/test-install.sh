@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # make install's layout: the plugin where nbdkit finds it by name, the
 # library as in VMware's distribution (lib64/libvixDiskLib.so.8 plus the
 # unversioned link) at the plugin's compiled-in default libdir, the header,

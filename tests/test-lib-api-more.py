@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Drive the functions of VMware's header that whole-disk tools use
 (ctypes): Grow, Shrink, Defragment, Rename, SpaceNeededForClone,
 IsAttachPossible, Attach, CheckRepair, GetConnectParams, and the

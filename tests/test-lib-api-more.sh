@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # VixDiskLib's whole-disk functions (Grow, Shrink, Defragment, Rename,
 # SpaceNeededForClone, Attach, IsAttachPossible, CheckRepair,
 # GetConnectParams) and OpenVixDiskLib_GetLinkInfo, driven directly and

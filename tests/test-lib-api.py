@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Drive the library's API directly (ctypes) for the calls the plugin does
 not use: metadata, CreateChild, Clone, Unlink and the local no-ops.
 Checks against qemu-img decoding the files the library wrote.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The library's API beyond what the plugin uses: metadata (read, list,
 # write), CreateChild, Clone, Unlink, and the local no-ops, driven
 # directly and checked with qemu-img.  See test-lib-api.py.

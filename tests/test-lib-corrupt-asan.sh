@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Hundreds of deterministically corrupted images (headers, grain
 # directories and tables, compressed grains, descriptors, truncation) go
 # through the library built with AddressSanitizer and UBSan.  Each must

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """An error's text belongs to the call that failed: many threads failing
 at once on different files each get a message naming their own file,
 and a thread that did not fail never gets another thread's message.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Errors stay with the call that failed: 16 threads failing at once on 16
 # different files each get their own file's message, and nobody gets
 # another thread's (with remote disks that would show one tenant another's

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # GetInfo reports what the descriptors say: capacity, adapter type,
 # geometry, uuid, number of links and the parent hint; and the plugin
 # shows the same with -D vddk.diskinfo=1.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The library under valgrind: reading every sample (checked against the
 # expected checksums), allocation maps, and writes that allocate grains
 # in a copy, with no memory errors and no leaks.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Locking: while one nbdkit serves an image read-write (with a client
 # connected, as the plugin opens the disk per connection), a second
 # read-write nbdkit on the same image is refused with an error mentioning a

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # A sparse extent whose magic is not KDMV: (a) the SPARSE extent of a
 # twoGbMaxExtentSparse descriptor, (b) a monolithicSparse file with its
 # magic damaged (it is then neither a sparse file nor a text descriptor).

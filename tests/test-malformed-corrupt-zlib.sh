@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # streamOptimized image with a compressed grain whose zlib data is corrupt
 # (an invalid deflate block), and one whose compressed-size field is huge:
 # reading that grain fails with an error (decompression/grain), never

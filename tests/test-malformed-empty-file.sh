@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # An empty file: opening fails cleanly (read-only and read-write) with an
 # error about the empty/truncated file or missing descriptor.
 source "$srcdir/tests/functions.sh"

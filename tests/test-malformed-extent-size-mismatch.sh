@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Extent sizes that do not match: (a) a SPARSE extent line whose size is
 # larger than the capacity in the sparse extent's header, (b) a FLAT extent
 # line larger than its flat file.  Serving fails cleanly with an error about

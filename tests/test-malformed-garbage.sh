@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Files that are not VMDKs: a plain text file, random binary data, and a
 # text descriptor without any extent line.  Opening fails cleanly with an
 # error saying it is not a valid descriptor/VMDK (or has no extents).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # A grain directory entry (primary and redundant) pointing far past the end
 # of the file: opening or reading fails cleanly with an error about the
 # grain directory/table, never a crash.  Also a grain directory offset in

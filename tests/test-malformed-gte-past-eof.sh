@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # A grain table entry (in both the primary and the redundant table) that
 # points far past the end of the file: reading that grain must fail with an
 # error (or the open must fail) - never silently return garbage or zeroes -

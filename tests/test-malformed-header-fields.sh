@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Sparse headers with impossible values - grainSize 0 or not a power of two,
 # numGTEsPerGT 0, version 99, an unknown incompatible flag, an absurd
 # capacity, a descriptor area past EOF - are rejected cleanly at open with

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # A descriptor whose extent file does not exist: opening fails with an error
 # naming the missing file (flat and sparse extents, -r and read-write).
 source "$srcdir/tests/functions.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Files that are not disks are refused by what they are, read-only and
 # read-write: /dev/zero and /dev/null (character devices, which used to be
 # called "empty"), a FIFO (whose open used to wait forever for a writer),

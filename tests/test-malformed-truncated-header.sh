@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # A monolithicSparse file cut inside (or right after) its 512-byte KDMV
 # header, or cut before its grain directory: opening fails cleanly with an
 # error about the truncated header/file, never a crash.

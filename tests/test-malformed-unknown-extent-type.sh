@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # A descriptor whose extent line has an unknown extent type: opening fails
 # with an error naming the type (or saying the extent type is unknown).
 source "$srcdir/tests/functions.sh"

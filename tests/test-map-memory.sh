@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Memory does not grow with the disk.  Mapping a 4 TiB sparse disk made by
 # qemu-img (every grain table preallocated, all of them empty) keeps
 # nbdkit's peak RSS under 64 MiB.  Empty grain tables share one read-only

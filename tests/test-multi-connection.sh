@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Several client connections to one nbdkit write concurrently into the
 # same unallocated grains of a sparse disk (each a different part of each
 # grain).  The library shares one disk object between the connections'

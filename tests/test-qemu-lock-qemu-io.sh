@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # qemu's locks (issue 5 §2): while nbdkit vddk serves a disk, qemu-io must
 # not be able to write it behind our back.  Read-write: a qemu writer is
 # refused ("Failed to get ... lock"), every byte we wrote is kept and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # qemu's locks, the other way round (issue 5 §2): while qemu-nbd has a disk
 # open, nbdkit vddk must respect qemu's permissions.
 #   qemu-nbd read-write: our read-write and read-only opens are refused,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # qemu-img monolithicFlat: nbdkit vddk serves the same bytes as qemu-img,
 # scattered NBD writes and a whole-disk nbdcopy overwrite are seen by
 # qemu-img after nbdkit exits, and qemu-img check stays clean.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # qemu-img monolithicSparse (zeroed_grain off): nbdkit vddk serves the same
 # bytes as qemu-img decodes, writes through NBD (scattered, partial grains,
 # unallocated grains, a second grain table, zeroes) and a whole-disk nbdcopy

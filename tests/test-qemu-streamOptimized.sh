@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # qemu-img streamOptimized (compressed grains, read-only): nbdkit vddk serves
 # the same bytes as qemu-img decodes, and nbdinfo --map agrees with qemu-img
 # map.  Also with a size that is not a multiple of the grain size.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # qemu-img twoGbMaxExtentFlat with a disk just over 2 GiB (two flat extent
 # files): reads, writes crossing the extent boundary, qemu-img check/compare.
 source "$srcdir/tests/functions.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # qemu-img twoGbMaxExtentSparse with a disk just over 2 GiB (two sparse
 # extent files): reads, writes crossing the extent boundary, qemu-img
 # check/compare, and nbdinfo --map against qemu-img map.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # createType="vmfs" (ESXi flat disk): a qemu-img monolithicFlat image whose
 # descriptor is rewritten to createType="vmfs" with an extent line
 # 'RW n VMFS "img-flat.vmdk"' (no offset, as ESXi writes it and as qemu-img

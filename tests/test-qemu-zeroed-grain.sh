@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # qemu-img monolithicSparse with zeroed_grain=on (version 2, GTE = 1 for
 # zeroed grains) and off: grains zeroed with "qemu-io write -z" read as
 # zeroes, are not reported as data by nbdinfo --map (like qemu-img map), and

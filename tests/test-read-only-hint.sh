@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # When a read-write open fails, "(open the disk read-only instead)" is
 # added only where -r helps: the disk cannot be written (permissions, an
 # immutable file) or only readers hold it - not when it cannot be read

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Remote connections: every way of giving the password (password=+FILE,
 # password=-FD, password=- at a prompt) and cookie= connect; each mistake
 # gets its own message within seconds (wrong password, wrong thumbprint

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # A network that misbehaves between the plugin and the server (a proxy
 # of the test's own, tests/cut-proxy.py):
 #  - connections cut in the middle of a range are retried, resuming where

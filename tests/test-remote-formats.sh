@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Remote disks through the man page's command lines, with the open library
 # (no libdir=), against the simulator in its vCenter and ESXi models:
 # every format the local library reads is served over the datastore's

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # vmfs_thick-000001.vmdk is a vmfsSparse child whose -delta.vmdk extent is
 # not in the sample set: opening it must fail with an error that names the
 # missing file (read-only from the samples dir and read-write on a copy),

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Every real VMware-made sample in $SAMPLES, served by nbdkit vddk, reads
 # back with the raw sha256 recorded in PROVENANCE.md - read-only (-r, straight
 # from the read-only samples directory) and read-write (on a private copy,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # seSparse snapshot deltas (ESXi 6.5+ on VMFS6), read-only.  A delta over
 # the vmfs_thick sample is made from the layout qemu reverse-engineered,
 # and qemu-img (an independent reader) must agree with it first.  Then:

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Writes through the plugin keep a hosted sparse extent's metadata right:
 # every grain table and its redundant copy hold the same entries, the
 # redundant directory points at the copies, and a grain table missing

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # A stream-optimized disk killed with grains appended after its last
 # flush is opened again and written: the first append cuts those grains
 # off the end of the file, and reading the grain just stored (near the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Stream-optimized disks stay streams: a reader going front to back (as
 # OVF/OVA importers do, tests/stream-walk.py here) finds the whole disk
 # before the first end-of-stream marker, and random-access readers

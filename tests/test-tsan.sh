@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # ThreadSanitizer on the concurrent paths (make tsan builds build-tsan;
 # make check builds it too).  Two drivers:
 #  - tests/race-driver (TSan-built, the library alone) on every writable

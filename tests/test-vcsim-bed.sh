@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The remote test bed itself, checked with independent tools only (vcsim,
 # qemu-img, curl, openssl, pyvmomi; no code of this project):
 #  - vCenter and ESXi models start on 127.0.0.1 with an RSA-2048

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Requests that are not whole sectors fail with EINVAL (the reference
 # plugin says EIO); the blocksize filter makes them work.
 source "$srcdir/tests/functions.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # config= names a VDDK configuration file ("key = value" lines and #
 # comments).  It is checked when nbdkit starts, so that a wrong file - a
 # directory, a device, a FIFO (which must not hang the check), binary data,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The -D vddk.* debug flags: diskinfo, extents, datapath, stats, and
 # direct=0 (the worker thread and asynchronous calls that VMware's library
 # needs, which the open library, being thread-safe, can do without).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # make vddk-distrib (scripts/vddk-distrib.sh): the directory in VMware's
 # layout for CDI and Forklift.  Built in the test's own directory under
 # /tmp, outside every library search path, it must

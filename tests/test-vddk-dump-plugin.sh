@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # --dump-plugin: the plugin's own lines, for our library in the
 # compiled-in libdir and for the VDDK 6.5 stand-in via libdir=.
 source "$srcdir/tests/functions.sh"

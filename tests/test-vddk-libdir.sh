@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Library loading: the libdir= layouts and versions tried, and the
 # errors when nothing (or something incomplete) is found.
 source "$srcdir/tests/functions.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Block status of disks of 4 GiB and more: runs of hole and of data longer
 # than 4 GiB must come back as whole sectors, so that "nbdinfo --map" (whose
 # requests are nearly 4 GiB long) walks the disk and agrees with qemu-img

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Read-only local disks advertise multi-conn and read correctly over
 # several connections; writable ones do not advertise it.
 source "$srcdir/tests/functions.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Parameter parsing and checking: every bad value gives the reference
 # plugin's message, and good values reach the library as they should.
 source "$srcdir/tests/functions.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # password=-FD: the password read from the fd reaches ConnectEx intact,
 # although nbdkit re-execs itself after reading it.
 source "$srcdir/tests/functions.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # password=+FILE and password=PASSWORD: the password reaches ConnectEx
 # intact after nbdkit re-execs itself.
 source "$srcdir/tests/functions.sh"

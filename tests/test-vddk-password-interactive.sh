@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # password=-: the password typed at the prompt reaches ConnectEx intact
 # after nbdkit re-execs itself.
 source "$srcdir/tests/functions.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The re-exec that puts the library's directory on LD_LIBRARY_PATH is
 # invisible to --run commands: they see LD_LIBRARY_PATH as it was
 # before nbdkit started.  It happens when other libraries are bundled

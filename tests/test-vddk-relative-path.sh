@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # A local file named relative to the directory nbdkit starts in works when
 # nbdkit daemonizes (no -f), although it then changes directory to /: the
 # plugin makes local names absolute while parsing its parameters.  libdir=

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # A remote command line (as virt-v2v builds it) against our library, with
 # no server listening: the connection fails with a clear message and no
 # crash, and the password (from a file) or the session cookie never shows

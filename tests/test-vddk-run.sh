@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Serving the sample VMDKs: size, contents, read-only mode and writes.
 source "$srcdir/tests/functions.sh"
 set -e

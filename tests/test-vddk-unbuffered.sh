@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # unbuffered=true opens flat extents with O_DIRECT (where the filesystem
 # allows it) and data still round-trips; without it, no O_DIRECT.
 source "$srcdir/tests/functions.sh"

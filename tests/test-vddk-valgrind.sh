@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # nbdkit with the plugin and the library under valgrind: reads, writes
 # that allocate grains, flush, extents, stats, a read that fails on a
 # corrupt grain, and a disk that fails to open.  Any memory error or

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # vdiskmanager -e and -R: good disks and chains pass; each kind of
 # damage is found (exit 3, the problem named with its file), -R repairs
 # what can be repaired without guessing (then -e and qemu-img check

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # vdiskmanager -r: every VMware sample (VMware's own files, including
 # the vmfs disk qemu cannot open) converted to every type reads back
 # with the sample's known checksum; a qemu-made chain is flattened; the

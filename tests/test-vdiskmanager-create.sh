@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # vdiskmanager -c: every type by VMware's number and by name, the
 # adapters and size spellings VMware documents; qemu-img must see the
 # type, size and adapter asked for and find no errors.

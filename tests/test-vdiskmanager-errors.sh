@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # vdiskmanager's command line: usage errors (exit 2), failures (exit 1,
 # one line naming the file and the reason, a JSON object with --json),
 # -q, the progress bar on a terminal and nowhere else, JSON progress.

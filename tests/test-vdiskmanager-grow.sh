@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # vdiskmanager -x: every type grows, keeping its content; qemu-img sees
 # the new size, finds no errors, and can write and read the new part;
 # the geometry and the CID change (the geometry stays with

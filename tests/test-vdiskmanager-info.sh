@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # vdiskmanager --info and --info --json: type, capacity in bytes,
 # adapter, hardware version, the chain with its CIDs, the extents and
 # the allocated bytes, checked against the files and against qemu-img.

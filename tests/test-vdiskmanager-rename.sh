@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # vdiskmanager -n SOURCE DISK (VMware's order): the descriptor and every
 # extent get the new name, the descriptor names the new extent files,
 # the content is unchanged, nothing is overwritten, and a disk in use

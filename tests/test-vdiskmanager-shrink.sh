@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # vdiskmanager -k and -d: the content (qemu-img compare), the
 # descriptor's DDB and the CID stay; shrink gives back grains of zeros,
 # defragment keeps the allocation and lays grains out in order; thin

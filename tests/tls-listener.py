@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 # tls-listener.py PORTFILE CERT KEY LOG: a TLS server on 127.0.0.1 (its
 # port written to PORTFILE) that answers nothing and appends to LOG, per
 # connection, "handshake failed: ..." or "received N bytes" followed by

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Test fixtures on a running vcsim (govmomi's vSphere simulator), with
 pyvmomi.  Used by tests/remote-functions.sh; not part of the project's
 code.  The server is taken from the environment that start_vcsim exports:

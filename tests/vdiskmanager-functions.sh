@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # Helpers for tests/test-vdiskmanager-*.sh, sourced after functions.sh.
 # The tool is checked with qemu-img, an independent VMDK implementation.
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* A direct client of the library for tests that must see the library
  * alone (sanitizer and valgrind builds, corrupted images), without nbdkit
  * in the way.

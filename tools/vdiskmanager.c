@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* vdiskmanager: VMware's vmware-vdiskmanager command line on the open
  * VixDiskLib.  This file reads the command line; vdm-ops.c does the
  * work.  See vdiskmanager.pod. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* vdiskmanager --info: what a disk is (type, capacity, adapter,
  * hardware version, geometry), its chain of links with their content
  * IDs, the files of each link, and how much is allocated: as text, or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The operations of vdiskmanager, each a few calls of the public API. */
 #include <stdarg.h>
 #include <stdlib.h>

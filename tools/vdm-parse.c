@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The spellings vmware-vdiskmanager accepts, and ours: sizes ("10GB",
  * "850MB", "2048" sectors), disk types (VMware's numbers 0-6 and names)
  * and adapter types. */

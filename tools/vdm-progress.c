@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Progress of long operations: a bar on standard error when it is a
  * terminal (as qemu-img -p shows), JSON lines on standard output with
  * --json, nothing with -q or when output goes to a file. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* What the tool tells: results, and errors as one line naming the file
  * and the reason (the library's own message, which usually names the
  * file already), or a JSON object with --json. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* vdiskmanager: shared declarations of the tool's files.  The tool uses
  * only the public API of vixDiskLib.h (and its OpenVixDiskLib_
  * extensions, linked directly). */

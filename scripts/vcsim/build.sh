@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # Build scripts/vcsim/main.go into OUT (default build/vcsim) from Debian's
 # golang-go and golang-github-vmware-govmomi-dev, offline (GOPATH mode).
 set -e

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // vcsim: govmomi's vSphere simulator as a command, for the remote-mode
 // tests.  Debian packages govmomi's simulator library but no command, so
 // this small main starts it: a vCenter (default) or ESXi (-esx) model on

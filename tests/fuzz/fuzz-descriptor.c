@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The text descriptor (lib/descriptor.c): parsing, and the edits the
  * library makes to a descriptor it has parsed.
  *

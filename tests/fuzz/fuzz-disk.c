@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* A whole disk through the public API, as nbdkit drives it: open, get
  * the information and metadata, read, query allocated blocks, write a
  * little, flush, close, and open again to see the writes.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The vSphere client's handling of SOAP replies (lib/remote-soap.c,
  * remote-session.c, remote-props.c, remote-vm.c, remote-datastore.c,
  * remote-xml.c): a whole session from connect to disconnect, with every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Grain-table extent files: the hosted sparse (KDMV), ESX COWD and
  * seSparse header parsers (lib/sparse-format.c), then the extent opened
  * as the library opens it (lib/extent-sparse.c, extent-sesparse.c):

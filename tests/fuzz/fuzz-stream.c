@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Stream-optimized extents (lib/extent-sparse.c, extent-stream.c):
  * finding the footer (read_footer, and find_last_footer's backwards
  * search after a cut-off append), reading compressed grains behind

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* What the fuzz targets share.  Each target defines
  * LLVMFuzzerTestOneInput; it is linked either with libFuzzer (clang,
  * make fuzz) or with replay.c (any compiler, make check), which feeds it

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Write the seed inputs of the fuzz targets (tests/fuzz/fuzz.h).
 
 usage: make-seeds.py OUTDIR SAMPLES [VDL_DRIVER]

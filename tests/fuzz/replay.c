@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Replay files through a fuzz target without libFuzzer, so that the
  * normal (gcc) and sanitizer builds check the corpus and every crasher
  * found so far.
