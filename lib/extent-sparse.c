@@ -910,6 +910,56 @@ load_directory (struct sparse_extent *s, uint64_t at, uint32_t **out,
   return VIX_OK;
 }
 
+struct span {
+  uint64_t start, end;          /* sectors */
+};
+
+static int
+span_cmp (const void *a, const void *b)
+{
+  const struct span *x = a, *y = b;
+
+  return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Tables and directories are written in place: if two of them (or one
+ * and the header or descriptor) share sectors in a damaged file, a
+ * write would change the other.  Such a file can be read as it is, but
+ * not written.  Returns the first shared sector, or 0. */
+static uint64_t
+overlapping_metadata (struct sparse_extent *s, bool *oom)
+{
+  uint64_t gd_sectors = (s->n_gts * 4 + SS - 1) / SS;
+  uint64_t gt_sectors = (s->h.gtes_per_gt * 4 + SS - 1) / SS;
+  uint64_t d0 = s->h.desc_offset, d1 = d0 + s->h.desc_size, end = 0, at = 0;
+  struct span *sp = malloc ((2 * (size_t) s->n_gts + 4) * sizeof *sp);
+  size_t n = 0, i;
+
+  *oom = !sp;
+  if (!sp)
+    return 0;
+  sp[n++] = (struct span) { 0, s->cowd ? COWD_HEADER_SIZE / SS : 1 };
+  if (s->h.desc_size)
+    sp[n++] = (struct span) { d0, d1 < d0 ? UINT64_MAX : d1 };
+  sp[n++] = (struct span) { s->h.gd_offset, s->h.gd_offset + gd_sectors };
+  if (s->redundant)
+    sp[n++] = (struct span) { s->h.rgd_offset, s->h.rgd_offset + gd_sectors };
+  for (i = 0; i < s->n_gts; i++) {
+    if (s->gd[i])
+      sp[n++] = (struct span) { s->gd[i], s->gd[i] + gt_sectors };
+    if (s->redundant && s->rgd[i])
+      sp[n++] = (struct span) { s->rgd[i], s->rgd[i] + gt_sectors };
+  }
+  qsort (sp, n, sizeof *sp, span_cmp);
+  for (i = 0; i < n && !at; i++) {
+    if (sp[i].start < end)
+      at = sp[i].start;
+    end = sp[i].end > end ? sp[i].end : end;
+  }
+  free (sp);
+  return at;
+}
+
 VixError
 vdl_sparse_read_header (struct vdl_file *f, bool cowd, uint64_t size,
                         struct kdmv_header *h)
@@ -1029,6 +1079,21 @@ open_grained (const struct vdl_extent_open_args *a,
                           "redundant grain directory");
   if (err != VIX_OK)
     goto fail;
+  if (a->writable && !s->compressed) {
+    bool oom;
+    uint64_t at = overlapping_metadata (s, &oom);
+    if (oom) {
+      err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+      goto fail;
+    }
+    if (at) {
+      vdl_debug ("VixDiskLib: %s: grain tables, directories, header or "
+                 "descriptor overlap at sector %llu", a->path,
+                 (unsigned long long) at);
+      s->e.no_write = "is damaged (its grain tables or directories "
+        "overlap each other or the header), so it can only be read";
+    }
+  }
   s->next_free = (s->file_sectors + s->h.grain_size - 1)
     / s->h.grain_size * s->h.grain_size;
   if (s->next_free < s->h.overhead)
