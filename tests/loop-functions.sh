@@ -69,8 +69,7 @@ after_stop ()
   qemu-img convert -f vmdk -O raw "$PWD/d.vmdk" qemu.raw &&
     "${refdisk[@]}" check "$state" qemu.raw || return 1
   # A stream stays one: read front to back, it holds the same.
-  if [ "$(head -c 4 d.vmdk)" = KDMV ] &&
-     [ "$(ddb_value d.vmdk createType)" = streamOptimized ]; then
+  if head -c 65536 d.vmdk | grep -aq 'createType="streamOptimized"'; then
     /usr/bin/python3 "$srcdir/tests/stream-walk.py" d.vmdk walked.raw \
       > walk.out && cmp walked.raw qemu.raw || {
       cat walk.out; echo "FAIL: read front to back, the stream differs" >&2

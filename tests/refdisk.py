@@ -56,9 +56,12 @@ def make(start, n, tag):
     return b"".join(sector_data(start + i, tag) for i in range(n))
 
 
+ZERO = bytes(SS)
+
+
 def tag_of(buf, s):
     """The tag of the write that left buf (one sector) at sector s."""
-    if buf[:16] == bytes(16) and not any(buf):
+    if buf == ZERO:
         return 0
     sec, tag, magic = struct.unpack_from("<QI4s", buf)
     if magic != MAGIC or sec != s or tag == 0 or buf != sector_data(s, tag):
@@ -241,7 +244,10 @@ def faults_injected(log, calls=None):
 
 
 def kill_and_wait(pid):
-    os.kill(pid, signal.SIGKILL)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return                                  # dead and reaped already
     while True:
         try:
             os.kill(pid, 0)
