@@ -65,17 +65,21 @@ after_stop ()
   if ! qemu-img check "$PWD/d.vmdk" > check.out 2>&1; then
     cat check.out; echo "FAIL: qemu-img check" >&2; return 1
   fi
-  rm -f qemu.raw
-  qemu-img convert -f vmdk -O raw "$PWD/d.vmdk" qemu.raw &&
-    "${refdisk[@]}" check "$state" qemu.raw || return 1
-  # A stream stays one: read front to back, it holds the same.
+  # A stream stays one: read front to back, it loses nothing flushed
+  # either.  (It may differ from what qemu reads: a crash while a flush
+  # was writing the header leaves the new tail readable front to back
+  # while the header still names the previous directory.)
   if head -c 65536 d.vmdk | grep -aq 'createType="streamOptimized"'; then
+    rm -f walked.raw
     /usr/bin/python3 "$srcdir/tests/stream-walk.py" d.vmdk walked.raw \
-      > walk.out && cmp walked.raw qemu.raw || {
-      cat walk.out; echo "FAIL: read front to back, the stream differs" >&2
+      > walk.out && "${refdisk[@]}" check "$state" walked.raw --keep || {
+      cat walk.out; echo "FAIL: read front to back, the stream lost data" >&2
       return 1; }
     rm -f walked.raw
   fi
+  rm -f qemu.raw
+  qemu-img convert -f vmdk -O raw "$PWD/d.vmdk" qemu.raw &&
+    "${refdisk[@]}" check "$state" qemu.raw || return 1
   rm -f qemu.raw
   serve reopen.pid "$PWD/reopen.sock" reopen.log || return 1
   if ! "${refdisk[@]}" check "$state" "$sock" --exact ||

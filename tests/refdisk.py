@@ -16,9 +16,10 @@ usage:
   refdisk.py init STATE SIZE [START:LENGTH ...]
       a new, all-zero disk of SIZE bytes; only the windows START:LENGTH
       (bytes; default the whole disk) are written and checked
-  refdisk.py check STATE SOURCE [--exact]
+  refdisk.py check STATE SOURCE [--exact] [--keep]
       read the windows from SOURCE (an NBD URI, or a raw file) and check
-      them; --exact: only durable tags allowed.  Then adopt what was read.
+      them; --exact: only durable tags allowed.  Then adopt what was read
+      as durable, unless --keep.
   refdisk.py crash STATE URI PIDFILE SEED OPS
       check exactly, then up to OPS random writes (several in flight) and
       flushes; SIGKILL the server at a random moment
@@ -120,7 +121,7 @@ class Source:
             self.f.close()
 
 
-def check(st, src, exact, what):
+def check(st, src, exact, what, adopt=True):
     """Check the windows against st; adopt what was read as durable."""
     bad, seen = [], {}
     for first, n in st.windows:
@@ -140,8 +141,9 @@ def check(st, src, exact, what):
     if bad:
         sys.exit("%s: %d sectors wrong:\n  %s" % (what, len(bad),
                                                   "\n  ".join(bad[:20])))
-    st.durable = seen
-    st.maybe = {}
+    if adopt:
+        st.durable = seen
+        st.maybe = {}
 
 
 def window_range(st, rnd, max_sectors):
@@ -373,7 +375,7 @@ def main():
     st = load(path)
     if cmd == "check":
         src = Source(a[0])
-        check(st, src, "--exact" in a, a[0])
+        check(st, src, "--exact" in a, a[0], "--keep" not in a)
         src.close()
     elif cmd == "crash":
         crash(st, a[0], a[1], int(a[2]), int(a[3]))
