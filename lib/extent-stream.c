@@ -210,7 +210,7 @@ find_bare_eos (struct sparse_extent *s)
   if (!buf)
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
   while (end > s->h.overhead && s->file_sectors - end < limit) {
-    start = end - chunk > s->h.overhead ? end - chunk : s->h.overhead;
+    start = end > s->h.overhead + chunk ? end - chunk : s->h.overhead;
     err = vdl_file_pread (s->file, buf, (end - start) * SS, start * SS);
     if (err != VIX_OK)
       break;
