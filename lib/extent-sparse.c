@@ -986,11 +986,27 @@ vdl_sparse_read_header (struct vdl_file *f, bool cowd, uint64_t size,
 static VixError
 read_kdmv_header (struct sparse_extent *s, uint64_t size)
 {
+  const uint32_t layout = KDMV_FLAG_COMPRESSED | KDMV_FLAG_MARKERS |
+    KDMV_FLAG_ZERO_GTE;
   VixError err = vdl_sparse_read_header (s->file, false, size, &s->h);
+  struct kdmv_header head = s->h;
 
   if (err == VIX_OK && s->h.gd_offset == KDMV_GD_AT_END) {
     s->header_at_end = true;
     err = read_footer (s, size);
+    /* The footer is the header naming its directory.  One describing
+     * another layout is not this file's: trusted, it turned a stream
+     * into a plain sparse extent, written in place. */
+    if (err == VIX_OK &&
+        (s->h.capacity != head.capacity ||
+         s->h.grain_size != head.grain_size ||
+         s->h.gtes_per_gt != head.gtes_per_gt ||
+         ((s->h.flags ^ head.flags) & layout)))
+      err = vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is corrupt: its footer "
+                       "(sector %llu) describes another disk than its "
+                       "header (capacity, grain size, table size or "
+                       "compression)", s->e.path,
+                       (unsigned long long) s->footer_at + 1);
   }
   return err;
 }

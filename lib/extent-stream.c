@@ -214,6 +214,22 @@ find_tail_after (struct sparse_extent *s, uint64_t gd)
   return VIX_OK;
 }
 
+/* Where the directory and the tables it names end.  Appending must
+ * not cut or overwrite them: a table of zeros looks like the padding
+ * after an end-of-stream marker. */
+static uint64_t
+metadata_end (struct sparse_extent *s)
+{
+  uint64_t gt_sectors = (s->h.gtes_per_gt * 4 + SS - 1) / SS;
+  uint64_t end = s->h.gd_offset + (s->n_gts * 4 + SS - 1) / SS;
+  uint32_t i;
+
+  for (i = 0; i < s->n_gts; i++)
+    if (s->gd[i] && s->gd[i] + gt_sectors > end)
+      end = s->gd[i] + gt_sectors;
+  return end;
+}
+
 /* qemu ends its streams with a bare end-of-stream marker, then zeros
  * up to a cluster boundary.  The marker is the first zero sector after
  * the last one that is not; grains will go right after it. */
@@ -228,13 +244,14 @@ find_bare_eos (struct sparse_extent *s)
   if (!buf)
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
   while (end > s->h.overhead && s->file_sectors - end < limit) {
-    start = end - chunk > s->h.overhead ? end - chunk : s->h.overhead;
+    start = end > s->h.overhead + chunk ? end - chunk : s->h.overhead;
     err = vdl_file_pread (s->file, buf, (end - start) * SS, start * SS);
     if (err != VIX_OK)
       break;
     for (i = end - start; i-- > 0; )
       if (!sparse_is_zero (buf + i * SS, SS)) {
-        if (start + i + 1 < s->file_sectors) {
+        if (start + i + 1 < s->file_sectors &&
+            start + i + 1 >= metadata_end (s)) {
           s->sw->stale_marker = start + i + 1;
           s->sw->stale_span = 0;
           s->next_free = start + i + 2;
@@ -266,6 +283,10 @@ stream_writer_open (struct sparse_extent *s)
     err = find_tail_after (s, s->h.gd_offset);
   if (err != VIX_OK)
     return err;
+  /* Tables named by the directory after that tail (a damaged stream)
+   * must not be cut off with the grains that follow it. */
+  if (w->tail_end && w->tail_end < metadata_end (s))
+    w->tail_end = 0;
   w->tail_current = w->tail_end == s->file_sectors;
   if (w->footer_at) {
     w->stale_marker = w->footer_at;

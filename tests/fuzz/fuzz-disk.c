@@ -109,6 +109,71 @@ metadata (VixDiskLibHandle h)
   free (keys);
 }
 
+/* Ranges next to and between the written ones, read before writing:
+ * what the writes did not touch must read the same after reopening
+ * (a partial grain is completed from the old data; tables and grains
+ * appended must not land on data). */
+#define N_PROBES 6
+#define PROBE 8                 /* sectors */
+static struct probe {
+  uint64_t sector, count;
+  bool ok;                      /* it could be read before writing */
+  unsigned char data[PROBE * SS];
+} probes[N_PROBES];
+
+static bool
+overlaps (uint64_t s, uint64_t n, const struct range *r, int nr)
+{
+  int k;
+
+  for (k = 0; k < nr; k++)
+    if (s < r[k].sector + r[k].count && r[k].sector < s + n)
+      return true;
+  return false;
+}
+
+static void
+read_probes (VixDiskLibHandle h, uint64_t cap, const struct range *r,
+             int nr)
+{
+  uint64_t at[N_PROBES] = {
+    1, cap / 4, cap / 2 >= PROBE ? cap / 2 - PROBE : 0,
+    r[1].sector + r[1].count, cap / 4 * 3, cap > PROBE + 1 ? cap - PROBE - 1 : 0,
+  };
+  int i;
+
+  for (i = 0; i < N_PROBES; i++) {
+    struct probe *p = &probes[i];
+    p->sector = at[i];
+    p->count = at[i] < cap ? (cap - at[i] < PROBE ? cap - at[i] : PROBE) : 0;
+    if (p->count && overlaps (p->sector, p->count, r, nr))
+      p->count = 0;
+    p->ok = p->count &&
+      VixDiskLib_Read (h, p->sector, p->count, p->data) == VIX_OK;
+  }
+}
+
+static void
+check_probes (VixDiskLibHandle h)
+{
+  unsigned char now[PROBE * SS];
+  VixError err;
+  int i;
+
+  for (i = 0; i < N_PROBES; i++) {
+    struct probe *p = &probes[i];
+    if (!p->ok)
+      continue;
+    err = VixDiskLib_Read (h, p->sector, p->count, now);
+    if (err != VIX_OK || memcmp (now, p->data, p->count * SS) != 0)
+      fprintf (stderr, "unwritten sectors %llu+%llu changed\n",
+               (unsigned long long) p->sector,
+               (unsigned long long) p->count);
+    FUZZ_CHECK (err == VIX_OK);
+    FUZZ_CHECK (memcmp (now, p->data, p->count * SS) == 0);
+  }
+}
+
 /* Open, look at everything, write the ranges; returns whether the disk
  * was opened for writing and the writes and flush succeeded. */
 static bool
@@ -149,6 +214,7 @@ use_disk (const char *path, struct range *r, int nr, uint64_t *capacity)
     r[1] = (struct range) { cap / 2, cap / 2 >= 300 ? 300 : cap - cap / 2,
                             0x5a };
     r[2] = (struct range) { cap - 1, 1, 0xc3 };
+    read_probes (h, cap, r, nr);
     for (k = 0; k < nr && ok; k++) {
       memset (buf, r[k].fill, r[k].count * SS);
       ok = VixDiskLib_Write (h, r[k].sector, r[k].count, buf) == VIX_OK;
@@ -222,6 +288,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     for (uint64_t j = 0; j < r[k].count * SS; j++)
       FUZZ_CHECK (buf[j] == r[k].fill);
   }
+  check_probes (h);
   FUZZ_CHECK (VixDiskLib_Close (h) == VIX_OK);
   return 0;
 }

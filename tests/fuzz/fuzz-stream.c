@@ -67,6 +67,53 @@ check_ranges (struct vdl_extent *e, const struct range *r, int n,
   }
 }
 
+/* Sectors the writes do not touch, read before writing, must read the
+ * same after reopening: beside the single sector (same grain, merged
+ * and compressed again), the first and last sectors. */
+#define N_PROBES 4
+static struct probe {
+  uint64_t sector;
+  bool ok;
+  unsigned char data[SS];
+} probes[N_PROBES];
+
+static void
+read_probes (struct vdl_extent *e, const struct range *r)
+{
+  uint64_t at[N_PROBES] = {
+    r[1].sector - 1, r[1].sector + 1, 0, e->sectors - 1,
+  };
+  int i, k;
+
+  for (i = 0; i < N_PROBES; i++) {
+    probes[i].sector = at[i];
+    probes[i].ok = at[i] < e->sectors;
+    for (k = 0; k < 2; k++)
+      if (at[i] >= r[k].sector && at[i] < r[k].sector + r[k].count)
+        probes[i].ok = false;
+    if (probes[i].ok)
+      probes[i].ok = e->ops->read (e, at[i], 1, probes[i].data) == VIX_OK;
+  }
+}
+
+static void
+check_probes (struct vdl_extent *e)
+{
+  unsigned char now[SS];
+  VixError err;
+  int i;
+
+  for (i = 0; i < N_PROBES; i++) {
+    if (!probes[i].ok)
+      continue;
+    err = e->ops->read (e, probes[i].sector, 1, now);
+    if (err != VIX_OK || memcmp (now, probes[i].data, SS) != 0)
+      fprintf (stderr, "unwritten sector %llu changed\n",
+               (unsigned long long) probes[i].sector);
+    FUZZ_CHECK (err == VIX_OK && memcmp (now, probes[i].data, SS) == 0);
+  }
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
@@ -112,6 +159,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   r[1].fill = 0x5a;
   if (r[1].sector >= r[0].sector && r[1].sector < r[0].sector + r[0].count)
     r[1].count = 0;             /* a tiny disk: one write is enough */
+  read_probes (e, r);
   for (k = 0; k < 2; k++) {
     if (!r[k].count)
       continue;
@@ -135,6 +183,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   }
   FUZZ_CHECK (err == VIX_OK);
   check_ranges (e, r, 2, "after reopening");
+  check_probes (e);
   e->ops->close (e);
   return 0;
 }
