@@ -203,6 +203,20 @@ do_info (struct command *cmd, struct vddk_handle *h)
   return true;
 }
 
+/* The library only addresses whole sectors.  The reference plugin
+ * fails other requests with EIO; EINVAL says what is wrong.
+ */
+static bool
+sector_aligned (struct command *cmd)
+{
+  if (cmd->offset % SECTOR_SIZE == 0 && cmd->count % SECTOR_SIZE == 0)
+    return true;
+  command_fail (cmd, VIX_OK, NULL, EINVAL,
+                cmd->type == READ ? "read is not aligned to sectors"
+                : "write is not aligned to sectors");
+  return false;
+}
+
 /* Submit a read or write.  Returns the final status if known now, or
  * SUBMITTED if the completion callback will decide.
  */
@@ -214,15 +228,8 @@ do_rw (struct command *cmd, struct vddk_handle *h)
   const uint64_t n = cmd->count / SECTOR_SIZE;
   VixError err;
 
-  /* The library only addresses whole sectors.  The reference plugin
-   * fails these with EIO; EINVAL says what is wrong.
-   */
-  if (cmd->offset % SECTOR_SIZE != 0 || cmd->count % SECTOR_SIZE != 0) {
-    command_fail (cmd, VIX_OK, NULL, EINVAL,
-                  is_read ? "read is not aligned to sectors"
-                  : "write is not aligned to sectors");
+  if (!sector_aligned (cmd))
     return FAILED;
-  }
 
   /* After a successful submission CMD may be completed at any time,
    * even before the call returns, so nothing below reads it.
@@ -302,12 +309,8 @@ do_rw_sync (struct command *cmd, struct vddk_handle *h)
   const uint64_t n = cmd->count / SECTOR_SIZE;
   VixError err;
 
-  if (cmd->offset % SECTOR_SIZE != 0 || cmd->count % SECTOR_SIZE != 0) {
-    command_fail (cmd, VIX_OK, NULL, EINVAL,
-                  is_read ? "read is not aligned to sectors"
-                  : "write is not aligned to sectors");
+  if (!sector_aligned (cmd))
     return false;
-  }
   if (is_read) {
     VDDK_DATAPATH_CALL_START (Read, "handle, %" PRIu64 " sectors, "
                               "%" PRIu64 " sectors, buffer", start, n);
