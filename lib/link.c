@@ -149,14 +149,17 @@ read_separate (struct vdl_link *l, struct vdl_file *f, uint64_t size)
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
   err = vdl_file_pread (f, text, size, 0);
   if (err == VIX_OK) {
-    /* Text ends at the first NUL (qemu pads with NULs); anything but
-     * NULs after it means binary data, not a descriptor. */
+    /* Text ends at the first NUL, as for qemu, which pads with NULs and,
+     * when a new CID is shorter than the old, leaves stale bytes of the
+     * old text after the NUL.  Control bytes before it mean binary data. */
     len = strnlen (text, size);
-    for (size_t i = len; i < size && err == VIX_OK; i++)
-      if (text[i] != '\0')
+    for (size_t i = 0; i < len && err == VIX_OK; i++) {
+      unsigned char c = text[i];
+      if (c < 0x20 && !strchr ("\t\n\v\f\r", c))
         err = vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is not a VMDK file: "
                          "no sparse header magic and not a text "
                          "descriptor", l->path);
+    }
     if (err == VIX_OK)
       err = parse_text (l, text, len);
   }
@@ -369,9 +372,27 @@ store_text (struct vdl_link *l, char *text)
     free (area);
   }
   else if (l->desc_file) {
-    err = vdl_file_pwrite (l->desc_file, text, len, 0);
-    if (err == VIX_OK && len < l->desc_len)
-      err = vdl_file_truncate (l->desc_file, len);
+    /* A file padded after its text (qemu pads to 10 KiB and may leave
+     * stale bytes after the NUL) keeps its size, the new text padded with
+     * NULs in one write; a file of just the text is cut to the new one. */
+    uint64_t old_size;
+    err = vdl_file_size (l->desc_file, &old_size);
+    if (err == VIX_OK && old_size > l->desc_len && old_size > len &&
+        old_size <= MAX_DESCRIPTOR) {
+      area = calloc (1, old_size);
+      if (!area)
+        err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+      else {
+        memcpy (area, text, len);
+        err = vdl_file_pwrite (l->desc_file, area, old_size, 0);
+        free (area);
+      }
+    }
+    else if (err == VIX_OK) {
+      err = vdl_file_pwrite (l->desc_file, text, len, 0);
+      if (err == VIX_OK && len < old_size)
+        err = vdl_file_truncate (l->desc_file, len);
+    }
   }
   else
     err = vdl_error (VIX_E_NOT_SUPPORTED, "%s has no descriptor to update "
