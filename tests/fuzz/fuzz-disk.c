@@ -109,6 +109,118 @@ metadata (VixDiskLibHandle h)
   free (keys);
 }
 
+/* ---- cross-linked files ---- */
+
+struct span {
+  uint64_t start, end;
+  bool grain;                   /* data, not metadata */
+};
+
+static int
+span_cmp (const void *a, const void *b)
+{
+  const struct span *x = a, *y = b;
+
+  return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static uint64_t
+le (const uint8_t *p, int bytes)
+{
+  uint64_t v = 0;
+
+  while (bytes-- > 0)
+    v = v << 8 | p[bytes];
+  return v;
+}
+
+/* Whether a hosted sparse or COWD file gives two grains (or a grain and
+ * its metadata) the same sectors, like cross-linked clusters in a
+ * damaged file system.  A write to one then changes the other: the
+ * library cannot know without reading every grain table when the disk
+ * is opened, so it does not, and the checks of what writes did and did
+ * not change do not apply to such files.  (Metadata overlapping
+ * metadata is the library's to detect: it then refuses to write.) */
+static bool
+cross_linked (const uint8_t *f, size_t size)
+{
+  uint64_t cap, grain, gtes, gd, rgd = 0, n_gts, overhead, fs, i, j, e;
+  uint64_t gt_sectors, n = 0, max, hdr = 1, end = 0, d0, d1;
+  bool cowd, zero_gte, linked = false, end_grain = false;
+  struct span *sp;
+
+  if (size < 2048)
+    return false;
+  cowd = memcmp (f, "COWD", 4) == 0;
+  if (!cowd && memcmp (f, "KDMV", 4) != 0)
+    return false;
+  if (cowd) {
+    cap = le (f + 12, 4), grain = le (f + 16, 4), gd = le (f + 20, 4);
+    gtes = 4096, overhead = gd + (le (f + 24, 4) * 4 + 511) / 512, hdr = 4;
+    zero_gte = false;
+  }
+  else {
+    if (le (f + 8, 4) & 0x10000)
+      return false;             /* streams are never written in place */
+    cap = le (f + 12, 8), grain = le (f + 20, 8), gtes = le (f + 44, 4);
+    gd = le (f + 56, 8), overhead = le (f + 64, 8);
+    if (le (f + 8, 4) & 2)
+      rgd = le (f + 48, 8);
+    zero_gte = le (f + 8, 4) & 4;
+  }
+  fs = (size + 511) / 512;
+  if (!grain || !gtes || gtes > 4096 || grain > 2048 || !cap)
+    return false;
+  n_gts = (cap + grain * gtes - 1) / (grain * gtes);
+  if (n_gts > fs * 128)
+    return false;               /* refused when opened */
+  gt_sectors = (gtes * 4 + 511) / 512;
+  max = 4 + 2 * n_gts + 2 * n_gts * gtes;
+  if (max > 4 * 1024 * 1024)
+    return false;
+  sp = malloc (max * sizeof *sp);
+  FUZZ_CHECK (sp != NULL);
+  sp[n++] = (struct span) { 0, hdr, false };
+  d0 = cowd ? 0 : le (f + 28, 8);
+  d1 = d0 + (cowd ? 0 : le (f + 36, 8));
+  if (d1 > d0 && d1 <= fs)
+    sp[n++] = (struct span) { d0, d1, false };
+  for (i = 0; i < 2; i++) {
+    uint64_t dir = i ? rgd : gd;
+    if (!dir || dir >= fs)
+      continue;
+    sp[n++] = (struct span) { dir, dir + (n_gts * 4 + 511) / 512, false };
+    for (j = 0; j < n_gts && (dir * 512 + j * 4 + 4) <= size; j++) {
+      uint64_t t = le (f + dir * 512 + j * 4, 4), k, m;
+      bool seen = false;
+      if (!t || t + gt_sectors > fs)
+        continue;
+      sp[n++] = (struct span) { t, t + gt_sectors, false };
+      /* The grains of each primary table, once (a table named twice
+       * is metadata over metadata: the library's to refuse). */
+      for (m = 0; m < j && n_gts <= 4096 && !seen; m++)
+        seen = le (f + dir * 512 + m * 4, 4) == t;
+      if (i || seen)
+        continue;
+      for (k = 0; k < gtes && t * 512 + k * 4 + 4 <= size; k++) {
+        e = le (f + t * 512 + k * 4, 4);
+        if (e && !(e == 1 && zero_gte) && e >= overhead && e < fs)
+          sp[n++] = (struct span) { e, e + grain, true };
+      }
+    }
+  }
+  qsort (sp, n, sizeof *sp, span_cmp);
+  for (i = 0; i < n && !linked; i++) {
+    linked = sp[i].start < end && (sp[i].grain || end_grain);
+    if (sp[i].end > end) {
+      end = sp[i].end;
+      end_grain = sp[i].grain;
+    }
+  }
+  free (sp);
+  return linked;
+}
+
 /* Ranges next to and between the written ones, read before writing:
  * what the writes did not touch must read the same after reopening
  * (a partial grain is completed from the old data; tables and grains
@@ -176,6 +288,8 @@ check_probes (VixDiskLibHandle h)
 
 /* Open, look at everything, write the ranges; returns whether the disk
  * was opened for writing and the writes and flush succeeded. */
+static bool linked;             /* some file of the input is cross-linked */
+
 static bool
 use_disk (const char *path, struct range *r, int nr, uint64_t *capacity)
 {
@@ -219,7 +333,7 @@ use_disk (const char *path, struct range *r, int nr, uint64_t *capacity)
       memset (buf, r[k].fill, r[k].count * SS);
       ok = VixDiskLib_Write (h, r[k].sector, r[k].count, buf) == VIX_OK;
     }
-    for (k = 0; k < nr && ok; k++) {
+    for (k = 0; k < nr && ok && !linked; k++) {
       if (k < nr - 1 && r[k].sector + r[k].count > r[nr - 1].sector)
         continue;               /* overwritten by a later range */
       FUZZ_CHECK (VixDiskLib_Read (h, r[k].sector, r[k].count, buf)
@@ -261,7 +375,11 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   fuzz_put_file ("disk.vmdk", parts[0].data, parts[0].size, disk,
                  sizeof disk);
 
-  if (!use_disk (disk, r, 3, &cap))
+  linked = false;
+  for (i = 0; i < n && !linked; i++)
+    linked = cross_linked (parts[i].data, parts[i].size);
+
+  if (!use_disk (disk, r, 3, &cap) || linked)
     return 0;
 
   /* The writes were flushed: they are there for the next opener. */
