@@ -9,7 +9,9 @@
 #       BUILDDIR/fuzz/artifacts/TARGET, logs to BUILDDIR/fuzz/TARGET.log
 #   scripts/fuzz.sh merge BUILDDIR [TARGET...]
 #       minimize the committed corpus and what runs found into
-#       tests/fuzz/corpus/TARGET (-merge=1: only inputs adding coverage)
+#       tests/fuzz/corpus/TARGET (-merge=1 on edges only: the smallest
+#       inputs that together reach every edge reached; hit counts are
+#       left to the runs, which keep their full corpus in work/)
 #
 # Exit status 1 if any target found something (see its log).
 set -u
@@ -71,7 +73,7 @@ for t in "${targets[@]}"; do
     new="$out/merged/$t"
     rm -rf "$new"
     mkdir -p "$new"
-    nice -n 10 "$fuzzer" -merge=1 -timeout=20 -rss_limit_mb=2048 \
+    nice -n 10 "$fuzzer" -merge=1 -use_counters=0 -timeout=20 -rss_limit_mb=2048 \
       "$new" "$corpus" "$work" "$seeds/$t" > "$out/$t-merge.log" 2>&1 ||
       { echo "merge failed: $out/$t-merge.log"; status=1; continue; }
     rm -f "$corpus"/*
