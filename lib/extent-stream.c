@@ -721,6 +721,13 @@ write_tail_locked (struct sparse_extent *s)
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
   }
   gd_at = at + sectors - 3 - (s->n_gts * 4 + SS - 1) / SS;
+  /* Directory entries are 32-bit: tables past 2 TiB would wrap. */
+  if (at + sectors > UINT32_MAX) {
+    free (tail);
+    free (gd);
+    return vdl_error (VIX_E_FILE_TOO_BIG, "%s is full: its grain tables "
+                      "cannot go beyond 2 TiB", s->e.path);
+  }
   err = vdl_file_pwrite (s->file, tail, sectors * SS, at * SS);
   free (tail);
   /* The old end becomes skippable before the header says "at the end",
