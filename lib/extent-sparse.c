@@ -1120,7 +1120,13 @@ open_grained (const struct vdl_extent_open_args *a,
     s->next_free = s->file_sectors;
   if (s->compressed)                    /* grains are compressed whole */
     s->e.preferred_sectors = s->h.grain_size;
-  if (s->compressed && s->markers && a->writable &&
+  /* A stream shorter than the metadata area its header declares is
+   * damaged: its first new grain would go at that overhead, which may
+   * be terabytes away. */
+  if (s->compressed && s->h.overhead > s->file_sectors)
+    s->e.no_write = "is damaged (shorter than the metadata area its "
+      "header declares), so it can only be read";
+  if (s->compressed && s->markers && a->writable && !s->e.no_write &&
       (err = stream_writer_open (s)) != VIX_OK)
     goto fail;
   *out = &s->e;
