@@ -40,6 +40,8 @@ struct vdl_file {
   int fd;                       /* local: buffered descriptor */
   int direct_fd;                /* local: O_DIRECT descriptor, or -1 */
   int sync_errno;               /* local: why a sync failed, or 0 */
+  uint64_t unkicked;            /* local: bytes written since writeback
+                                 * was last started */
   struct vdl_remote_file *remote; /* datastore file */
 };
 
