@@ -1118,6 +1118,13 @@ open_grained (const struct vdl_extent_open_args *a,
     s->next_free = s->h.free_sector;
   if (s->compressed)                    /* streams are not grain-aligned */
     s->next_free = s->file_sectors;
+  /* Never append into an embedded descriptor area that a damaged
+   * header puts past the end of the file. */
+  if (!s->compressed && s->h.desc_size &&
+      s->h.desc_offset + s->h.desc_size > s->next_free &&
+      s->h.desc_offset + s->h.desc_size > s->h.desc_offset)
+    s->next_free = (s->h.desc_offset + s->h.desc_size + s->h.grain_size - 1)
+      / s->h.grain_size * s->h.grain_size;
   if (s->compressed)                    /* grains are compressed whole */
     s->e.preferred_sectors = s->h.grain_size;
   /* A stream shorter than the metadata area its header declares is
@@ -1126,6 +1133,12 @@ open_grained (const struct vdl_extent_open_args *a,
   if (s->compressed && s->h.overhead > s->file_sectors)
     s->e.no_write = "is damaged (shorter than the metadata area its "
       "header declares), so it can only be read";
+  /* A stream's descriptor precedes its grains; one past the metadata
+   * area would be overwritten by the grains and tables appended. */
+  if (s->compressed && s->h.desc_size &&
+      s->h.desc_offset + s->h.desc_size > s->h.overhead)
+    s->e.no_write = "is damaged (its descriptor lies past the metadata "
+      "area, where grains go), so it can only be read";
   if (s->compressed && s->markers && a->writable && !s->e.no_write &&
       (err = stream_writer_open (s)) != VIX_OK)
     goto fail;
