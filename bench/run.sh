@@ -193,8 +193,14 @@ if want local; then
     o=() p=()
     nbdcopy $opt "$(uri vddk)" null: && nbdcopy $opt "$(uri file)" null:  # warm up
     for (( i=0; i<runs; i++ )); do
-      o+=("$(secs nbdcopy $opt "$(uri vddk)" null:)")
-      p+=("$(secs nbdcopy $opt "$(uri file)" null:)")
+      # Ours first on even runs, the peer first on odd ones.
+      if (( i % 2 )); then
+        p+=("$(secs nbdcopy $opt "$(uri file)" null:)")
+        o+=("$(secs nbdcopy $opt "$(uri vddk)" null:)")
+      else
+        o+=("$(secs nbdcopy $opt "$(uri vddk)" null:)")
+        p+=("$(secs nbdcopy $opt "$(uri file)" null:)")
+      fi
     done
     runs "${o[*]}" "${p[*]}"
     row "sparse read, nbdcopy ${opt:-(extents)}, vs raw file" \
@@ -210,8 +216,14 @@ if want stream; then
   serve qemu qemu-nbd -r -f vmdk -t -e 8 -k "$work/qemu.sock" "$work/stream.vmdk" && qpid=$SERVER_PID && {
     o=() p=()
     for (( i=0; i<runs; i++ )); do
-      o+=("$(secs nbdcopy --no-extents "$(uri vddk)" null:)")
-      p+=("$(secs nbdcopy --no-extents "$(uri qemu)" null:)")
+      # Ours first on even runs, the peer first on odd ones.
+      if (( i % 2 )); then
+        p+=("$(secs nbdcopy --no-extents "$(uri qemu)" null:)")
+        o+=("$(secs nbdcopy --no-extents "$(uri vddk)" null:)")
+      else
+        o+=("$(secs nbdcopy --no-extents "$(uri vddk)" null:)")
+        p+=("$(secs nbdcopy --no-extents "$(uri qemu)" null:)")
+      fi
     done
     runs "${o[*]}" "${p[*]}"
     row "streamOptimized seq read (--no-extents) vs qemu-nbd" \
@@ -241,8 +253,14 @@ if want random; then
     o=() p=()
     fio_iops "$(uri vddk)" $depth >/dev/null; fio_iops "$(uri qemu)" $depth >/dev/null
     for (( i=0; i<runs; i++ )); do
-      o+=("$(fio_iops "$(uri vddk)" $depth)")
-      p+=("$(fio_iops "$(uri qemu)" $depth)")
+      # Ours first on even runs, the peer first on odd ones.
+      if (( i % 2 )); then
+        p+=("$(fio_iops "$(uri qemu)" $depth)")
+        o+=("$(fio_iops "$(uri vddk)" $depth)")
+      else
+        o+=("$(fio_iops "$(uri vddk)" $depth)")
+        p+=("$(fio_iops "$(uri qemu)" $depth)")
+      fi
     done
     runs "${o[*]}" "${p[*]}"
     row "sparse random 4K read, QD$depth (fio) vs qemu-nbd" \
@@ -297,9 +315,16 @@ if want create; then
     o=() p=()
     for (( i=0; i<runs; i++ )); do
       rm -f out.vmdk qout.vmdk
-      o+=("$(secs nbdkit -U - "$plugin" "$work/out.vmdk" create=true create-type=$ctype \
-               create-size=$size --run "nbdcopy $work/disk.raw \"\$uri\"")")
-      p+=("$(secs qemu-img convert -f raw -O vmdk -o subformat=$sub disk.raw qout.vmdk)")
+      # Ours first on even runs, the peer first on odd ones.
+      if (( i % 2 )); then
+        p+=("$(secs qemu-img convert -f raw -O vmdk -o subformat=$sub disk.raw qout.vmdk)")
+        o+=("$(secs nbdkit -U - "$plugin" "$work/out.vmdk" create=true create-type=$ctype \
+                 create-size=$size --run "nbdcopy $work/disk.raw \"\$uri\"")")
+      else
+        o+=("$(secs nbdkit -U - "$plugin" "$work/out.vmdk" create=true create-type=$ctype \
+                 create-size=$size --run "nbdcopy $work/disk.raw \"\$uri\"")")
+        p+=("$(secs qemu-img convert -f raw -O vmdk -o subformat=$sub disk.raw qout.vmdk)")
+      fi
     done
     qemu-img compare -q -f raw -F vmdk disk.raw out.vmdk ||
       echo "bench: warning: the $ctype disk made through nbdkit differs from the input" >&2
@@ -334,8 +359,14 @@ if want remote; then
       nbdcopy "$(uri rem)" null: >>"$log" 2>&1         # warm up
       for (( i=0; i<runs; i++ )); do
         # each nbdcopy connects anew: a new session, nothing cached
-        o+=("$(secs nbdcopy "$(uri rem)" null:)")
-        p+=("$(secs curl -sS -k -o /dev/null "$url")")
+        # Ours first on even runs, the peer first on odd ones.
+        if (( i % 2 )); then
+          p+=("$(secs curl -sS -k -o /dev/null "$url")")
+          o+=("$(secs nbdcopy "$(uri rem)" null:)")
+        else
+          o+=("$(secs nbdcopy "$(uri rem)" null:)")
+          p+=("$(secs curl -sS -k -o /dev/null "$url")")
+        fi
       done
       runs "${o[*]}" "${p[*]}"
       row "REMOTE $disk 1 GiB, nbdkit+nbdcopy vs curl of $file" \
