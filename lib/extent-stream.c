@@ -27,10 +27,11 @@
  * small sequential writes cost no more space than large ones.
  */
 #include <endian.h>
-#include <libdeflate.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "compress.h"
 #include "error.h"
 #include "log.h"
 #include "sparse-extent.h"
@@ -65,33 +66,6 @@ struct stream_writer {
   uint64_t next_gi;             /* the grain after the last one stored */
 };
 
-static pthread_key_t compressor_key;
-static pthread_once_t compressor_once = PTHREAD_ONCE_INIT;
-
-static void
-free_compressor (void *c)
-{
-  libdeflate_free_compressor (c);
-}
-
-static void
-make_compressor_key (void)
-{
-  pthread_key_create (&compressor_key, free_compressor);
-}
-
-static struct libdeflate_compressor *
-thread_compressor (void)
-{
-  struct libdeflate_compressor *c;
-
-  pthread_once (&compressor_once, make_compressor_key);
-  c = pthread_getspecific (compressor_key);
-  if (!c && (c = libdeflate_alloc_compressor (6)) != NULL)
-    pthread_setspecific (compressor_key, c);
-  return c;
-}
-
 /* A grain marker (LBA, compressed size) and the zlib stream of data,
  * padded to whole sectors. */
 static VixError
@@ -99,18 +73,14 @@ compress_grain (struct sparse_extent *s, uint64_t gi,
                 const unsigned char *data, size_t len,
                 unsigned char **marker, size_t *bytes)
 {
-  struct libdeflate_compressor *c = thread_compressor ();
-  size_t bound, n;
+  size_t bound = vdl_zlib_bound (len), n;
   uint64_t lba = htole64 (gi * s->h.grain_size);
   uint32_t size;
 
-  if (!c)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-  bound = libdeflate_zlib_compress_bound (c, len);
   *marker = calloc (1, (12 + bound + SS - 1) / SS * SS);
   if (!*marker)
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-  n = libdeflate_zlib_compress (c, data, len, *marker + 12, bound);
+  n = vdl_zlib_compress (data, len, *marker + 12);
   if (n == 0) {
     free (*marker);
     return vdl_error (VIX_E_FAIL, "%s: compressing grain %llu failed",
