@@ -17,17 +17,36 @@ init (void)
   xmlInitParser ();
 }
 
+static void
+quiet (void *ctx, const char *msg, ...)
+{
+  (void) ctx;
+  (void) msg;
+}
+
 xmlDoc *
 vdl_xml_parse (const char *text, size_t len)
 {
+  xmlGenericErrorFunc old_func;
+  void *old_ctx;
+  xmlDoc *doc;
+
   pthread_once (&init_once, init);
   if (len > (size_t) __INT_MAX__)
     return NULL;
   /* Replies come from the network: no DTDs fetched, no entities
-   * substituted, no error printed on stderr. */
-  return xmlReadMemory (text, (int) len, "reply.xml", NULL,
-                        XML_PARSE_NONET | XML_PARSE_NOERROR |
-                        XML_PARSE_NOWARNING);
+   * substituted, no error printed on stderr.  The flags do not silence
+   * the encoding layer, which would print bytes of a bad reply, so this
+   * thread's generic handler is quiet while parsing (libxml2 keeps it
+   * per thread: the application's own handler is left alone). */
+  old_func = xmlGenericError;
+  old_ctx = xmlGenericErrorContext;
+  xmlSetGenericErrorFunc (NULL, quiet);
+  doc = xmlReadMemory (text, (int) len, "reply.xml", NULL,
+                       XML_PARSE_NONET | XML_PARSE_NOERROR |
+                       XML_PARSE_NOWARNING);
+  xmlSetGenericErrorFunc (old_ctx, old_func);
+  return doc;
 }
 
 bool

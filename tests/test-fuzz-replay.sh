@@ -34,6 +34,12 @@ for b in "${builds[@]}"; do
     if grep -q -e Sanitizer -e "runtime error" replay.err; then
       echo "FAIL: $b: fuzz-$t: sanitizer report"; cat replay.err; exit 1
     fi
+    # A server's reply must not make libxml2 print on stderr (it would
+    # show bytes of the reply in nbdkit's log).
+    if [ "$t" = soap ] &&
+       grep -q -e "encoding error" -e "I/O error" -e "parser error" replay.err; then
+      echo "FAIL: $b: fuzz-soap: libxml2 printed on stderr"; head replay.err; exit 1
+    fi
     cat replay.out
     n=$((n + 1))
   done
