@@ -156,7 +156,7 @@ perform_reexec (const char *env, const char *dir)
 
   if (asprintf (&reexeced_arg, "reexeced_=%s", env ? env : "") == -1)
     goto out;
-  nbdkit_debug ("adding reexeced_=%s", env ? env : "");
+  vddk_debug ("adding reexeced_=%s", env ? env : "");
   argv[nr_args++] = reexeced_arg;
   argv[nr_args] = NULL;
 
@@ -165,7 +165,7 @@ perform_reexec (const char *env, const char *dir)
     goto out;
   if (setenv ("LD_LIBRARY_PATH", new_env, 1) == -1)
     goto out;
-  nbdkit_debug ("re-executing with updated LD_LIBRARY_PATH=%s", new_env);
+  vddk_debug ("re-executing with updated LD_LIBRARY_PATH=%s", new_env);
 
   fflush (NULL);
   execvp ("/proc/self/exe", argv);
@@ -220,8 +220,8 @@ reexec_if_needed (const char *dir)
   if (env && path_contains (env, dir))
     return;
   if (!has_bundled_libraries (dir)) {
-    nbdkit_debug ("no other libraries beside libvixDiskLib in %s: "
-                  "not re-executing", dir);
+    vddk_debug ("no other libraries beside libvixDiskLib in %s: "
+                "not re-executing", dir);
     return;
   }
   perform_reexec (env, dir);
