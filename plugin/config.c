@@ -13,7 +13,7 @@
 
 char *libdir;
 char *config_file;
-const char *cookie;
+char *cookie;
 bool create;
 VixDiskLibAdapterType create_adapter_type = VIXDISKLIB_ADAPTER_SCSI_BUSLOGIC;
 uint16_t create_hwversion = VIXDISKLIB_HWVERSION_WORKSTATION_5;
@@ -245,16 +245,12 @@ vddk_config (const char *key, const char *value)
     return check_config_file (config_file);
   }
   else if (strcmp (key, "cookie") == 0) {
-    /* cookie=+FILE keeps the session cookie, as secret as a password,
-     * out of the process list and of nbdkit's own -v output. */
-    if (value[0] == '+') {
-      char *c;
-      if (nbdkit_read_password (value, &c) == -1)
-        return -1;
-      cookie = c;
-    }
-    else
-      cookie = value;
+    /* cookie=+FILE or -FD keeps the session cookie, as secret as a
+     * password, out of the process list and of nbdkit's own -v
+     * output. */
+    secret_free (cookie);
+    cookie = NULL;
+    return read_secret (key, value, &cookie);
   }
   else if (strcmp (key, "create") == 0)
     return parse_bool (value, &create);
@@ -303,9 +299,9 @@ vddk_config (const char *key, const char *value)
   else if (strcmp (key, "noreexec") == 0)
     return parse_bool (value, &noreexec);
   else if (strcmp (key, "password") == 0) {
-    free (password);
+    secret_free (password);
     password = NULL;
-    return nbdkit_read_password (value, &password);
+    return read_secret (key, value, &password);
   }
   else if (strcmp (key, "port") == 0)
     return nbdkit_parse_uint16_t ("port", value, &port);
@@ -430,8 +426,9 @@ free_config (void)
 {
   free (libdir);
   free (config_file);
-  free (password);
+  secret_free (password);
+  secret_free (cookie);
   free (reexeced);
   free (abs_filename);
-  libdir = config_file = password = reexeced = abs_filename = NULL;
+  libdir = config_file = password = cookie = reexeced = abs_filename = NULL;
 }

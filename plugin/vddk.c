@@ -68,7 +68,7 @@ fill_remote_params (VixDiskLibConnectParams *params)
   }
   else {
     params->credType = VIXDISKLIB_CRED_SESSIONID;
-    params->creds.sessionId.cookie = (char *) cookie;
+    params->creds.sessionId.cookie = cookie;
     params->creds.sessionId.userName = (char *) username;
     params->creds.sessionId.key = password;
   }

@@ -54,7 +54,7 @@ enum compression_type { NONE = 0, ZLIB, FASTLZ, SKIPZ };
 
 extern char *libdir;                /* libdir=, realpath'd; NULL = default */
 extern char *config_file;           /* config= */
-extern const char *cookie;          /* cookie= */
+extern char *cookie;                /* cookie=, secret memory */
 extern bool create;                 /* create= */
 extern VixDiskLibAdapterType create_adapter_type; /* create-adapter-type= */
 extern uint16_t create_hwversion;   /* create-hwversion= */
@@ -62,7 +62,7 @@ extern uint64_t create_size;        /* create-size=, bytes */
 extern VixDiskLibDiskType create_type; /* create-type= */
 extern const char *filename;        /* file= */
 extern uint16_t nfc_host_port;      /* nfchostport= */
-extern char *password;              /* password= */
+extern char *password;              /* password=, secret memory */
 extern uint16_t port;               /* port= */
 extern const char *server_name;     /* server= */
 extern bool single_link;            /* single-link= */
@@ -87,6 +87,18 @@ extern void free_config (void);
 #define VDDK_CONFIG_HELP \
   "[file=]<FILENAME>   (required) The filename (eg. VMDK file) to serve.\n" \
   "Many optional parameters are supported, see nbdkit-vddk-plugin(1)."
+
+/* ---- The password and the cookie (secret.c) ---- */
+
+/* Read the secret given as key=value: "-" asks at the terminal
+ * (password only), "-FD" reads file descriptor FD (for the cookie only
+ * if FD is all digits), "+FILE" reads FILE; anything else is the secret
+ * itself, which is then blanked out in nbdkit's command line.  Only the
+ * first line counts.  The result is in pages left out of core dumps;
+ * free it with secret_free, which zeroes it. */
+extern int read_secret (const char *key, const char *value, char **secret);
+extern char *secret_strdup (const char *s);
+extern void secret_free (char *s);
 
 /* ---- Re-exec with LD_LIBRARY_PATH (reexec.c) ---- */
 
