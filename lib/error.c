@@ -11,16 +11,22 @@
 static __thread VixError last_code;
 static __thread char last_message[1024];
 
+/* The message is stored (and logged) with its control characters
+ * escaped: it names files, ours or the server's, and whatever their
+ * names hold must not start a new line or drive a terminal in the
+ * application's log. */
 static VixError
 record (VixError code, const char *fmt, va_list args, const char *suffix)
 {
+  char raw[sizeof last_message];
   size_t len;
 
-  vsnprintf (last_message, sizeof last_message, fmt, args);
+  vsnprintf (raw, sizeof raw, fmt, args);
   if (suffix) {
-    len = strlen (last_message);
-    snprintf (last_message + len, sizeof last_message - len, ": %s", suffix);
+    len = strlen (raw);
+    snprintf (raw + len, sizeof raw - len, ": %s", suffix);
   }
+  vdl_escape (last_message, sizeof last_message, raw);
   last_code = code;
   vdl_debug ("VixDiskLib: error %llu: %s", (unsigned long long) code,
              last_message);

@@ -10,6 +10,7 @@
 #include "error.h"
 #include "config.h"
 #include "remote-http.h"
+#include "secret.h"
 
 /* SOAP replies bigger than this are not from a sane server. */
 #define MAX_BODY (64u << 20)
@@ -23,6 +24,7 @@ struct vdl_http {
   CURL *curl;
   struct vdl_pin_check check;
   char error[CURL_ERROR_SIZE];
+  bool spent;                   /* carried a secret: not to be reused */
   /* the transfer in progress */
   const struct vdl_http_request *rq;
   struct vdl_http_response *rs;
@@ -45,7 +47,14 @@ global_init (void)
 {
   /* Only OpenSSL lets us check the pin inside the handshake. */
   curl_global_sslset (CURLSSLBACKEND_OPENSSL, NULL, NULL);
-  global_status = curl_global_init (CURL_GLOBAL_DEFAULT);
+  /* libcurl copies the Cookie option and builds each request (Cookie
+   * header, Login body with the password) in memory of its own: with
+   * this allocator whatever it frees is zeroed first.  Only the first
+   * initialisation in the process sets it: an application that set up
+   * libcurl before us keeps its own. */
+  global_status = curl_global_init_mem (CURL_GLOBAL_DEFAULT, malloc,
+                                        vdl_zfree, vdl_zrealloc, strdup,
+                                        calloc);
 }
 
 VixError
@@ -169,8 +178,19 @@ vdl_http_get (struct vdl_http_pool *p, struct vdl_http **out)
 void
 vdl_http_put (struct vdl_http_pool *p, struct vdl_http *h)
 {
+  if (h->spent) {
+    /* Its receive buffer, its response headers and its connection's
+     * TLS buffers saw the secret: all are freed (and so zeroed, see
+     * global_init) with it.  The next request makes a new one. */
+    curl_easy_cleanup (h->curl);
+    free (h);
+    h = NULL;
+  }
   pthread_mutex_lock (&p->lock);
-  p->idle[p->nidle++] = h;
+  if (h)
+    p->idle[p->nidle++] = h;
+  else
+    p->made--;
   pthread_cond_signal (&p->cond);
   pthread_mutex_unlock (&p->lock);
 }
@@ -204,8 +224,8 @@ on_header (char *data, size_t size, size_t n, void *opaque)
       vlen++;
     if (vlen > sizeof session - 1 &&
         strncmp (v, session, sizeof session - 1) == 0) {
-      free (rs->session_cookie);
-      rs->session_cookie = strndup (v, vlen);
+      vdl_secret_free (rs->session_cookie);
+      rs->session_cookie = vdl_secret_strndup (v, vlen);
     }
   }
   if (h->rq->buf && len > sizeof range &&
@@ -246,7 +266,7 @@ on_body (char *data, size_t size, size_t n, void *opaque)
   }
   if (rs->body_len + len > MAX_BODY)
     return 0;
-  nb = realloc (rs->body, rs->body_len + len + 1);
+  nb = vdl_zrealloc (rs->body, rs->body_len + len + 1);
   if (!nb)
     return 0;
   rs->body = nb;
@@ -272,6 +292,8 @@ vdl_http_perform (struct vdl_http *h, const struct vdl_http_request *rq,
   h->rs = rs;
   h->check.mismatch = false;
   h->error[0] = '\0';
+  if (rq->secret)
+    h->spent = true;
 
   curl_easy_setopt (c, CURLOPT_URL, rq->url);
   curl_easy_setopt (c, CURLOPT_COOKIE, rq->cookie);
@@ -311,6 +333,9 @@ vdl_http_perform (struct vdl_http *h, const struct vdl_http_request *rq,
 
   rs->code = curl_easy_perform (c);
 
+  /* libcurl keeps its copy of the cookie until told otherwise: not
+   * while the handle waits in the pool. */
+  curl_easy_setopt (c, CURLOPT_COOKIE, NULL);
   curl_easy_setopt (c, CURLOPT_HTTPHEADER, NULL);
   curl_easy_setopt (c, CURLOPT_POSTFIELDS, NULL);
   curl_slist_free_all (headers);
@@ -336,11 +361,10 @@ vdl_http_perform (struct vdl_http *h, const struct vdl_http_request *rq,
 void
 vdl_http_response_free (struct vdl_http_response *rs)
 {
-  free (rs->body);
-  if (rs->session_cookie) {
-    explicit_bzero (rs->session_cookie, strlen (rs->session_cookie));
-    free (rs->session_cookie);
-  }
+  /* A Login answer names the new session (on some servers its key is
+   * the cookie's value). */
+  vdl_zfree (rs->body);
+  vdl_secret_free (rs->session_cookie);
   rs->body = rs->session_cookie = NULL;
 }
 

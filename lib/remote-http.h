@@ -34,6 +34,11 @@ struct vdl_http_request {
   size_t len;                   /* ... len bytes from offset */
   uint64_t offset;
   bool fresh;                   /* on a new connection (a retry) */
+  /* The request or its answer holds a secret (Login): the handle is
+   * freed by vdl_http_put instead of being kept for the next request,
+   * so that no buffer of libcurl or of its OpenSSL connection keeps
+   * the password or the new session's Set-Cookie header. */
+  bool secret;
   /* GET: called as bytes arrive, with how many of buf are filled, so
    * that readers can use the start of a range before its end is in. */
   void (*progress) (void *opaque, size_t got);
@@ -47,7 +52,8 @@ struct vdl_http_response {
   char *body;                   /* POST: malloc'd, NUL-terminated */
   size_t body_len;
   int64_t length;               /* Content-Length, -1 if not sent */
-  char *session_cookie;         /* "vmware_soap_session=..." if set */
+  char *session_cookie;         /* "vmware_soap_session=..." if set, in
+                                 * secret memory (secret.h) */
   bool wrong_range;             /* the server sent other bytes */
   bool pin_mismatch;
   char seen_sha1[VDL_FP_TEXT], seen_sha256[VDL_FP_TEXT];
@@ -65,7 +71,8 @@ VixError vdl_http_get (struct vdl_http_pool *p, struct vdl_http **out);
 void vdl_http_put (struct vdl_http_pool *p, struct vdl_http *h);
 
 /* One request, no retries.  Free the response with
- * vdl_http_response_free even on failure. */
+ * vdl_http_response_free even on failure: it zeroes the body.  The
+ * cookie is given to libcurl for this request only. */
 void vdl_http_perform (struct vdl_http *h, const struct vdl_http_request *rq,
                        struct vdl_http_response *rs);
 void vdl_http_response_free (struct vdl_http_response *rs);

@@ -56,7 +56,7 @@ struct vdl_soap_reply {
   xmlNode *response;            /* e.g. <LoginResponse> */
   char fault[VDL_FAULT_LEN];    /* on failure, the fault's type if any */
   char *fault_text;             /* and its faultstring, malloc'd */
-  char *session_cookie;         /* a cookie the server set, malloc'd */
+  char *session_cookie;         /* a cookie the server set (secret.h) */
 };
 void vdl_soap_reply_free (struct vdl_soap_reply *reply);
 
@@ -68,13 +68,20 @@ void vdl_soap_reply_free (struct vdl_soap_reply *reply);
 VixError vdl_soap_call (struct vdl_remote *r, const char *cookie,
                         const char *method, const char *body,
                         struct vdl_soap_reply *reply);
+/* The same, without a cookie, for a call whose body or answer holds a
+ * secret (Login): its connection is closed afterwards, and a successful
+ * answer (HTTP 200 with a session cookie) is not parsed, so that
+ * reply->response is NULL; faults are parsed as above. */
+VixError vdl_soap_call_secret (struct vdl_remote *r, const char *method,
+                               const char *body,
+                               struct vdl_soap_reply *reply);
 
 /* The same with the session's cookie: a NotAuthenticated fault logs in
  * again (if we have a password) and the call is retried once. */
 VixError vdl_remote_call (struct vdl_remote *r, const char *method,
                           const char *body, struct vdl_soap_reply *reply);
 
-/* The session cookie for a request (malloc'd, free with
+/* The session cookie for a request (a copy in secret memory, free with
  * vdl_remote_cookie_free) and its generation, for vdl_remote_relogin. */
 char *vdl_remote_cookie (struct vdl_remote *r, unsigned *generation);
 void vdl_remote_cookie_free (char *cookie);

@@ -126,6 +126,13 @@ setup_ctx (CURL *h, void *ssl_ctx, void *data)
    * too weak (the simulator's RSA-1024) is only a verify error, which
    * the pin overrides; the handshake itself keeps its strength. */
   SSL_CTX_set_verify (ctx, SSL_VERIFY_PEER, verify);
+#ifdef SSL_OP_CLEANSE_PLAINTEXT
+  /* OpenSSL 3: records are decrypted in place, and the plaintext
+   * (Set-Cookie headers, the Login answer) would stay in the read
+   * buffer after libcurl has copied it out.  Requests need nothing:
+   * they are encrypted in place in the write buffer. */
+  SSL_CTX_set_options (ctx, SSL_OP_CLEANSE_PLAINTEXT);
+#endif
   return CURLE_OK;
 }
 

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The vSphere session: connect (ServiceContent, Login or a given
  * cookie), log in again when the server forgot us, log out at the end.
- * The password and the cookie never reach a message or the log.
+ * The password and the cookie never reach a message or the log; they
+ * live in secret memory (secret.h), and every other copy of them (the
+ * Login body, its XML-escaped password) is zeroed when freed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,17 +13,9 @@
 #include "log.h"
 #include "remote-internal.h"
 #include "remote-xml.h"
+#include "secret.h"
 
 #define COOKIE_NAME "vmware_soap_session="
-
-static void
-free_secret (char *s)
-{
-  if (s) {
-    explicit_bzero (s, strlen (s));
-    free (s);
-  }
-}
 
 const char *
 vdl_remote_host (const struct vdl_remote *r)
@@ -35,7 +29,7 @@ vdl_remote_cookie (struct vdl_remote *r, unsigned *generation)
   char *c;
 
   pthread_mutex_lock (&r->lock);
-  c = r->cookie ? strdup (r->cookie) : NULL;
+  c = vdl_secret_strdup (r->cookie);
   *generation = r->generation;
   pthread_mutex_unlock (&r->lock);
   return c;
@@ -44,7 +38,7 @@ vdl_remote_cookie (struct vdl_remote *r, unsigned *generation)
 void
 vdl_remote_cookie_free (char *cookie)
 {
-  free_secret (cookie);
+  vdl_secret_free (cookie);
 }
 
 /* Which SessionManager and PropertyCollector to talk to (ESXi and
@@ -105,7 +99,7 @@ login (struct vdl_remote *r)
     memset (&reply, 0, sizeof reply);
   }
   else
-    err = vdl_soap_call (r, NULL, "Login", body, &reply);
+    err = vdl_soap_call_secret (r, "Login", body, &reply);
   if (err != VIX_OK) {
     if (strcmp (reply.fault, "InvalidLogin") == 0)
       err = vdl_error (VIX_E_FILE_ACCESS_ERROR,
@@ -121,7 +115,7 @@ login (struct vdl_remote *r)
                      "session cookie", r->host, r->user);
   else {
     pthread_mutex_lock (&r->lock);
-    free_secret (r->cookie);
+    vdl_secret_free (r->cookie);
     r->cookie = reply.session_cookie;
     reply.session_cookie = NULL;
     r->generation++;
@@ -130,8 +124,8 @@ login (struct vdl_remote *r)
     vdl_debug ("VixDiskLib: %s: logged in as %s", r->host, r->user);
   }
   vdl_soap_reply_free (&reply);
-  free_secret (body);
-  free_secret (pass);
+  vdl_zfree (body);
+  vdl_zfree (pass);
   free (user);
   free (sm);
   return err;
@@ -226,13 +220,9 @@ dup_or_null (const char *s)
 static char *
 cookie_header (const char *given)
 {
-  char *c;
-
   if (strncmp (given, COOKIE_NAME, sizeof COOKIE_NAME - 1) == 0)
-    return strdup (given);
-  if (asprintf (&c, COOKIE_NAME "%s", given) < 0)
-    return NULL;
-  return c;
+    return vdl_secret_strdup (given);
+  return vdl_secret_concat (COOKIE_NAME, given);
 }
 
 static VixError
@@ -261,7 +251,8 @@ setup (struct vdl_remote *r, const struct vdl_remote_params *p)
                       "are opened as disks of a VM (its moref, e.g. "
                       "vm-16)", r->host);
   r->user = dup_or_null (p->user);
-  r->password = dup_or_null (p->password);
+  r->password = p->password && p->password[0]
+    ? vdl_secret_strdup (p->password) : NULL;
   r->vm = strdup (p->vm_moref);
   r->snapshot = dup_or_null (p->snapshot_moref);
   if (!r->vm || (p->user && p->user[0] && !r->user) ||
@@ -331,8 +322,8 @@ vdl_remote_disconnect (struct vdl_remote *r)
     logout (r);
   vdl_remote_datastores_free (r);
   vdl_http_pool_free (r->pool);
-  free_secret (r->cookie);
-  free_secret (r->password);
+  vdl_secret_free (r->cookie);
+  vdl_secret_free (r->password);
   free (r->user);
   free (r->vm);
   free (r->vm_name);

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "remote-internal.h"
 #include "remote-xml.h"
+#include "secret.h"
 
 void
 vdl_soap_reply_free (struct vdl_soap_reply *reply)
@@ -16,10 +17,7 @@ vdl_soap_reply_free (struct vdl_soap_reply *reply)
   if (reply->doc)
     xmlFreeDoc (reply->doc);
   free (reply->fault_text);
-  if (reply->session_cookie) {
-    explicit_bzero (reply->session_cookie, strlen (reply->session_cookie));
-    free (reply->session_cookie);
-  }
+  vdl_secret_free (reply->session_cookie);
   memset (reply, 0, sizeof *reply);
 }
 
@@ -109,9 +107,14 @@ parse (struct vdl_remote *r, const char *method,
   return VIX_OK;
 }
 
-VixError
-vdl_soap_call (struct vdl_remote *r, const char *cookie, const char *method,
-               const char *body, struct vdl_soap_reply *reply)
+/* secret: the body holds the password and the answer the new session
+ * (its cookie, and on some servers the same value as the session's key
+ * in the body).  The connection is then not kept (see vdl_http_request),
+ * and a successful answer is not parsed: it is recognised by its status
+ * and cookie alone, so that libxml2 never holds a copy of it. */
+static VixError
+call (struct vdl_remote *r, const char *cookie, const char *method,
+      const char *body, bool secret, struct vdl_soap_reply *reply)
 {
   static const char head[] =
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
@@ -121,7 +124,8 @@ vdl_soap_call (struct vdl_remote *r, const char *cookie, const char *method,
     " xmlns=\"" VDL_NS_VIM "\"><soapenv:Body>";
   static const char tail[] = "</soapenv:Body></soapenv:Envelope>";
   struct vdl_http_request rq = { .method = "POST", .cookie = cookie,
-                                 .soap_action = r->soap_action };
+                                 .soap_action = r->soap_action,
+                                 .secret = secret };
   struct vdl_http_response rs;
   struct vdl_http *h;
   size_t blen = strlen (body);
@@ -161,14 +165,30 @@ vdl_soap_call (struct vdl_remote *r, const char *cookie, const char *method,
     if (rs.code != CURLE_OK)
       err = vdl_http_error (r->host, &r->pin, &rs, method);
     else {
-      err = parse (r, method, &rs, reply);
+      if (secret && rs.status == 200 && rs.session_cookie)
+        err = VIX_OK;
+      else
+        err = parse (r, method, &rs, reply);
       reply->session_cookie = rs.session_cookie;
       rs.session_cookie = NULL;
     }
     vdl_http_response_free (&rs);
   }
-  explicit_bzero (envelope, strlen (envelope));
-  free (envelope);
+  vdl_zfree (envelope);
   free (url);
   return err;
+}
+
+VixError
+vdl_soap_call (struct vdl_remote *r, const char *cookie, const char *method,
+               const char *body, struct vdl_soap_reply *reply)
+{
+  return call (r, cookie, method, body, false, reply);
+}
+
+VixError
+vdl_soap_call_secret (struct vdl_remote *r, const char *method,
+                      const char *body, struct vdl_soap_reply *reply)
+{
+  return call (r, NULL, method, body, true, reply);
 }

@@ -13,7 +13,7 @@
 
 char *libdir;
 char *config_file;
-const char *cookie;
+char *cookie;
 bool create;
 VixDiskLibAdapterType create_adapter_type = VIXDISKLIB_ADAPTER_SCSI_BUSLOGIC;
 uint16_t create_hwversion = VIXDISKLIB_HWVERSION_WORKSTATION_5;
@@ -102,14 +102,22 @@ parse_bool (const char *value, bool *b)
   return 0;
 }
 
-/* A path that must exist; nbdkit changes directory when it daemonizes. */
+/* A path that must exist; nbdkit changes directory when it daemonizes.
+ * nbdkit_realpath would name it in its error unescaped. */
 static int
 parse_path (const char *value, char **path)
 {
-  char *p = nbdkit_realpath (value);
+  char *p;
 
-  if (p == NULL)
+  if (value[0] == '\0') {
+    nbdkit_error ("cannot resolve a null or empty path");
     return -1;
+  }
+  p = realpath (value, NULL);
+  if (p == NULL) {
+    vddk_error ("realpath: %s: %m", value);
+    return -1;
+  }
   free (*path);
   *path = p;
   return 0;
@@ -177,25 +185,25 @@ check_config_file (const char *path)
   int r = 0;
 
   if (fd == -1) {
-    nbdkit_error ("config: cannot read %s: %m", path);
+    vddk_error ("config: cannot read %s: %m", path);
     return -1;
   }
   if (fstat (fd, &st) == -1) {
-    nbdkit_error ("config: cannot stat %s: %m", path);
+    vddk_error ("config: cannot stat %s: %m", path);
     close (fd);
     return -1;
   }
   if (!S_ISREG (st.st_mode) || st.st_size > MAX_CONFIG_FILE) {
-    nbdkit_error ("config: %s is %s, not a VDDK configuration file", path,
-                  S_ISDIR (st.st_mode) ? "a directory"
-                  : !S_ISREG (st.st_mode) ? "not a regular file"
-                  : "too large");
+    vddk_error ("config: %s is %s, not a VDDK configuration file", path,
+                S_ISDIR (st.st_mode) ? "a directory"
+                : !S_ISREG (st.st_mode) ? "not a regular file"
+                : "too large");
     close (fd);
     return -1;
   }
   fp = fdopen (fd, "r");
   if (fp == NULL) {
-    nbdkit_error ("config: %s: fdopen: %m", path);
+    vddk_error ("config: %s: fdopen: %m", path);
     close (fd);
     return -1;
   }
@@ -205,13 +213,13 @@ check_config_file (const char *path)
     if (lineno == 1 && strncmp (line, "\xef\xbb\xbf", 3) == 0)
       start += 3;               /* a UTF-8 byte order mark */
     if (!config_line_ok (start, len - (start - line))) {
-      nbdkit_error ("config: %s line %u: not a \"key = value\" setting "
-                    "or a # comment", path, lineno);
+      vddk_error ("config: %s line %u: not a \"key = value\" setting "
+                  "or a # comment", path, lineno);
       r = -1;
     }
   }
   if (r == 0 && ferror (fp)) {
-    nbdkit_error ("config: cannot read %s: %m", path);
+    vddk_error ("config: cannot read %s: %m", path);
     r = -1;
   }
   free (line);
@@ -226,7 +234,7 @@ vddk_config (const char *key, const char *value)
 
   if (strcmp (key, "compression") == 0) {
     if (!lookup (compression_names, value, &v)) {
-      nbdkit_error ("unknown compression type: %s", value);
+      vddk_error ("unknown compression type: %s", value);
       return -1;
     }
     compression = v;
@@ -237,22 +245,18 @@ vddk_config (const char *key, const char *value)
     return check_config_file (config_file);
   }
   else if (strcmp (key, "cookie") == 0) {
-    /* cookie=+FILE keeps the session cookie, as secret as a password,
-     * out of the process list and of nbdkit's own -v output. */
-    if (value[0] == '+') {
-      char *c;
-      if (nbdkit_read_password (value, &c) == -1)
-        return -1;
-      cookie = c;
-    }
-    else
-      cookie = value;
+    /* cookie=+FILE or -FD keeps the session cookie, as secret as a
+     * password, out of the process list and of nbdkit's own -v
+     * output. */
+    secret_free (cookie);
+    cookie = NULL;
+    return read_secret (key, value, &cookie);
   }
   else if (strcmp (key, "create") == 0)
     return parse_bool (value, &create);
   else if (strcmp (key, "create-adapter-type") == 0) {
     if (!lookup (adapter_names, value, &v)) {
-      nbdkit_error ("unknown create-adapter-type: %s", value);
+      vddk_error ("unknown create-adapter-type: %s", value);
       return -1;
     }
     create_adapter_type = v;
@@ -262,7 +266,7 @@ vddk_config (const char *key, const char *value)
       create_hwversion = v;
     else if (nbdkit_parse_uint16_t ("create-hwversion", value,
                                     &create_hwversion) == -1) {
-      nbdkit_error ("unknown create-hwversion: %s", value);
+      vddk_error ("unknown create-hwversion: %s", value);
       return -1;
     }
   }
@@ -280,7 +284,7 @@ vddk_config (const char *key, const char *value)
   }
   else if (strcmp (key, "create-type") == 0) {
     if (!lookup (disk_type_names, value, &v)) {
-      nbdkit_error ("unknown create-type: %s", value);
+      vddk_error ("unknown create-type: %s", value);
       return -1;
     }
     create_type = v;
@@ -295,9 +299,9 @@ vddk_config (const char *key, const char *value)
   else if (strcmp (key, "noreexec") == 0)
     return parse_bool (value, &noreexec);
   else if (strcmp (key, "password") == 0) {
-    free (password);
+    secret_free (password);
     password = NULL;
-    return nbdkit_read_password (value, &password);
+    return read_secret (key, value, &password);
   }
   else if (strcmp (key, "port") == 0)
     return nbdkit_parse_uint16_t ("port", value, &port);
@@ -328,7 +332,7 @@ vddk_config (const char *key, const char *value)
   else if (strcmp (key, "vimapiver") == 0)
     /* Ignored: kept so that old command lines still work. */ ;
   else {
-    nbdkit_error ("unknown parameter '%s'", key);
+    vddk_error ("unknown parameter '%s'", key);
     return -1;
   }
 
@@ -352,7 +356,7 @@ make_filename_absolute (void)
     rel += 2;
   cwd = get_current_dir_name ();
   if (cwd == NULL) {
-    nbdkit_error ("cannot make %s absolute: getcwd: %m", filename);
+    vddk_error ("cannot make %s absolute: getcwd: %m", filename);
     return -1;
   }
   free (abs_filename);
@@ -422,8 +426,9 @@ free_config (void)
 {
   free (libdir);
   free (config_file);
-  free (password);
+  secret_free (password);
+  secret_free (cookie);
   free (reexeced);
   free (abs_filename);
-  libdir = config_file = password = reexeced = abs_filename = NULL;
+  libdir = config_file = password = cookie = reexeced = abs_filename = NULL;
 }

@@ -27,9 +27,9 @@ vddk_after_fork (void)
 {
   VixError err;
 
-  VDDK_CALL_START (InitEx,
-                   "6, 5, &debug_fn, &error_fn, &error_fn, %s, %s",
-                   get_libdir (), config_file ? config_file : "NULL");
+  VDDK_NAMED_CALL_START (InitEx,
+                         "6, 5, &debug_fn, &error_fn, &error_fn, %s, %s",
+                         get_libdir (), config_file ? config_file : "NULL");
   err = vix.InitEx (6, 5, &debug_function, &error_function, &error_function,
                     get_libdir (), config_file);
   VDDK_CALL_END (InitEx, 0);

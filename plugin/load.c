@@ -47,11 +47,11 @@ load_symbols (void)
   vix.fn = dlsym (dl, "VixDiskLib_" #fn);                               \
   if (vix.fn == NULL) {                                                 \
     err = dlerror ();                                                   \
-    nbdkit_error ("required VDDK symbol \"VixDiskLib_" #fn "\" is missing. " \
-                  "VDDK version must be >= 6.5. "                       \
-                  "See nbdkit-vddk-plugin(1) man page section "         \
-                  "\"SUPPORTED VERSIONS OF VDDK\". "                    \
-                  "Original dlopen error: %s", err ? err : "");         \
+    vddk_error ("required VDDK symbol \"VixDiskLib_" #fn "\" is missing. " \
+                "VDDK version must be >= 6.5. "                         \
+                "See nbdkit-vddk-plugin(1) man page section "           \
+                "\"SUPPORTED VERSIONS OF VDDK\". "                      \
+                "Original dlopen error: %s", err ? err : "");           \
     exit (EXIT_FAILURE);                                                \
   }
 #define OPTIONAL_STUB(fn) vix.fn = dlsym (dl, "VixDiskLib_" #fn);
@@ -100,13 +100,17 @@ load_library (bool required)
 
   if (dl == NULL) {
     if (required) {
+      /* The text is several lines on purpose; dlerror's part names a
+       * path, which may hold anything. */
+      char *safe = first_error ? vddk_escape (first_error) : NULL;
       nbdkit_error ("%s\n\n"
                     "If '%s' is located on a non-standard path "
                     "you may need to\n"
                     "set libdir=/path/to/vmware-vix-disklib-distrib.\n\n"
                     "See nbdkit-vddk-plugin(1) man page section "
                     "\"LIBRARY LOCATION\" for details.",
-                    first_error ? first_error : "dlopen failed",
+                    safe ? safe : first_error ? first_error
+                    : "dlopen failed",
                     candidates[0].soname);
       exit (EXIT_FAILURE);
     }

@@ -7,9 +7,12 @@
  * the variable once at start-up, so after dlopen'ing the library we
  * re-exec nbdkit with the directory prepended.  The re-exec'd process
  * gets reexeced_=<original value> and puts the original environment
- * back in config_complete, so that --run commands do not see it.
+ * back in config_complete, so that --run commands do not see it.  The
+ * password and the cookie reach it through pipes, never on its command
+ * line or in its environment.
  */
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,39 +80,60 @@ read_cmdline (size_t *len_ret)
   return NULL;
 }
 
-/* Put the password in an unlinked temporary file, so that it does not
- * appear on the new command line and can be read back once even if it
- * originally came from a tty, a pipe or an fd.  Returns the fd, which
- * is deliberately inherited across exec.
+/* Hand a secret to the re-exec'd nbdkit through a pipe: not on its
+ * command line or in its environment, and never in a file.  The pipe
+ * holds the secret and then its end (the write side is closed here),
+ * and the new process reads it as key=-FD, closing it.  Returns the
+ * read side, inherited across exec, or -1.  A secret too big for the
+ * pipe's buffer (64 KiB) is refused rather than blocking.
  */
 static int
-password_fd (void)
+secret_fd (const char *secret)
 {
-  char tmpl[] = "/tmp/XXXXXX";
-  size_t len = strlen (password), done = 0;
+  size_t len = strlen (secret), done = 0;
+  int fds[2];
   ssize_t r;
-  int fd;
 
-  fd = mkstemp (tmpl);
-  if (fd == -1) {
-    nbdkit_debug ("mkstemp: %m");
+  if (pipe2 (fds, O_NONBLOCK) == -1) {
+    nbdkit_debug ("pipe2: %m");
     return -1;
   }
-  unlink (tmpl);
   while (done < len) {
-    r = write (fd, password + done, len - done);
+    r = write (fds[1], secret + done, len - done);
+    if (r == -1 && errno == EINTR)
+      continue;
     if (r == -1) {
-      nbdkit_debug ("write: %m");
-      close (fd);
+      nbdkit_debug ("write to pipe: %m");
+      close (fds[0]);
+      close (fds[1]);
       return -1;
     }
     done += r;
   }
-  if (lseek (fd, 0, SEEK_SET) == -1) {
-    close (fd);
+  close (fds[1]);
+  /* Blocking again, and inherited (pipe2 without O_CLOEXEC). */
+  if (fcntl (fds[0], F_SETFL, 0) == -1) {
+    close (fds[0]);
     return -1;
   }
-  return fd;
+  return fds[0];
+}
+
+/* key=-FD for a secret, FD being a new pipe holding it. */
+static char *
+secret_arg (const char *key, const char *secret, int *fd)
+{
+  char *arg;
+
+  *fd = secret_fd (secret);
+  if (*fd == -1)
+    return NULL;
+  if (asprintf (&arg, "%s=-%d", key, *fd) == -1) {
+    close (*fd);
+    *fd = -1;
+    return NULL;
+  }
+  return arg;
 }
 
 /* Only returns if the re-exec could not be done; nbdkit then carries
@@ -119,11 +143,10 @@ static void
 perform_reexec (const char *env, const char *dir)
 {
   char *cmdline, *p, *new_env = NULL;
-  char *password_arg = NULL, *reexeced_arg = NULL;
+  char *password_arg = NULL, *cookie_arg = NULL, *reexeced_arg = NULL;
   char **argv = NULL;
   size_t len, nr_args = 0, i;
-  bool had_password = false;
-  int fd = -1;
+  int password_fd = -1, cookie_fd = -1;
 
   cmdline = read_cmdline (&len);
   if (cmdline == NULL) {
@@ -135,28 +158,34 @@ perform_reexec (const char *env, const char *dir)
   for (i = 0; i < len; i++)
     if (cmdline[i] == '\0')
       nr_args++;
-  argv = calloc (nr_args + 3, sizeof *argv);
+  argv = calloc (nr_args + 4, sizeof *argv);
   if (argv == NULL)
     goto out;
+  /* The password and the cookie go through pipes (whichever way they
+   * were given: a file may be gone by now, a value on the command line
+   * has been blanked out). */
   nr_args = 0;
   for (p = cmdline; p < cmdline + len; p += strlen (p) + 1) {
-    if (strncmp (p, "password=", 9) == 0) {
-      had_password = true;
+    if (strncmp (p, "password=", 9) == 0 || strncmp (p, "cookie=", 7) == 0)
       continue;
-    }
     argv[nr_args++] = p;
   }
-
-  if (had_password && password) {
-    fd = password_fd ();
-    if (fd == -1 || asprintf (&password_arg, "password=-%d", fd) == -1)
+  if (password) {
+    password_arg = secret_arg ("password", password, &password_fd);
+    if (password_arg == NULL)
       goto out;
     argv[nr_args++] = password_arg;
+  }
+  if (cookie) {
+    cookie_arg = secret_arg ("cookie", cookie, &cookie_fd);
+    if (cookie_arg == NULL)
+      goto out;
+    argv[nr_args++] = cookie_arg;
   }
 
   if (asprintf (&reexeced_arg, "reexeced_=%s", env ? env : "") == -1)
     goto out;
-  nbdkit_debug ("adding reexeced_=%s", env ? env : "");
+  vddk_debug ("adding reexeced_=%s", env ? env : "");
   argv[nr_args++] = reexeced_arg;
   argv[nr_args] = NULL;
 
@@ -165,7 +194,7 @@ perform_reexec (const char *env, const char *dir)
     goto out;
   if (setenv ("LD_LIBRARY_PATH", new_env, 1) == -1)
     goto out;
-  nbdkit_debug ("re-executing with updated LD_LIBRARY_PATH=%s", new_env);
+  vddk_debug ("re-executing with updated LD_LIBRARY_PATH=%s", new_env);
 
   fflush (NULL);
   execvp ("/proc/self/exe", argv);
@@ -178,12 +207,17 @@ perform_reexec (const char *env, const char *dir)
     unsetenv ("LD_LIBRARY_PATH");
 
  out:
-  if (fd >= 0)
-    close (fd);
+  if (password_fd >= 0)
+    close (password_fd);
+  if (cookie_fd >= 0)
+    close (cookie_fd);
   free (new_env);
   free (reexeced_arg);
+  free (cookie_arg);
   free (password_arg);
   free (argv);
+  /* A value that could not be blanked out (see secret.c) is in it. */
+  explicit_bzero (cmdline, len);
   free (cmdline);
 }
 
@@ -220,8 +254,8 @@ reexec_if_needed (const char *dir)
   if (env && path_contains (env, dir))
     return;
   if (!has_bundled_libraries (dir)) {
-    nbdkit_debug ("no other libraries beside libvixDiskLib in %s: "
-                  "not re-executing", dir);
+    vddk_debug ("no other libraries beside libvixDiskLib in %s: "
+                "not re-executing", dir);
     return;
   }
   perform_reexec (env, dir);

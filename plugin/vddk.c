@@ -68,7 +68,7 @@ fill_remote_params (VixDiskLibConnectParams *params)
   }
   else {
     params->credType = VIXDISKLIB_CRED_SESSIONID;
-    params->creds.sessionId.cookie = (char *) cookie;
+    params->creds.sessionId.cookie = cookie;
     params->creds.sessionId.userName = (char *) username;
     params->creds.sessionId.key = password;
   }
@@ -110,7 +110,7 @@ create_disk (struct vddk_handle *h)
   };
   VixError err;
 
-  VDDK_CALL_START (Create, "h->connection, %s, &cparams, NULL, NULL",
+  VDDK_NAMED_CALL_START (Create, "h->connection, %s, &cparams, NULL, NULL",
                    filename);
   err = vix.Create (h->connection, filename, &cparams, NULL, NULL);
   VDDK_CALL_END (Create, 0);
@@ -134,7 +134,7 @@ connect_and_open (struct vddk_handle *h, int readonly)
   const char *mode;
   VixError err;
 
-  VDDK_CALL_START (ConnectEx, "h->params, %d, %s, %s, &connection",
+  VDDK_NAMED_CALL_START (ConnectEx, "h->params, %d, %s, %s, &connection",
                    readonly, snapshot_moref ? snapshot_moref : "NULL",
                    transport_modes ? transport_modes : "NULL");
   err = vix.ConnectEx (h->params, readonly, snapshot_moref, transport_modes,
@@ -148,8 +148,8 @@ connect_and_open (struct vddk_handle *h, int readonly)
   if (create && create_disk (h) == -1)
     goto err_disconnect;
 
-  VDDK_CALL_START (Open, "connection, %s, %" PRIu32 ", &handle",
-                   filename, flags);
+  VDDK_NAMED_CALL_START (Open, "connection, %s, %" PRIu32 ", &handle",
+                         filename, flags);
   err = vix.Open (h->connection, filename, flags, &h->handle);
   VDDK_CALL_END (Open, 0);
   if (err == VIX_OK && disk_read_only)
@@ -161,26 +161,26 @@ connect_and_open (struct vddk_handle *h, int readonly)
     VDDK_ERROR (err, "warning: serving %s read-only", filename);
     disk_read_only = true;
     h->readonly = 1;
-    VDDK_CALL_START (Open, "connection, %s, %" PRIu32 ", &handle",
-                     filename, open_flags (1));
+    VDDK_NAMED_CALL_START (Open, "connection, %s, %" PRIu32 ", &handle",
+                           filename, open_flags (1));
     err = vix.Open (h->connection, filename, open_flags (1), &h->handle);
     VDDK_CALL_END (Open, 0);
   }
   if (err != VIX_OK) {
     VDDK_ERROR (err, "VixDiskLib_Open: %s", filename);
     if (is_remote && VIX_ERROR_CODE (err) == VIX_E_FAIL)
-      nbdkit_error ("Please verify whether the \"thumbprint\" parameter "
-                    "(%s) matches the SHA1 fingerprint of the remote "
-                    "VMware server.  Refer to nbdkit-vddk-plugin(1) "
-                    "section \"THUMBPRINTS\" for details.",
-                    thumb_print ? thumb_print : "not specified");
+      vddk_error ("Please verify whether the \"thumbprint\" parameter "
+                  "(%s) matches the SHA1 fingerprint of the remote "
+                  "VMware server.  Refer to nbdkit-vddk-plugin(1) "
+                  "section \"THUMBPRINTS\" for details.",
+                  thumb_print ? thumb_print : "not specified");
     goto err_disconnect;
   }
 
   VDDK_CALL_START (GetTransportMode, "handle");
   mode = vix.GetTransportMode (h->handle);
   VDDK_CALL_END (GetTransportMode, 0);
-  nbdkit_debug ("transport mode: %s", mode ? mode : "(unknown)");
+  vddk_debug ("transport mode: %s", mode ? mode : "(unknown)");
   return 0;
 
  err_disconnect:

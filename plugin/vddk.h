@@ -54,7 +54,7 @@ enum compression_type { NONE = 0, ZLIB, FASTLZ, SKIPZ };
 
 extern char *libdir;                /* libdir=, realpath'd; NULL = default */
 extern char *config_file;           /* config= */
-extern const char *cookie;          /* cookie= */
+extern char *cookie;                /* cookie=, secret memory */
 extern bool create;                 /* create= */
 extern VixDiskLibAdapterType create_adapter_type; /* create-adapter-type= */
 extern uint16_t create_hwversion;   /* create-hwversion= */
@@ -62,7 +62,7 @@ extern uint64_t create_size;        /* create-size=, bytes */
 extern VixDiskLibDiskType create_type; /* create-type= */
 extern const char *filename;        /* file= */
 extern uint16_t nfc_host_port;      /* nfchostport= */
-extern char *password;              /* password= */
+extern char *password;              /* password=, secret memory */
 extern uint16_t port;               /* port= */
 extern const char *server_name;     /* server= */
 extern bool single_link;            /* single-link= */
@@ -87,6 +87,18 @@ extern void free_config (void);
 #define VDDK_CONFIG_HELP \
   "[file=]<FILENAME>   (required) The filename (eg. VMDK file) to serve.\n" \
   "Many optional parameters are supported, see nbdkit-vddk-plugin(1)."
+
+/* ---- The password and the cookie (secret.c) ---- */
+
+/* Read the secret given as key=value: "-" asks at the terminal
+ * (password only), "-FD" reads file descriptor FD (for the cookie only
+ * if FD is all digits), "+FILE" reads FILE; anything else is the secret
+ * itself, which is then blanked out in nbdkit's command line.  Only the
+ * first line counts.  The result is in pages left out of core dumps;
+ * free it with secret_free, which zeroes it. */
+extern int read_secret (const char *key, const char *value, char **secret);
+extern char *secret_strdup (const char *s);
+extern void secret_free (char *s);
 
 /* ---- Re-exec with LD_LIBRARY_PATH (reexec.c) ---- */
 
@@ -132,14 +144,20 @@ extern void display_stats (void);
 #define VDDK_CALL_START_(log, fn, fmt, ...)                             \
   do {                                                                  \
     struct timespec vddk_call_t0_;                                      \
-    if (log)                                                            \
-      nbdkit_debug ("VDDK call: VixDiskLib_" #fn " (" fmt ")",          \
-                    ##__VA_ARGS__);                                     \
+    log ("VDDK call: VixDiskLib_" #fn " (" fmt ")", ##__VA_ARGS__);     \
     stats_start (&vddk_call_t0_);
+/* Calls whose arguments are numbers and handles. */
 #define VDDK_CALL_START(fn, fmt, ...) \
-  VDDK_CALL_START_ (true, fn, fmt, ##__VA_ARGS__)
+  VDDK_CALL_START_ (nbdkit_debug, fn, fmt, ##__VA_ARGS__)
+/* Calls with a file name or another string among their arguments:
+ * escaped (vddk_debug below), at the cost of formatting the line even
+ * when nbdkit does not print it. */
+#define VDDK_NAMED_CALL_START(fn, fmt, ...) \
+  VDDK_CALL_START_ (vddk_debug, fn, fmt, ##__VA_ARGS__)
+#define VDDK_DATAPATH_LOG_(...) \
+  do { if (vddk_debug_datapath) nbdkit_debug (__VA_ARGS__); } while (0)
 #define VDDK_DATAPATH_CALL_START(fn, fmt, ...) \
-  VDDK_CALL_START_ (vddk_debug_datapath, fn, fmt, ##__VA_ARGS__)
+  VDDK_CALL_START_ (VDDK_DATAPATH_LOG_, fn, fmt, ##__VA_ARGS__)
 #define VDDK_CALL_END(fn, bytes)                                        \
     stats_record (STAT_##fn, &vddk_call_t0_, (bytes));                  \
   } while (0)
@@ -148,16 +166,30 @@ extern void display_stats (void);
 
 extern __thread bool error_suppression;
 extern VixDiskLibGenericLogFunc debug_function, error_function;
+
+/* Messages that may hold a name from the user, the disk or the server
+ * (file names, paths, the library's error texts) go through these:
+ * nbdkit_error and nbdkit_debug of the text with its control characters
+ * escaped (newline, tab and carriage return as \n, \t, \r, other bytes
+ * below 0x20, 0x7f, C1 controls and bytes that are not UTF-8 as \xNN),
+ * so that a name cannot start a log line of its own or send escape
+ * sequences to a terminal.  Text without control characters is
+ * unchanged.  vddk_escape returns that text malloc'd (NULL: no memory). */
+extern void vddk_error (const char *fs, ...)
+  __attribute__ ((__format__ (__printf__, 1, 2)));
+extern void vddk_debug (const char *fs, ...)
+  __attribute__ ((__format__ (__printf__, 1, 2)));
+extern char *vddk_escape (const char *str);
 extern char *vddk_error_text (VixError err);
 extern void vddk_free_error_text (char *text);
 extern int vix_errno (VixError err);
 
-/* nbdkit_error ("<context>: <library's text for err>"). */
+/* vddk_error ("<context>: <library's text for err>"). */
 #define VDDK_ERROR(err, fs, ...)                                        \
   do {                                                                  \
     char *vddk_err_text_ = vddk_error_text (err);                       \
-    nbdkit_error (fs ": %s", ##__VA_ARGS__,                            \
-                  vddk_err_text_ ? vddk_err_text_ : "unknown error");   \
+    vddk_error (fs ": %s", ##__VA_ARGS__,                               \
+                vddk_err_text_ ? vddk_err_text_ : "unknown error");     \
     vddk_free_error_text (vddk_err_text_);                              \
   } while (0)
 

@@ -88,15 +88,15 @@ report_failure (struct command *cmd)
 
   if (cmd->err != VIX_OK) {
     if (cmd->what)
-      nbdkit_error ("%s: %s", cmd->what, text);
+      vddk_error ("%s: %s", cmd->what, text);
     else
-      nbdkit_error ("command %" PRIu64 ": asynchronous %s failed: %s",
-                    cmd->id, cmd->type == READ ? "read" : "write", text);
+      vddk_error ("command %" PRIu64 ": asynchronous %s failed: %s",
+                  cmd->id, cmd->type == READ ? "read" : "write", text);
     if (errnum == 0)
       errnum = vix_errno (cmd->err);
   }
   else if (cmd->msg)
-    nbdkit_error ("%s", cmd->msg);
+    vddk_error ("%s", cmd->msg);
   nbdkit_set_error (errnum ? errnum : EIO);
 }
 
@@ -174,9 +174,9 @@ print_disk_info (const VixDiskLibInfo *info)
                 info->physGeo.sectors);
   nbdkit_debug ("disk info: adapter type: %d", (int) info->adapterType);
   nbdkit_debug ("disk info: num links: %d", info->numLinks);
-  nbdkit_debug ("disk info: parent filename hint: %s",
-                info->parentFileNameHint ? info->parentFileNameHint : "NULL");
-  nbdkit_debug ("disk info: uuid: %s", info->uuid ? info->uuid : "NULL");
+  vddk_debug ("disk info: parent filename hint: %s",
+              info->parentFileNameHint ? info->parentFileNameHint : "NULL");
+  vddk_debug ("disk info: uuid: %s", info->uuid ? info->uuid : "NULL");
   /* These fields lie beyond the end of the struct before VDDK 7. */
   if (library_version >= 7)
     nbdkit_debug ("disk info: sector size: logical %u physical %u",

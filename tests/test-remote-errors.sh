@@ -82,10 +82,11 @@ EOF
 
 # cookie= (a session made elsewhere); it is not logged out at the end.
 # The password is still required (the session key, as VDDK wants it).
-# With cookie=+FILE the cookie stays out of nbdkit's own -v output.
+# With cookie=+FILE or -FD the cookie stays out of nbdkit's own -v output.
 cookie=$(vcsim_login admin "$secret")
 printf %s "$cookie" > cookie
 try ok '' cookie=+cookie user=admin password=+pw $tp "$ds err/disk.vmdk"
+try ok '' cookie=-4 user=admin password=+pw $tp "$ds err/disk.vmdk" 4< cookie
 vcsim_fixture session "$cookie"
 # cookie=VALUE works too (without -v: nbdkit's -v prints every value).
 nbdkit -U - "$VDDK_PLUGIN" server="$VCSIM_HOST" port="$VCSIM_PORT" \

@@ -29,6 +29,9 @@ Subcommands (errors go to stderr with exit status 1, nothing on stdout):
   logout COOKIE                 end that session
   session COOKIE                print the user name of that session; fails
                                 (NotAuthenticated) if it is not logged in
+  sessions                      "key<TAB>userName" of every session the
+                                server has (on vcsim a session's key is
+                                its vmware_soap_session cookie value)
   datastores                    "moref<TAB>name<TAB>info.url" of every
                                 datastore each Datacenter lists (fails on
                                 a moref that does not exist)
@@ -376,6 +379,11 @@ def cmd_session(cookie):
     print(s.userName)
 
 
+def cmd_sessions(si):
+    for s in content(si).sessionManager.sessionList or []:
+        print("%s\t%s" % (s.key, s.userName))
+
+
 def cmd_datastores(si):
     for dc in all_of(si, vim.Datacenter):
         for ds in dc.datastore:
@@ -389,7 +397,8 @@ def main(argv):
     cmd, args = argv[1], argv[2:]
     nargs = {"env": (0, 1), "vms": (0, 0), "dsdir": (1, 1),
              "attach": (3, 99), "snapshot": (2, 2), "login": (2, 2),
-             "logout": (1, 1), "session": (1, 1), "datastores": (0, 0),
+             "logout": (1, 1), "session": (1, 1), "sessions": (0, 0),
+             "datastores": (0, 0),
              "disks": (1, 5)}
     if cmd not in nargs:
         sys.stderr.write("%s: unknown subcommand %s\n" % (PROG, cmd))

@@ -27,6 +27,7 @@
 #include "error.h"
 #include "remote.h"
 #include "remote-internal.h"
+#include "secret.h"
 #include "fuzz.h"
 
 #define MAX_PARTS 32
@@ -114,14 +115,15 @@ vdl_http_perform (struct vdl_http *h, const struct vdl_http_request *rq,
   memcpy (rs->body, body, len);
   rs->body[len] = '\0';
   rs->body_len = len;
-  rs->session_cookie = strdup ("vmware_soap_session=\"fuzz\"");
+  /* As remote-http.c keeps cookies: in secret memory. */
+  rs->session_cookie = vdl_secret_strdup ("vmware_soap_session=\"fuzz\"");
 }
 
 void
 vdl_http_response_free (struct vdl_http_response *rs)
 {
   free (rs->body);
-  free (rs->session_cookie);
+  vdl_secret_free (rs->session_cookie);
   memset (rs, 0, sizeof *rs);
 }
 
