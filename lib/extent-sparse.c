@@ -717,11 +717,13 @@ sparse_flush (struct vdl_extent *e)
   for (i = 0; i < s->n_gts && err == VIX_OK; i++) {
     if (!s->gt_dirty[i])
       continue;
-    err = write_table (s, s->gts[i], s->h.gtes_per_gt, s->gd[i]);
+    err = write_table (s, __atomic_load_n (&s->gts[i], __ATOMIC_ACQUIRE),
+                       s->h.gtes_per_gt, s->gd[i]);
     /* A redundant directory may lack a table the primary has (a damaged
      * file): entry 0 is no place to write it, sector 0 is the header. */
     if (err == VIX_OK && s->redundant && s->rgd[i] != 0)
-      err = write_table (s, s->gts[i], s->h.gtes_per_gt, s->rgd[i]);
+      err = write_table (s, __atomic_load_n (&s->gts[i], __ATOMIC_ACQUIRE),
+                         s->h.gtes_per_gt, s->rgd[i]);
     if (err == VIX_OK)
       s->gt_dirty[i] = false;
   }

@@ -108,8 +108,12 @@ entry_of (struct sparse_extent *s, uint64_t gi)
 {
   uint64_t sector = gi * s->h.grain_size;
 
-  /* The table is loaded: every caller looked the grain up first. */
-  return &s->gts[sector / s->gt_cover][sparse_grain_index (s, sector)];
+  /* The table is loaded: every caller looked the grain up first.  The
+   * slot is read atomically: other threads load tables (CAS) unlocked. */
+  uint32_t *gt = __atomic_load_n (&s->gts[sector / s->gt_cover],
+                                  __ATOMIC_ACQUIRE);
+
+  return &gt[sparse_grain_index (s, sector)];
 }
 
 static void
@@ -681,7 +685,8 @@ write_tail_locked (struct sparse_extent *s)
   gd = malloc (s->n_gts * sizeof *gd);
   if (dirty && gd) {
     for (i = 0; i < s->n_gts; i++)
-      dirty[i] = s->gt_dirty[i] ? s->gts[i] : NULL;
+      dirty[i] = s->gt_dirty[i]
+        ? __atomic_load_n (&s->gts[i], __ATOMIC_ACQUIRE) : NULL;
     memcpy (gd, s->gd, s->n_gts * sizeof *gd);
     tail = kdmv_stream_tail (&s->h, dirty, at, gd, &sectors);
   }
