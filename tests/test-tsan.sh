@@ -69,7 +69,8 @@ for type in monolithic-sparse stream-optimized vmfs-sparse; do
   pid=$!
   cleanup_fn kill -9 $pid
   for (( i=0; i<100; i++ )); do [ -S s.sock ] && break; sleep 0.2; done
-  /usr/bin/python3 - "nbd+unix:///?socket=$PWD/s.sock" <<'PY'
+  /usr/bin/python3 - "nbd+unix:///?socket=$PWD/s.sock" <<'PY' ||
+    { echo "nbdkit log:"; grep -v -e "VDDK call" -e datapath nbdkit-$type.log | tail -n 60; exit 1; }
 import nbd, random, struct, sys, threading
 uri = sys.argv[1]
 grain, size = 65536, 64 << 20
