@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "escape.h"
 #include "log.h"
 
 static __thread VixError last_code;
@@ -26,7 +27,7 @@ record (VixError code, const char *fmt, va_list args, const char *suffix)
     len = strlen (raw);
     snprintf (raw + len, sizeof raw - len, ": %s", suffix);
   }
-  vdl_escape (last_message, sizeof last_message, raw);
+  escape_controls (last_message, sizeof last_message, raw);
   last_code = code;
   vdl_debug ("VixDiskLib: error %llu: %s", (unsigned long long) code,
              last_message);

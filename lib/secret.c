@@ -8,36 +8,7 @@
 #include <unistd.h>
 
 #include "secret.h"
-
-#define SECRET_MAGIC UINT64_C (0x5ec2e7a11ca7ed00)
-
-/* At the start of each mapping, before the secret itself. */
-struct secret_head {
-  uint64_t magic;
-  size_t map_len;
-};
-
-static char *
-secret_alloc (size_t n)
-{
-  size_t page = sysconf (_SC_PAGESIZE), len;
-  struct secret_head *h;
-
-  if (n > SIZE_MAX - sizeof *h - page)
-    return NULL;
-  len = (sizeof *h + n + page - 1) / page * page;
-  h = mmap (NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-            -1, 0);
-  if (h == MAP_FAILED)
-    return NULL;
-  /* Both are best effort: an old kernel, or a memlock limit reached,
-   * still leaves the secret zeroed when it is freed. */
-  (void) madvise (h, len, MADV_DONTDUMP);
-  (void) mlock (h, len);
-  h->magic = SECRET_MAGIC;
-  h->map_len = len;
-  return (char *) (h + 1);
-}
+#include "secret-pages.h"
 
 char *
 vdl_secret_strndup (const char *s, size_t n)
@@ -48,7 +19,7 @@ vdl_secret_strndup (const char *s, size_t n)
   if (!s)
     return NULL;
   len = strnlen (s, n);
-  if (!(c = secret_alloc (len + 1)))
+  if (!(c = secret_pages_alloc (len + 1)))
     return NULL;
   memcpy (c, s, len);
   c[len] = '\0';
@@ -65,7 +36,7 @@ char *
 vdl_secret_concat (const char *prefix, const char *s)
 {
   size_t a = strlen (prefix), b = strlen (s);
-  char *c = secret_alloc (a + b + 1);
+  char *c = secret_pages_alloc (a + b + 1);
 
   if (!c)
     return NULL;
@@ -77,17 +48,7 @@ vdl_secret_concat (const char *prefix, const char *s)
 void
 vdl_secret_free (char *s)
 {
-  struct secret_head *h;
-  size_t len;
-
-  if (!s)
-    return;
-  h = (struct secret_head *) s - 1;
-  if (h->magic != SECRET_MAGIC)
-    abort ();                   /* not ours: a bug, never a leak */
-  len = h->map_len;
-  explicit_bzero (h, len);
-  munmap (h, len);
+  secret_pages_free (s);
 }
 
 void

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <dlfcn.h>
 
+#include "escape.h"
 #include "vddk.h"
 
 struct vddk_api vix;
@@ -102,7 +103,7 @@ load_library (bool required)
     if (required) {
       /* The text is several lines on purpose; dlerror's part names a
        * path, which may hold anything. */
-      char *safe = first_error ? vddk_escape (first_error) : NULL;
+      char *safe = first_error ? escape_controls_dup (first_error) : NULL;
       nbdkit_error ("%s\n\n"
                     "If '%s' is located on a non-standard path "
                     "you may need to\n"

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <errno.h>
 
+#include "escape.h"
 #include "vddk.h"
 
 /* Set while probing for extents, when failures are expected. */
@@ -29,75 +30,6 @@ format_message (const char *fs, va_list args)
   return str;
 }
 
-/* The length of the well-formed UTF-8 sequence at s, other than a C1
- * control (U+0080 to U+009F); 0 if there is none. */
-static size_t
-utf8_printable (const unsigned char *s)
-{
-  unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-  size_t n, i;
-
-  if (c >= 0xc2 && c <= 0xdf) {
-    n = 2;
-    if (c == 0xc2)
-      lo = 0xa0;
-  }
-  else if (c >= 0xe0 && c <= 0xef) {
-    n = 3;
-    if (c == 0xe0)
-      lo = 0xa0;
-    else if (c == 0xed)
-      hi = 0x9f;
-  }
-  else if (c >= 0xf0 && c <= 0xf4) {
-    n = 4;
-    if (c == 0xf0)
-      lo = 0x90;
-    else if (c == 0xf4)
-      hi = 0x8f;
-  }
-  else
-    return 0;
-  if (s[1] < lo || s[1] > hi)
-    return 0;
-  for (i = 2; i < n; i++)
-    if (s[i] < 0x80 || s[i] > 0xbf)
-      return 0;
-  return n;
-}
-
-char *
-vddk_escape (const char *str)
-{
-  const unsigned char *s = (const unsigned char *) str;
-  char *out, *p;
-  size_t n = 1;
-
-  /* At most four bytes out ("\xNN") for each byte in. */
-  out = p = malloc (4 * strlen (str) + 1);
-  if (out == NULL)
-    return NULL;
-  while (*s) {
-    if ((*s >= 0x20 && *s < 0x7f) ||
-        (*s >= 0x80 && (n = utf8_printable (s)) > 0)) {
-      n = *s < 0x80 ? 1 : n;
-      memcpy (p, s, n);
-      p += n;
-      s += n;
-      continue;
-    }
-    switch (*s) {
-    case '\n': p = stpcpy (p, "\\n"); break;
-    case '\t': p = stpcpy (p, "\\t"); break;
-    case '\r': p = stpcpy (p, "\\r"); break;
-    default: p += sprintf (p, "\\x%02x", *s);
-    }
-    s++;
-  }
-  *p = '\0';
-  return out;
-}
-
 /* nbdkit_error or nbdkit_debug of the escaped message. */
 static void log_escaped (bool error, const char *fs, va_list args)
   __attribute__ ((__format__ (__printf__, 2, 0)));
@@ -113,7 +45,7 @@ log_escaped (bool error, const char *fs, va_list args)
       nbdkit_debug ("lost debug message: %s", fs);
     return;
   }
-  safe = vddk_escape (str);
+  safe = escape_controls_dup (str);
   if (error)
     nbdkit_error ("%s", safe ? safe : str);
   else
@@ -165,7 +97,7 @@ error_function (const char *fs, va_list args)
     nbdkit_error ("lost error message: %s", fs);
     return;
   }
-  safe = vddk_escape (str);
+  safe = escape_controls_dup (str);
   /* VDDK "phones home" and complains loudly when it cannot; that is
    * harmless, so keep it out of the error log.
    */

@@ -22,68 +22,20 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "secret-pages.h"
 #include "vddk.h"
-
-#define SECRET_MAGIC UINT64_C (0x7365637265742121)
-
-struct secret_head {
-  uint64_t magic;
-  size_t map_len;
-};
-
-/* Room for n bytes, zeroed; NULL (errno set) if it cannot be mapped. */
-static char *
-secret_alloc (size_t n)
-{
-  size_t page = sysconf (_SC_PAGESIZE), len;
-  struct secret_head *h;
-
-  if (n > SIZE_MAX - sizeof *h - page) {
-    errno = ENOMEM;
-    return NULL;
-  }
-  len = (sizeof *h + n + page - 1) / page * page;
-  h = mmap (NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-            -1, 0);
-  if (h == MAP_FAILED)
-    return NULL;
-  (void) madvise (h, len, MADV_DONTDUMP);
-  (void) mlock (h, len);
-  h->magic = SECRET_MAGIC;
-  h->map_len = len;
-  return (char *) (h + 1);
-}
-
-/* How many bytes the secret at s has room for. */
-static size_t
-secret_room (const char *s)
-{
-  const struct secret_head *h = (const struct secret_head *) s - 1;
-
-  return h->map_len - sizeof *h;
-}
 
 void
 secret_free (char *s)
 {
-  struct secret_head *h;
-  size_t len;
-
-  if (s == NULL)
-    return;
-  h = (struct secret_head *) s - 1;
-  if (h->magic != SECRET_MAGIC)
-    abort ();
-  len = h->map_len;
-  explicit_bzero (h, len);
-  munmap (h, len);
+  secret_pages_free (s);
 }
 
 char *
 secret_strdup (const char *s)
 {
   size_t len = strlen (s);
-  char *c = secret_alloc (len + 1);
+  char *c = secret_pages_alloc (len + 1);
 
   if (c)
     memcpy (c, s, len + 1);
@@ -96,7 +48,7 @@ secret_strdup (const char *s)
 static char *
 read_line (int fd, const char *key, const char *what)
 {
-  char *buf = secret_alloc (256), *bigger, *nl;
+  char *buf = secret_pages_alloc (256), *bigger, *nl;
   size_t len = 0;
   ssize_t r;
 
@@ -105,8 +57,8 @@ read_line (int fd, const char *key, const char *what)
     return NULL;
   }
   for (;;) {
-    if (len + 1 == secret_room (buf)) {
-      bigger = secret_alloc (2 * secret_room (buf));
+    if (len + 1 == secret_pages_room (buf)) {
+      bigger = secret_pages_alloc (2 * secret_pages_room (buf));
       if (bigger == NULL) {
         nbdkit_error ("reading %s: mmap: %m", key);
         secret_free (buf);
@@ -116,7 +68,7 @@ read_line (int fd, const char *key, const char *what)
       secret_free (buf);
       buf = bigger;
     }
-    r = read (fd, buf + len, secret_room (buf) - 1 - len);
+    r = read (fd, buf + len, secret_pages_room (buf) - 1 - len);
     if (r == -1 && errno == EINTR)
       continue;
     if (r == -1) {

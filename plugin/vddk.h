@@ -174,12 +174,11 @@ extern VixDiskLibGenericLogFunc debug_function, error_function;
  * below 0x20, 0x7f, C1 controls and bytes that are not UTF-8 as \xNN),
  * so that a name cannot start a log line of its own or send escape
  * sequences to a terminal.  Text without control characters is
- * unchanged.  vddk_escape returns that text malloc'd (NULL: no memory). */
+ * unchanged (common/escape.h). */
 extern void vddk_error (const char *fs, ...)
   __attribute__ ((__format__ (__printf__, 1, 2)));
 extern void vddk_debug (const char *fs, ...)
   __attribute__ ((__format__ (__printf__, 1, 2)));
-extern char *vddk_escape (const char *str);
 extern char *vddk_error_text (VixError err);
 extern void vddk_free_error_text (char *text);
 extern int vix_errno (VixError err);
