@@ -292,12 +292,18 @@ vdl_http_perform (struct vdl_http *h, const struct vdl_http_request *rq,
   h->rs = rs;
   h->check.mismatch = false;
   h->error[0] = '\0';
+  /* A request carrying a secret (Login: the password out, the new
+   * session's cookie back) gets a connection of its own whose TLS
+   * buffers are cleansed (see vdl_pin_install), and the handle is not
+   * reused.  Data transfers keep their connections and skip the cost
+   * of cleansing every record. */
   if (rq->secret)
-    h->spent = true;
+    h->spent = h->check.cleanse = true;
 
   curl_easy_setopt (c, CURLOPT_URL, rq->url);
   curl_easy_setopt (c, CURLOPT_COOKIE, rq->cookie);
-  curl_easy_setopt (c, CURLOPT_FRESH_CONNECT, rq->fresh ? 1L : 0L);
+  curl_easy_setopt (c, CURLOPT_FRESH_CONNECT,
+                    rq->fresh || rq->secret ? 1L : 0L);
   curl_easy_setopt (c, CURLOPT_RANGE, NULL);
   /* Small answers have a deadline; data transfers only the stall
    * limit, as a large range on a slow link may take long. */

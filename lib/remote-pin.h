@@ -32,6 +32,7 @@ struct vdl_pin {
 struct vdl_pin_check {
   const struct vdl_pin *pin;
   bool mismatch;                /* the handshake was refused by the pin */
+  bool cleanse;                 /* new connections cleanse their plaintext */
   char seen_sha1[VDL_FP_TEXT];  /* the server's real fingerprints */
   char seen_sha256[VDL_FP_TEXT];
 };
