@@ -533,7 +533,7 @@ static VixError
 place_gt_locked (struct sparse_extent *s, uint32_t i)
 {
   /* Rounded up: tables of fewer than 128 entries still take a sector. */
-  uint64_t gt_sectors = (s->h.gtes_per_gt * 4 + SS - 1) / SS;
+  uint64_t gt_sectors = kdmv_gt_sectors (&s->h);
   uint64_t need = gt_sectors * (s->redundant ? 2 : 1);
   size_t bytes = need * SS;
   unsigned char *zero = calloc (1, bytes);
@@ -855,35 +855,50 @@ read_footer (struct sparse_extent *s, uint64_t size)
   return find_last_footer (s, at);
 }
 
+/* The sectors the header takes, and the end of the embedded
+ * descriptor (UINT64_MAX if a damaged header makes it wrap; 0 if there
+ * is none). */
+static uint64_t
+header_sectors (const struct sparse_extent *s)
+{
+  return s->cowd ? COWD_HEADER_SIZE / SS : 1;
+}
+
+static uint64_t
+desc_end (const struct sparse_extent *s)
+{
+  uint64_t end = s->h.desc_offset + s->h.desc_size;
+
+  if (!s->h.desc_size)
+    return 0;
+  return end < s->h.desc_offset ? UINT64_MAX : end;
+}
+
 /* Whether sectors [at, at + n) overlap the header or the embedded
  * descriptor.  No table or directory can be there: we would write it
  * over them, and descriptor updates would write over it. */
 static bool
 in_header (struct sparse_extent *s, uint64_t at, uint64_t n)
 {
-  uint64_t d0 = s->h.desc_offset, d1 = d0 + s->h.desc_size;
-
-  if (d1 < d0)
-    d1 = UINT64_MAX;
-  return at < (s->cowd ? COWD_HEADER_SIZE / SS : 1) ||
-    (s->h.desc_size && at < d1 && d0 < at + n);
+  return at < header_sectors (s) ||
+    (s->h.desc_size && at < desc_end (s) && s->h.desc_offset < at + n);
 }
 
 static VixError
 load_directory (struct sparse_extent *s, uint64_t at, uint32_t **out,
                 const char *what)
 {
-  uint64_t gt_sectors = (s->h.gtes_per_gt * 4 + SS - 1) / SS;
+  uint64_t gt_sectors = kdmv_gt_sectors (&s->h);
   uint32_t *gd, j;
   VixError err;
 
-  if (at == 0 || at + (s->n_gts * 4 + SS - 1) / SS > s->file_sectors)
+  if (at == 0 || at + kdmv_gd_sectors (s->n_gts) > s->file_sectors)
     return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is corrupt or truncated: "
                       "the %s at sector %llu lies outside the file "
                       "(%llu sectors)", s->e.path, what,
                       (unsigned long long) at,
                       (unsigned long long) s->file_sectors);
-  if (in_header (s, at, (s->n_gts * 4 + SS - 1) / SS))
+  if (in_header (s, at, kdmv_gd_sectors (s->n_gts)))
     return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is corrupt: the %s at "
                       "sector %llu overlaps the header or the descriptor",
                       s->e.path, what, (unsigned long long) at);
@@ -931,18 +946,18 @@ span_cmp (const void *a, const void *b)
 static uint64_t
 overlapping_metadata (struct sparse_extent *s, bool *oom)
 {
-  uint64_t gd_sectors = (s->n_gts * 4 + SS - 1) / SS;
-  uint64_t gt_sectors = (s->h.gtes_per_gt * 4 + SS - 1) / SS;
-  uint64_t d0 = s->h.desc_offset, d1 = d0 + s->h.desc_size, end = 0, at = 0;
+  uint64_t gd_sectors = kdmv_gd_sectors (s->n_gts);
+  uint64_t gt_sectors = kdmv_gt_sectors (&s->h);
+  uint64_t end = 0, at = 0;
   struct span *sp = malloc ((2 * (size_t) s->n_gts + 4) * sizeof *sp);
   size_t n = 0, i;
 
   *oom = !sp;
   if (!sp)
     return 0;
-  sp[n++] = (struct span) { 0, s->cowd ? COWD_HEADER_SIZE / SS : 1 };
+  sp[n++] = (struct span) { 0, header_sectors (s) };
   if (s->h.desc_size)
-    sp[n++] = (struct span) { d0, d1 < d0 ? UINT64_MAX : d1 };
+    sp[n++] = (struct span) { s->h.desc_offset, desc_end (s) };
   sp[n++] = (struct span) { s->h.gd_offset, s->h.gd_offset + gd_sectors };
   if (s->redundant)
     sp[n++] = (struct span) { s->h.rgd_offset, s->h.rgd_offset + gd_sectors };
@@ -1122,10 +1137,9 @@ open_grained (const struct vdl_extent_open_args *a,
     s->next_free = s->file_sectors;
   /* Never append into an embedded descriptor area that a damaged
    * header puts past the end of the file. */
-  if (!s->compressed && s->h.desc_size &&
-      s->h.desc_offset + s->h.desc_size > s->next_free &&
-      s->h.desc_offset + s->h.desc_size > s->h.desc_offset)
-    s->next_free = (s->h.desc_offset + s->h.desc_size + s->h.grain_size - 1)
+  if (!s->compressed && desc_end (s) > s->next_free &&
+      desc_end (s) != UINT64_MAX)
+    s->next_free = (desc_end (s) + s->h.grain_size - 1)
       / s->h.grain_size * s->h.grain_size;
   if (s->compressed)                    /* grains are compressed whole */
     s->e.preferred_sectors = s->h.grain_size;

@@ -172,7 +172,7 @@ static VixError
 find_tail_after (struct sparse_extent *s, uint64_t gd)
 {
   struct stream_writer *w = s->sw;
-  uint64_t at = gd + (s->n_gts * 4 + SS - 1) / SS;
+  uint64_t at = gd + kdmv_gd_sectors (s->n_gts);
   unsigned char buf[3 * SS];
   struct kdmv_header h;
 
@@ -194,8 +194,8 @@ find_tail_after (struct sparse_extent *s, uint64_t gd)
 static uint64_t
 metadata_end (struct sparse_extent *s)
 {
-  uint64_t gt_sectors = (s->h.gtes_per_gt * 4 + SS - 1) / SS;
-  uint64_t end = s->h.gd_offset + (s->n_gts * 4 + SS - 1) / SS;
+  uint64_t gt_sectors = kdmv_gt_sectors (&s->h);
+  uint64_t end = s->h.gd_offset + kdmv_gd_sectors (s->n_gts);
   uint32_t i;
 
   for (i = 0; i < s->n_gts; i++)
@@ -303,7 +303,7 @@ static VixError
 restart_empty_locked (struct sparse_extent *s, bool *done)
 {
   struct stream_writer *w = s->sw;
-  uint64_t gd_sectors = (s->n_gts * 4 + SS - 1) / SS;
+  uint64_t gd_sectors = kdmv_gd_sectors (s->n_gts);
   uint64_t gd = s->h.desc_offset + s->h.desc_size;
   bool zero = false;
   VixError err;
@@ -695,7 +695,7 @@ write_tail_locked (struct sparse_extent *s)
     free (gd);
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
   }
-  gd_at = at + sectors - 3 - (s->n_gts * 4 + SS - 1) / SS;
+  gd_at = at + sectors - 3 - kdmv_gd_sectors (s->n_gts);
   /* Directory entries are 32-bit: tables past 2 TiB would wrap. */
   if (at + sectors > UINT32_MAX) {
     free (tail);

@@ -181,6 +181,18 @@ kdmv_num_gts (const struct kdmv_header *h)
   return (grains + h->gtes_per_gt - 1) / h->gtes_per_gt;
 }
 
+uint64_t
+kdmv_gt_sectors (const struct kdmv_header *h)
+{
+  return ((uint64_t) h->gtes_per_gt * 4 + 511) / 512;
+}
+
+uint64_t
+kdmv_gd_sectors (uint64_t n_gts)
+{
+  return (n_gts * 4 + 511) / 512;
+}
+
 void
 kdmv_new_layout (struct kdmv_header *h, uint64_t capacity, uint64_t desc_size)
 {
@@ -217,8 +229,8 @@ kdmv_stream_tail (const struct kdmv_header *h, uint32_t *const *gts,
                   uint64_t at, uint32_t *gd, uint64_t *sectors)
 {
   uint64_t n_gts = kdmv_num_gts (h), i, j, n = 0, pos;
-  uint64_t gt_sectors = (h->gtes_per_gt * 4 + 511) / 512;
-  uint64_t gd_sectors = (n_gts * 4 + 511) / 512;
+  uint64_t gt_sectors = kdmv_gt_sectors (h);
+  uint64_t gd_sectors = kdmv_gd_sectors (n_gts);
   struct kdmv_header footer = *h;
   unsigned char *buf, *p;
 

@@ -98,6 +98,11 @@ unsigned char *kdmv_stream_tail (const struct kdmv_header *h,
 
 /* Number of grain tables (= grain directory entries) for h. */
 uint64_t kdmv_num_gts (const struct kdmv_header *h);
+/* Sectors one grain table of h takes in the file (rounded up: a table
+ * of fewer than 128 entries still takes a sector), and a directory of
+ * n_gts entries. */
+uint64_t kdmv_gt_sectors (const struct kdmv_header *h);
+uint64_t kdmv_gd_sectors (uint64_t n_gts);
 
 /* Fill in the layout of a new uncompressed extent with redundant GD:
  * header | descriptor | RGD | RGTs | GD | GTs | pad to grain | grains.
