@@ -344,13 +344,29 @@ vdl_link_find_extent (const struct vdl_link *l, uint64_t sector)
   return lo;
 }
 
+/* Write len bytes of text at offset, then NULs up to size bytes, in
+ * one write. */
+static VixError
+write_padded (struct vdl_file *f, const char *text, size_t len,
+              size_t size, uint64_t offset)
+{
+  char *area = calloc (1, size);
+  VixError err;
+
+  if (!area)
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  memcpy (area, text, len);
+  err = vdl_file_pwrite (f, area, size, offset);
+  free (area);
+  return err;
+}
+
 /* Put new descriptor text where the old one was (the embedded area, or
  * the descriptor file) and keep it as the link's text.  Takes text. */
 static VixError
 store_text (struct vdl_link *l, char *text)
 {
   size_t len = strlen (text);
-  char *area;
   VixError err;
 
   if (l->embed_file) {
@@ -361,15 +377,8 @@ store_text (struct vdl_link *l, char *text)
                         "for it", l->path, len,
                         (unsigned long long) l->embed_size);
     }
-    area = calloc (1, l->embed_size);
-    if (!area) {
-      free (text);
-      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-    }
-    memcpy (area, text, len);
-    err = vdl_file_pwrite (l->embed_file, area, l->embed_size,
-                           l->embed_offset);
-    free (area);
+    err = write_padded (l->embed_file, text, len, l->embed_size,
+                        l->embed_offset);
   }
   else if (l->desc_file) {
     /* A file padded after its text (qemu pads to 10 KiB and may leave
@@ -378,16 +387,8 @@ store_text (struct vdl_link *l, char *text)
     uint64_t old_size;
     err = vdl_file_size (l->desc_file, &old_size);
     if (err == VIX_OK && old_size > l->desc_len && old_size > len &&
-        old_size <= MAX_DESCRIPTOR) {
-      area = calloc (1, old_size);
-      if (!area)
-        err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-      else {
-        memcpy (area, text, len);
-        err = vdl_file_pwrite (l->desc_file, area, old_size, 0);
-        free (area);
-      }
-    }
+        old_size <= MAX_DESCRIPTOR)
+      err = write_padded (l->desc_file, text, len, old_size, 0);
     else if (err == VIX_OK) {
       err = vdl_file_pwrite (l->desc_file, text, len, 0);
       if (err == VIX_OK && len < old_size)
