@@ -130,6 +130,25 @@ row ()
 # show how noisy a median is.
 runs () { echo "bench:   runs: ours $1 | peer $2"; }
 
+# pair I OURS-CMD... -- PEER-CMD...: run both, appending what each prints
+# to the arrays o and p; ours first on even runs I, the peer first on odd
+# ones, so that neither always gets the warmer cache and CPU.
+pair ()
+{
+  local i=$1 ours=() peer=()
+  shift
+  while [ "$1" != -- ]; do ours+=("$1"); shift; done
+  shift
+  peer=("$@")
+  if (( i % 2 )); then
+    p+=("$("${peer[@]}")")
+    o+=("$("${ours[@]}")")
+  else
+    o+=("$("${ours[@]}")")
+    p+=("$("${peer[@]}")")
+  fi
+}
+
 # ---- servers ----------------------------------------------------------------
 # serve NAME CMD...: start a server in the foreground of a background job,
 # listening on $work/NAME.sock; sets SERVER_PID.  Stopped at exit or by
@@ -193,14 +212,8 @@ if want local; then
     o=() p=()
     nbdcopy $opt "$(uri vddk)" null: && nbdcopy $opt "$(uri file)" null:  # warm up
     for (( i=0; i<runs; i++ )); do
-      # Ours first on even runs, the peer first on odd ones.
-      if (( i % 2 )); then
-        p+=("$(secs nbdcopy $opt "$(uri file)" null:)")
-        o+=("$(secs nbdcopy $opt "$(uri vddk)" null:)")
-      else
-        o+=("$(secs nbdcopy $opt "$(uri vddk)" null:)")
-        p+=("$(secs nbdcopy $opt "$(uri file)" null:)")
-      fi
+      pair $i secs nbdcopy $opt "$(uri vddk)" null: \
+        -- secs nbdcopy $opt "$(uri file)" null:
     done
     runs "${o[*]}" "${p[*]}"
     row "sparse read, nbdcopy ${opt:-(extents)}, vs raw file" \
@@ -216,14 +229,8 @@ if want stream; then
   serve qemu qemu-nbd -r -f vmdk -t -e 8 -k "$work/qemu.sock" "$work/stream.vmdk" && qpid=$SERVER_PID && {
     o=() p=()
     for (( i=0; i<runs; i++ )); do
-      # Ours first on even runs, the peer first on odd ones.
-      if (( i % 2 )); then
-        p+=("$(secs nbdcopy --no-extents "$(uri qemu)" null:)")
-        o+=("$(secs nbdcopy --no-extents "$(uri vddk)" null:)")
-      else
-        o+=("$(secs nbdcopy --no-extents "$(uri vddk)" null:)")
-        p+=("$(secs nbdcopy --no-extents "$(uri qemu)" null:)")
-      fi
+      pair $i secs nbdcopy --no-extents "$(uri vddk)" null: \
+        -- secs nbdcopy --no-extents "$(uri qemu)" null:
     done
     runs "${o[*]}" "${p[*]}"
     row "streamOptimized seq read (--no-extents) vs qemu-nbd" \
@@ -253,14 +260,8 @@ if want random; then
     o=() p=()
     fio_iops "$(uri vddk)" $depth >/dev/null; fio_iops "$(uri qemu)" $depth >/dev/null
     for (( i=0; i<runs; i++ )); do
-      # Ours first on even runs, the peer first on odd ones.
-      if (( i % 2 )); then
-        p+=("$(fio_iops "$(uri qemu)" $depth)")
-        o+=("$(fio_iops "$(uri vddk)" $depth)")
-      else
-        o+=("$(fio_iops "$(uri vddk)" $depth)")
-        p+=("$(fio_iops "$(uri qemu)" $depth)")
-      fi
+      pair $i fio_iops "$(uri vddk)" $depth \
+        -- fio_iops "$(uri qemu)" $depth
     done
     runs "${o[*]}" "${p[*]}"
     row "sparse random 4K read, QD$depth (fio) vs qemu-nbd" \
@@ -274,13 +275,7 @@ if want random; then
     o=() p=()
     fio_iops "$(uri null)" 1 >/dev/null
     for (( i=0; i<runs; i++ )); do
-      if (( i % 2 )); then
-        p+=("$(fio_iops "$(uri null)" 1)")
-        o+=("$(fio_iops "$(uri vddk)" 1)")
-      else
-        o+=("$(fio_iops "$(uri vddk)" 1)")
-        p+=("$(fio_iops "$(uri null)" 1)")
-      fi
+      pair $i fio_iops "$(uri vddk)" 1 -- fio_iops "$(uri null)" 1
     done
     runs "${o[*]}" "${p[*]}"
     row "sparse random 4K read, QD1 (fio) vs nbdkit null plugin (nbdkit's ceiling)" \
@@ -335,16 +330,10 @@ if want create; then
     o=() p=()
     for (( i=0; i<runs; i++ )); do
       rm -f out.vmdk qout.vmdk
-      # Ours first on even runs, the peer first on odd ones.
-      if (( i % 2 )); then
-        p+=("$(secs qemu-img convert -f raw -O vmdk -o subformat=$sub disk.raw qout.vmdk)")
-        o+=("$(secs nbdkit -U - "$plugin" "$work/out.vmdk" create=true create-type=$ctype \
-                 create-size=$size --run "nbdcopy $work/disk.raw \"\$uri\"")")
-      else
-        o+=("$(secs nbdkit -U - "$plugin" "$work/out.vmdk" create=true create-type=$ctype \
-                 create-size=$size --run "nbdcopy $work/disk.raw \"\$uri\"")")
-        p+=("$(secs qemu-img convert -f raw -O vmdk -o subformat=$sub disk.raw qout.vmdk)")
-      fi
+      pair $i secs nbdkit -U - "$plugin" "$work/out.vmdk" create=true \
+          create-type=$ctype create-size=$size \
+          --run "nbdcopy $work/disk.raw \"\$uri\"" \
+        -- secs qemu-img convert -f raw -O vmdk -o subformat=$sub disk.raw qout.vmdk
     done
     qemu-img compare -q -f raw -F vmdk disk.raw out.vmdk ||
       echo "bench: warning: the $ctype disk made through nbdkit differs from the input" >&2
@@ -379,14 +368,8 @@ if want remote; then
       nbdcopy "$(uri rem)" null: >>"$log" 2>&1         # warm up
       for (( i=0; i<runs; i++ )); do
         # each nbdcopy connects anew: a new session, nothing cached
-        # Ours first on even runs, the peer first on odd ones.
-        if (( i % 2 )); then
-          p+=("$(secs curl -sS -k -o /dev/null "$url")")
-          o+=("$(secs nbdcopy "$(uri rem)" null:)")
-        else
-          o+=("$(secs nbdcopy "$(uri rem)" null:)")
-          p+=("$(secs curl -sS -k -o /dev/null "$url")")
-        fi
+        pair $i secs nbdcopy "$(uri rem)" null: \
+          -- secs curl -sS -k -o /dev/null "$url"
       done
       runs "${o[*]}" "${p[*]}"
       row "REMOTE $disk 1 GiB, nbdkit+nbdcopy vs curl of $file" \
