@@ -166,10 +166,8 @@ def window_range(st, rnd, max_sectors):
 
 def crash(st, uri, pidfile, seed, ops):
     rnd = random.Random(seed)
-    h = nbd.NBD()
-    h.connect_uri(uri)
-    src = Source.__new__(Source)
-    src.h, src.f = h, None
+    src = Source(uri)
+    h = src.h
     check(st, src, True, "before the writes")
     pid = int(open(pidfile).read())
     kill_at = rnd.randrange(1, ops + 1)
@@ -260,10 +258,8 @@ def kill_and_wait(pid):
 
 def fault(st, uri, seed, ops, want_errno, log, pidfile=None):
     rnd = random.Random(seed)
-    h = nbd.NBD()
-    h.connect_uri(uri)
-    src = Source.__new__(Source)
-    src.h, src.f = h, None
+    src = Source(uri)
+    h = src.h
     check(st, src, True, "before the writes")
     cur = {}            # sectors written this session: sector -> set of tags
     pending = set()     # sectors written since the last successful flush
