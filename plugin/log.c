@@ -30,13 +30,27 @@ format_message (const char *fs, va_list args)
   return str;
 }
 
-/* nbdkit_error or nbdkit_debug of the escaped message. */
+/* nbdkit_error or nbdkit_debug of str with its control characters
+ * escaped. */
+static void
+emit (bool error, const char *str)
+{
+  char *safe = escape_controls_dup (str);
+
+  if (error)
+    nbdkit_error ("%s", safe ? safe : str);
+  else
+    nbdkit_debug ("%s", safe ? safe : str);
+  free (safe);
+}
+
+/* emit of the formatted message. */
 static void log_escaped (bool error, const char *fs, va_list args)
   __attribute__ ((__format__ (__printf__, 2, 0)));
 static void
 log_escaped (bool error, const char *fs, va_list args)
 {
-  char *str = format_message (fs, args), *safe;
+  char *str = format_message (fs, args);
 
   if (str == NULL) {
     if (error)
@@ -45,12 +59,7 @@ log_escaped (bool error, const char *fs, va_list args)
       nbdkit_debug ("lost debug message: %s", fs);
     return;
   }
-  safe = escape_controls_dup (str);
-  if (error)
-    nbdkit_error ("%s", safe ? safe : str);
-  else
-    nbdkit_debug ("%s", safe ? safe : str);
-  free (safe);
+  emit (error, str);
   free (str);
 }
 
@@ -87,7 +96,7 @@ debug_function (const char *fs, va_list args)
 void
 error_function (const char *fs, va_list args)
 {
-  char *str, *safe;
+  char *str;
 
   if (error_suppression)
     return;
@@ -97,16 +106,11 @@ error_function (const char *fs, va_list args)
     nbdkit_error ("lost error message: %s", fs);
     return;
   }
-  safe = escape_controls_dup (str);
   /* VDDK "phones home" and complains loudly when it cannot; that is
    * harmless, so keep it out of the error log.
    */
-  if (strstr (str, "Get CEIP status failed") ||
-      strstr (str, "VDDK_PhoneHome:"))
-    nbdkit_debug ("%s", safe ? safe : str);
-  else
-    nbdkit_error ("%s", safe ? safe : str);
-  free (safe);
+  emit (!strstr (str, "Get CEIP status failed") &&
+        !strstr (str, "VDDK_PhoneHome:"), str);
   free (str);
 }
 
