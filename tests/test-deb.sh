@@ -151,7 +151,13 @@ main (int argc, char *argv[])
   return 0;
 }
 EOF
-(unset PKG_CONFIG_PATH; sh -c "$line")
+# pkg-config looks in /usr/local first, where a "make install" (as
+# make demo does) puts its own vixdisklib.pc: only the system's
+# directories here, so that the line builds against the package.
+(unset PKG_CONFIG_PATH
+ export PKG_CONFIG_LIBDIR=$(pkg-config --variable=pc_path pkg-config |
+                            tr ':' '\n' | grep -v '^/usr/local/' | paste -sd:)
+ sh -c "$line")
 env -u LD_LIBRARY_PATH ./prog "$PWD/disk.vmdk" > prog.out
 cat prog.out
 grep -Fx "capacity=$(( (8 << 20) / 512 ))" prog.out
