@@ -11,17 +11,28 @@
 #include "error.h"
 #include "log.h"
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct vdl_timeouts timeouts;
+struct settings {
+  struct vdl_timeouts t;
+  long table_cache_kb;
+};
 
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct settings settings;
+
+#define T(field) offsetof (struct settings, t.field)
 static const struct {
   const char *key;
   size_t offset;
+  const char *unit;
 } keys[] = {
-  { "vixDiskLib.nfc.AcceptTimeoutMs", offsetof (struct vdl_timeouts, accept_ms) },
-  { "vixDiskLib.nfc.RequestTimeoutMs", offsetof (struct vdl_timeouts, request_ms) },
-  { "vixDiskLib.nfc.ReadTimeoutMs", offsetof (struct vdl_timeouts, read_ms) },
+  { "vixDiskLib.nfc.AcceptTimeoutMs", T (accept_ms), "ms" },
+  { "vixDiskLib.nfc.RequestTimeoutMs", T (request_ms), "ms" },
+  { "vixDiskLib.nfc.ReadTimeoutMs", T (read_ms), "ms" },
+  /* This library's own. */
+  { "vixDiskLib.grainTableCacheKB",
+    offsetof (struct settings, table_cache_kb), "KiB" },
 };
+#undef T
 
 static char *
 trim (char *s)
@@ -44,7 +55,7 @@ trim (char *s)
  * cannot use are skipped (with a debug message), never fatal: a server
  * that has already started must not fail to initialise over a comment. */
 static void
-parse_line (const char *path, unsigned n, char *line, struct vdl_timeouts *t)
+parse_line (const char *path, unsigned n, char *line, struct settings *t)
 {
   char *eq, *key, *value, *end;
   long v;
@@ -73,12 +84,12 @@ parse_line (const char *path, unsigned n, char *line, struct vdl_timeouts *t)
     errno = 0;
     v = strtol (value, &end, 10);
     if (errno || end == value || *end || v < 0) {
-      vdl_debug ("VixDiskLib: %s:%u: %s must be a number of milliseconds, "
-                 "not \"%s\": ignored", path, n, key, value);
+      vdl_debug ("VixDiskLib: %s:%u: %s must be a number (%s), "
+                 "not \"%s\": ignored", path, n, key, keys[i].unit, value);
       return;
     }
     *(long *) ((char *) t + keys[i].offset) = v;
-    vdl_debug ("VixDiskLib: %s = %ld ms", key, v);
+    vdl_debug ("VixDiskLib: %s = %ld %s", key, v, keys[i].unit);
     return;
   }
   vdl_debug ("VixDiskLib: %s:%u: %s has no effect in this library",
@@ -88,7 +99,7 @@ parse_line (const char *path, unsigned n, char *line, struct vdl_timeouts *t)
 VixError
 vdl_config_load (const char *path)
 {
-  struct vdl_timeouts t = { 0 };
+  struct settings t = { 0 };
   char line[4096];
   unsigned n = 0;
   FILE *f;
@@ -103,7 +114,7 @@ vdl_config_load (const char *path)
     fclose (f);
   }
   pthread_mutex_lock (&lock);
-  timeouts = t;
+  settings = t;
   pthread_mutex_unlock (&lock);
   return VIX_OK;
 }
@@ -112,6 +123,17 @@ void
 vdl_config_timeouts (struct vdl_timeouts *t)
 {
   pthread_mutex_lock (&lock);
-  *t = timeouts;
+  *t = settings.t;
   pthread_mutex_unlock (&lock);
+}
+
+uint64_t
+vdl_config_table_cache_bytes (void)
+{
+  uint64_t kb;
+
+  pthread_mutex_lock (&lock);
+  kb = settings.table_cache_kb;
+  pthread_mutex_unlock (&lock);
+  return kb * 1024;
 }

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* VixDiskLib_InitEx's configuration file: "key = value" lines, as VMware
- * documents them.  Only the NFC time-outs apply here (to the https
- * transport, which replaces NFC); other keys are accepted and ignored. */
+ * documents them.  The NFC time-outs apply here (to the https transport,
+ * which replaces NFC), and one key of this library's own, the grain
+ * table cache's budget; other keys are accepted and ignored. */
 #ifndef VDL_CONFIG_H
 #define VDL_CONFIG_H
+
+#include <stdint.h>
 
 #include "vixDiskLib.h"
 
@@ -17,5 +20,9 @@ struct vdl_timeouts {
   long read_ms;                 /* vixDiskLib.nfc.ReadTimeoutMs: no data */
 };
 void vdl_config_timeouts (struct vdl_timeouts *t);
+
+/* vixDiskLib.grainTableCacheKB in bytes: the memory for grain tables of
+ * each open extent (0: not set). */
+uint64_t vdl_config_table_cache_bytes (void);
 
 #endif

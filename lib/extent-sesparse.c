@@ -16,6 +16,7 @@
 #include "error.h"
 #include "store.h"
 #include "extent.h"
+#include "table-cache.h"
 
 #define SS VIXDISKLIB_SECTOR_SIZE
 #define GTES 4096               /* 64 sectors of 8-byte entries */
@@ -27,8 +28,14 @@ struct sesparse_extent {
   uint64_t file_sectors;
   uint64_t n_gd;
   uint64_t *gd;
-  uint64_t **gts;               /* loaded on first use */
+  void **gts;                   /* tables (uint64_t *), loaded on use */
+  pthread_mutex_t lock;         /* cache eviction */
+  struct table_cache cache;
 };
+
+/* Tables of only unallocated entries (most of a fresh delta) share
+ * this one. */
+static const uint64_t zero_table[GTES];
 
 static VixError
 corrupt (struct sesparse_extent *x, const char *what, uint64_t v)
@@ -37,55 +44,72 @@ corrupt (struct sesparse_extent *x, const char *what, uint64_t v)
                     x->e.path, what, (unsigned long long) v);
 }
 
-/* Load grain table i.  No lock is held while reading (a network round
- * trip on remote disks); the first of two concurrent loads wins. */
-static VixError
-get_table (struct sesparse_extent *x, uint64_t sector, uint64_t **out)
+static bool
+all_zero (const uint64_t *gt)
 {
-  uint64_t i = sector / (GTES * x->h.grain_size), e = x->gd[i], at, j;
-  uint64_t *gt = __atomic_load_n (&x->gts[i], __ATOMIC_ACQUIRE), *none = NULL;
-  VixError err = VIX_OK;
+  uint64_t j;
 
-  if (gt) {
-    *out = gt;
+  for (j = 0; j < GTES; j++)
+    if (gt[j] != 0)
+      return false;
+  return true;
+}
+
+/* Load grain table i.  No lock is held while reading (a network round
+ * trip on remote disks). */
+static VixError
+load_table (void *owner, uint32_t i, void **out)
+{
+  struct sesparse_extent *x = owner;
+  uint64_t e = x->gd[i], at, j, *gt;
+  VixError err;
+
+  if (e == 0) {
+    *out = (void *) zero_table;
     return VIX_OK;
   }
-  gt = calloc (GTES, sizeof *gt);
+  at = x->h.gt_offset + (e & 0xffffffff) * x->h.gt_size;
+  if (e >> 32 != 0x10000000 || at + x->h.gt_size > x->file_sectors)
+    return corrupt (x, "a grain directory entry is invalid", e);
+  gt = malloc (GTES * sizeof *gt);
   if (!gt)
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-  if (e != 0) {
-    at = x->h.gt_offset + (e & 0xffffffff) * x->h.gt_size;
-    if (e >> 32 != 0x10000000 || at + x->h.gt_size > x->file_sectors)
-      err = corrupt (x, "a grain directory entry is invalid", e);
-    else
-      err = vdl_file_pread (x->file, gt, GTES * 8, at * SS);
-    for (j = 0; err == VIX_OK && j < GTES; j++)
-      gt[j] = le64toh (gt[j]);
-  }
+  err = vdl_file_pread (x->file, gt, GTES * 8, at * SS);
   if (err != VIX_OK) {
     free (gt);
     return err;
   }
-  if (!__atomic_compare_exchange_n (&x->gts[i], &none, gt, false,
-                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+  for (j = 0; j < GTES; j++)
+    gt[j] = le64toh (gt[j]);
+  if (all_zero (gt)) {
     free (gt);
-    gt = none;
+    *out = (void *) zero_table;
   }
-  *out = gt;
+  else
+    *out = gt;
   return VIX_OK;
 }
 
-/* State of the grain holding sector; for data, where it is. */
+/* The state a table entry's type means, -1 if it is not valid. */
+static int
+type_state (uint64_t e)
+{
+  switch (e >> 60) {
+  case 0: return e == 0 ? VDL_RUN_ABSENT : -1;
+  case 1: case 2: return VDL_RUN_ZERO;
+  case 3: return VDL_RUN_DATA;
+  default: return -1;
+  }
+}
+
+/* What table entry e of the grain at sector means; for data, where the
+ * grain is. */
 static VixError
-grain_state (struct sesparse_extent *x, uint64_t sector, enum vdl_run *state,
+entry_state (struct sesparse_extent *x, uint64_t e, enum vdl_run *state,
              uint64_t *at)
 {
-  uint64_t *gt = NULL, e, cluster;
-  VixError err = get_table (x, sector, &gt);
+  uint64_t cluster;
 
-  if (err != VIX_OK)
-    return err;
-  e = gt[(sector / x->h.grain_size) % GTES];
   switch (e >> 60) {
   case 0:
     if (e != 0)
@@ -109,14 +133,38 @@ grain_state (struct sesparse_extent *x, uint64_t sector, enum vdl_run *state,
   }
 }
 
+/* State of the grain holding sector; for data, where it is.  With
+ * span, the following grains of the same table in the same state are
+ * added to *span (mapping: a loop here, not a call per 4 KiB grain). */
+static VixError
+grain_state (struct sesparse_extent *x, uint64_t sector, enum vdl_run *state,
+             uint64_t *at, uint64_t *span)
+{
+  uint64_t j = (sector / x->h.grain_size) % GTES, *gt;
+  void *t;
+  VixError err;
+
+  table_cache_enter (&x->cache);
+  err = table_cache_get (&x->cache, sector / (GTES * x->h.grain_size),
+                         load_table, &t);
+  gt = t;
+  if (err == VIX_OK)
+    err = entry_state (x, gt[j], state, at);
+  /* Later entries are only classified: a bad one fails when used. */
+  if (span)
+    while (err == VIX_OK && ++j < GTES && type_state (gt[j]) == (int) *state)
+      *span += x->h.grain_size;
+  table_cache_leave (&x->cache);
+  return err;
+}
+
 static VixError
 state_only (struct vdl_extent *e, uint64_t sector, enum vdl_run *state,
             uint64_t *span)
 {
   uint64_t at;
 
-  (void) span;                  /* one grain */
-  return grain_state ((struct sesparse_extent *) e, sector, state, &at);
+  return grain_state ((struct sesparse_extent *) e, sector, state, &at, span);
 }
 
 static VixError
@@ -138,7 +186,7 @@ sesparse_read (struct vdl_extent *e, uint64_t sector, uint64_t count,
 
   while (count > 0) {
     n = g - sector % g < count ? g - sector % g : count;
-    err = grain_state (x, sector, &st, &at);
+    err = grain_state (x, sector, &st, &at, NULL);
     if (err == VIX_OK && st == VDL_RUN_DATA)
       err = vdl_file_pread (x->file, buf, n * SS, (at + sector % g) * SS);
     else if (err == VIX_OK)
@@ -156,14 +204,12 @@ static void
 sesparse_close (struct vdl_extent *e)
 {
   struct sesparse_extent *x = (struct sesparse_extent *) e;
-  uint64_t i;
 
-  if (x->gts)
-    for (i = 0; i < x->n_gd; i++)
-      free (x->gts[i]);
+  table_cache_free (&x->cache);
   free (x->gts);
   free (x->gd);
   vdl_file_close (x->file);
+  pthread_mutex_destroy (&x->lock);
   free (e->path);
   free (x);
 }
@@ -221,6 +267,7 @@ vdl_extent_sesparse_open (const struct vdl_extent_open_args *a,
     free (x);
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
   }
+  pthread_mutex_init (&x->lock, NULL);
   vdl_extent_init (&x->e, &sesparse_ops, a);
   x->e.no_write = "is a seSparse delta, which can only be read";
   err = vdl_store_open (a->store, a->path, a->writable, false, a->lock,
@@ -256,6 +303,9 @@ vdl_extent_sesparse_open (const struct vdl_extent_open_args *a,
     goto fail;
   for (i = 0; i < x->n_gd; i++)
     x->gd[i] = le64toh (x->gd[i]);
+  table_cache_init (&x->cache, x->gts, x->n_gd, GTES * 8, zero_table,
+                    &x->lock, true);
+  x->cache.owner = x;
   *out = &x->e;
   return VIX_OK;
 

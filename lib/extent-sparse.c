@@ -50,8 +50,9 @@ all_zero (const uint32_t *gt, uint32_t n)
  * on a remote disk this is a network round trip, and other requests
  * must keep flowing meanwhile. */
 static VixError
-read_gt (struct sparse_extent *s, uint32_t i, uint32_t **out)
+read_gt (void *owner, uint32_t i, void **out)
 {
+  struct sparse_extent *s = owner;
   uint32_t n = s->h.gtes_per_gt, j;
   uint32_t at = __atomic_load_n (&s->gd[i], __ATOMIC_ACQUIRE);
   uint64_t size;
@@ -70,8 +71,12 @@ read_gt (struct sparse_extent *s, uint32_t i, uint32_t **out)
     /* Entries are checked when used, so that one bad entry costs one
      * grain, not the 32 MiB the table covers.  One past the end of the
      * file as opened would become "valid" once grains are appended
-     * there, and alias them: make it point where no grain can be. */
-    size = __atomic_load_n (&s->file_sectors, __ATOMIC_ACQUIRE);
+     * there, and alias them: make it point where no grain can be.  A
+     * table this process wrote (and the cache dropped) had its bad
+     * entries replaced so before, and may point at appended grains. */
+    size = __atomic_load_n (&s->gt_rewritten[i], __ATOMIC_ACQUIRE)
+      ? sparse_file_end (s) : __atomic_load_n (&s->file_sectors,
+                                                 __ATOMIC_ACQUIRE);
     for (j = 0; j < n; j++) {
       gt[j] = le32toh (gt[j]);
       if (gt[j] >= size)
@@ -86,39 +91,23 @@ read_gt (struct sparse_extent *s, uint32_t i, uint32_t **out)
   return VIX_OK;
 }
 
-/* The grain table covering extent sector, loading it if needed.  Two
- * threads may load it at once; the first to publish wins. */
 VixError
 sparse_get_gt (struct sparse_extent *s, uint64_t sector, uint32_t **out)
 {
-  uint32_t i = sector / s->gt_cover;
-  uint32_t *gt = __atomic_load_n (&s->gts[i], __ATOMIC_ACQUIRE), *none = NULL;
-  VixError err;
+  void *gt;
+  VixError err = table_cache_get (&s->cache, sector / s->gt_cover, read_gt,
+                                  &gt);
 
-  if (!gt) {
-    err = read_gt (s, i, &gt);
-    if (err != VIX_OK)
-      return err;
-    if (!__atomic_compare_exchange_n (&s->gts[i], &none, gt, false,
-                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-      if (gt != shared_zero_table)
-        free (gt);
-      gt = none;
-    }
-    else if (gt != shared_zero_table)
-      sparse_cache_loaded (s, i, shared_zero_table);
-  }
-  else
-    sparse_cache_used (s, i);
   *out = gt;
-  return VIX_OK;
+  return err;
 }
 
 VixError
 sparse_get_gt_for_write (struct sparse_extent *s, uint64_t sector,
                          uint32_t **out)
 {
-  uint32_t i = sector / s->gt_cover, *gt, *shared = shared_zero_table;
+  uint32_t i = sector / s->gt_cover, *gt;
+  void *shared = shared_zero_table;
   VixError err = sparse_get_gt (s, sector, &gt);
 
   if (err != VIX_OK || gt != shared_zero_table) {
@@ -128,10 +117,10 @@ sparse_get_gt_for_write (struct sparse_extent *s, uint64_t sector,
   gt = calloc (s->h.gtes_per_gt, sizeof *gt);
   if (!gt)
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-  if (!__atomic_compare_exchange_n (&s->gts[i], &shared, gt, false,
-                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+  if (!table_cache_replace (&s->cache, i, &shared, gt)) {
     free (gt);
-    gt = shared;                /* another writer's private copy */
+    gt = shared;                /* another writer's private copy, or NULL
+                                 * if dropped: the caller checks */
   }
   *out = gt;
   return VIX_OK;
@@ -207,11 +196,11 @@ lookup (struct sparse_extent *s, uint64_t sector, uint32_t *entry,
     *data = false;
     return VIX_OK;
   }
-  sparse_reader_enter (s);
+  table_cache_enter (&s->cache);
   err = sparse_get_gt (s, sector, &gt);
   if (err == VIX_OK)
     *entry = get_entry (gt, sparse_grain_index (s, sector));
-  sparse_reader_leave (s);
+  table_cache_leave (&s->cache);
   if (err != VIX_OK)
     return err;
   *data = sparse_state_of (s, *entry) == VDL_RUN_DATA;
@@ -232,7 +221,7 @@ grain_state (struct vdl_extent *e, uint64_t sector, enum vdl_run *state,
     *span = s->gt_cover - sector % s->gt_cover;
     return VIX_OK;
   }
-  sparse_reader_enter (s);
+  table_cache_enter (&s->cache);
   err = sparse_get_gt (s, sector, &gt);
   if (err == VIX_OK) {
     /* Extend the span over the following grains of the same table in
@@ -243,7 +232,7 @@ grain_state (struct vdl_extent *e, uint64_t sector, enum vdl_run *state,
            sparse_state_of (s, get_entry (gt, i)) == *state)
       *span += s->h.grain_size;
   }
-  sparse_reader_leave (s);
+  table_cache_leave (&s->cache);
   return err;
 }
 
@@ -431,11 +420,11 @@ read_compressed (struct sparse_extent *s, uint64_t sector, uint64_t count,
     if (table_absent (s, sector))
       entry = 0;
     else {
-      sparse_reader_enter (s);
+      table_cache_enter (&s->cache);
       err = sparse_get_gt (s, sector, &gt);
       if (err == VIX_OK)
         entry = get_entry (gt, sparse_grain_index (s, sector));
-      sparse_reader_leave (s);
+      table_cache_leave (&s->cache);
       if (err != VIX_OK)
         return err;
     }
@@ -574,14 +563,26 @@ allocate_grain (struct sparse_extent *s, uint64_t sector, uint64_t count,
   uint32_t *gt, entry;
   VixError err;
 
-  err = sparse_get_gt_for_write (s, first, &gt);
-  if (err != VIX_OK)
-    return err;
-  pthread_mutex_lock (&s->lock);
+  /* Tables change only with the lock held, and the cache drops them
+   * only with it held: check that the table is still the one in use. */
+  for (;;) {
+    table_cache_enter (&s->cache);
+    err = sparse_get_gt_for_write (s, first, &gt);
+    if (err != VIX_OK) {
+      table_cache_leave (&s->cache);
+      return err;
+    }
+    pthread_mutex_lock (&s->lock);
+    if (gt && __atomic_load_n (&s->gts[i], __ATOMIC_ACQUIRE) == gt)
+      break;
+    pthread_mutex_unlock (&s->lock);
+    table_cache_leave (&s->cache);
+  }
   entry = get_entry (gt, gi);
   if (sparse_state_of (s, entry) == VDL_RUN_DATA) {
     /* Another writer allocated it meanwhile. */
     pthread_mutex_unlock (&s->lock);
+    table_cache_leave (&s->cache);
     return vdl_file_pwrite (s->file, buf, count * SS,
                             ((uint64_t) entry + sector % g) * SS);
   }
@@ -625,6 +626,7 @@ allocate_grain (struct sparse_extent *s, uint64_t sector, uint64_t count,
   s->gt_dirty[i] = s->any_dirty = true;
  out:
   pthread_mutex_unlock (&s->lock);
+  table_cache_leave (&s->cache);
   free (grain);
   return err;
 }
@@ -696,12 +698,61 @@ write_free_sector (struct sparse_extent *s)
   return err == VIX_OK ? vdl_file_sync (s->file) : err;
 }
 
+/* Write every changed grain table in place (the grains they point at
+ * must be synced first). */
+static VixError
+write_dirty_tables_locked (struct sparse_extent *s)
+{
+  VixError err = VIX_OK;
+  uint32_t *gt, i;
+
+  for (i = 0; i < s->n_gts && err == VIX_OK; i++) {
+    if (!s->gt_dirty[i])
+      continue;
+    gt = __atomic_load_n (&s->gts[i], __ATOMIC_ACQUIRE);
+    err = write_table (s, gt, s->h.gtes_per_gt, s->gd[i]);
+    /* A redundant directory may lack a table the primary has (a damaged
+     * file): entry 0 is no place to write it, sector 0 is the header. */
+    if (err == VIX_OK && s->redundant && s->rgd[i] != 0)
+      err = write_table (s, gt, s->h.gtes_per_gt, s->rgd[i]);
+    if (err == VIX_OK) {
+      s->gt_dirty[i] = false;
+      __atomic_store_n (&s->gt_rewritten[i], true, __ATOMIC_RELEASE);
+    }
+  }
+  return err;
+}
+
+/* Before tables are written: grain data first, so that no table can
+ * point at unwritten data; for COWD the header's free sector too, so
+ * that no table points past it, where ESX would append next. */
+static VixError
+sync_grains_locked (struct sparse_extent *s)
+{
+  VixError err = vdl_file_sync (s->file);
+
+  if (err == VIX_OK && s->cowd)
+    err = write_free_sector (s);
+  return err;
+}
+
+/* The table cache is full of changed tables: write them back so that
+ * it can drop some.  The directory waits for the next flush (a new
+ * table is unreachable until then, as before).  s->lock held. */
+static VixError
+write_back_tables (void *owner)
+{
+  struct sparse_extent *s = owner;
+  VixError err = sync_grains_locked (s);
+
+  return err == VIX_OK ? write_dirty_tables_locked (s) : err;
+}
+
 static VixError
 sparse_flush (struct vdl_extent *e)
 {
   struct sparse_extent *s = (struct sparse_extent *) e;
   VixError err = VIX_OK;
-  uint32_t i;
 
   if (!s->file->writable)
     return VIX_OK;
@@ -710,23 +761,13 @@ sparse_flush (struct vdl_extent *e)
     err = s->sw ? stream_commit_locked (s) : VIX_OK;
     goto out;
   }
-  /* Grain data first, so no table can point at unwritten data. */
-  err = vdl_file_sync (s->file);
-  if (err != VIX_OK || !s->any_dirty)
+  if (!s->any_dirty) {
+    err = vdl_file_sync (s->file);
     goto out;
-  for (i = 0; i < s->n_gts && err == VIX_OK; i++) {
-    if (!s->gt_dirty[i])
-      continue;
-    err = write_table (s, __atomic_load_n (&s->gts[i], __ATOMIC_ACQUIRE),
-                       s->h.gtes_per_gt, s->gd[i]);
-    /* A redundant directory may lack a table the primary has (a damaged
-     * file): entry 0 is no place to write it, sector 0 is the header. */
-    if (err == VIX_OK && s->redundant && s->rgd[i] != 0)
-      err = write_table (s, __atomic_load_n (&s->gts[i], __ATOMIC_ACQUIRE),
-                         s->h.gtes_per_gt, s->rgd[i]);
-    if (err == VIX_OK)
-      s->gt_dirty[i] = false;
   }
+  err = sync_grains_locked (s);
+  if (err == VIX_OK)
+    err = write_dirty_tables_locked (s);
   if (err == VIX_OK)
     err = vdl_file_sync (s->file);
   if (err == VIX_OK && s->gd_dirty) {
@@ -738,8 +779,6 @@ sparse_flush (struct vdl_extent *e)
     if (err == VIX_OK)
       s->gd_dirty = false;
   }
-  if (err == VIX_OK && s->cowd)
-    err = write_free_sector (s);
   if (err == VIX_OK)
     s->any_dirty = false;
  out:
@@ -751,16 +790,12 @@ static void
 sparse_close (struct vdl_extent *e)
 {
   struct sparse_extent *s = (struct sparse_extent *) e;
-  uint32_t i;
 
   stream_writer_close (s);
-  sparse_cache_free (s);
-  if (s->gts)
-    for (i = 0; i < s->n_gts; i++)
-      if (s->gts[i] != shared_zero_table)
-        free (s->gts[i]);
+  table_cache_free (&s->cache);
   free (s->gts);
   free (s->gt_dirty);
+  free (s->gt_rewritten);
   free (s->gd);
   free (s->rgd);
   vdl_file_close (s->file);
@@ -1099,13 +1134,19 @@ open_grained (const struct vdl_extent_open_args *a,
     (s->h.flags & KDMV_FLAG_RGD) && s->h.rgd_offset != 0;
   s->gts = calloc (s->n_gts, sizeof *s->gts);
   s->gt_dirty = calloc (s->n_gts, sizeof *s->gt_dirty);
-  sparse_cache_init (s, !a->writable);
-  if (s->cache.bounded && !(s->cache.used = calloc (s->n_gts, 1)))
-    s->cache.bounded = false;
-  if (!s->gts || !s->gt_dirty) {
+  s->gt_rewritten = calloc (s->n_gts, sizeof *s->gt_rewritten);
+  if (!s->gts || !s->gt_dirty || !s->gt_rewritten) {
     err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
     goto fail;
   }
+  /* A stream being written keeps its changed tables until it appends
+   * them at a flush: no bound there. */
+  table_cache_init (&s->cache, s->gts, s->n_gts,
+                    (size_t) s->h.gtes_per_gt * 4, shared_zero_table,
+                    &s->lock, !(a->writable && s->compressed));
+  s->cache.dirty = s->gt_dirty;
+  s->cache.write_back = write_back_tables;
+  s->cache.owner = s;
   err = load_directory (s, s->h.gd_offset, &s->gd, "grain directory");
   if (err == VIX_OK && s->redundant)
     err = load_directory (s, s->h.rgd_offset, &s->rgd,

@@ -11,19 +11,9 @@
 
 #include "extent.h"
 #include "sparse-format.h"
+#include "table-cache.h"
 
 #define SS VIXDISKLIB_SECTOR_SIZE
-
-/* The bounded table cache of read-only extents (sparse-cache.c). */
-struct sparse_cache {
-  bool bounded;                 /* read-only and bigger than the budget */
-  uint32_t max_loaded, loaded;  /* private tables in memory */
-  uint32_t hand;                /* the clock's next table */
-  unsigned readers;             /* threads using a table pointer */
-  unsigned char *used;          /* per table: used since the hand passed */
-  uint32_t **retired;           /* dropped, freed once no reader is in */
-  size_t n_retired, cap_retired;
-};
 
 struct sparse_extent {
   struct vdl_extent e;
@@ -33,8 +23,10 @@ struct sparse_extent {
   uint64_t gt_cover;            /* sectors covered by one grain table */
   uint32_t n_gts;
   uint32_t *gd, *rgd;           /* sector of each GT (host order) */
-  uint32_t **gts;               /* loaded GTs, NULL until first use */
-  bool *gt_dirty;
+  void **gts;                   /* loaded GTs (uint32_t *), NULL until
+                                 * first use or dropped (cache) */
+  bool *gt_dirty;               /* changed since written (lock held) */
+  bool *gt_rewritten;           /* written by this process (lock held) */
   bool gd_dirty, any_dirty;
   bool compressed, markers, redundant;
   struct stream_writer *sw;     /* writing a stream (extent-stream.c) */
@@ -46,7 +38,7 @@ struct sparse_extent {
                                  * off unflushed grains (atomic) */
   uint64_t next_free;           /* sector where the next grain goes */
   pthread_mutex_t lock;         /* allocation, flush, cache eviction */
-  struct sparse_cache cache;
+  struct table_cache cache;
 };
 
 static inline uint32_t
@@ -55,7 +47,8 @@ get_entry (uint32_t *gt, uint64_t i)
   return __atomic_load_n (&gt[i], __ATOMIC_ACQUIRE);
 }
 
-/* The grain table covering extent sector, loaded if needed. */
+/* The grain table covering extent sector, loaded if needed.  Hold
+ * table pointers only between table_cache_enter and _leave. */
 VixError sparse_get_gt (struct sparse_extent *s, uint64_t sector,
                         uint32_t **out);
 /* The same, with a table of this extent's own that writers may change
@@ -64,16 +57,6 @@ VixError sparse_get_gt_for_write (struct sparse_extent *s, uint64_t sector,
                                   uint32_t **out);
 /* Index in its grain table of the grain holding sector. */
 uint64_t sparse_grain_index (struct sparse_extent *s, uint64_t sector);
-/* The table cache (sparse-cache.c).  Readers of a bounded cache hold
- * table pointers only between enter and leave. */
-void sparse_cache_init (struct sparse_extent *s, bool bounded);
-void sparse_reader_enter (struct sparse_extent *s);
-void sparse_reader_leave (struct sparse_extent *s);
-void sparse_cache_used (struct sparse_extent *s, uint32_t i);
-/* Table i was just loaded: drop others if over budget. */
-void sparse_cache_loaded (struct sparse_extent *s, uint32_t i,
-                          const uint32_t *shared);
-void sparse_cache_free (struct sparse_extent *s);
 /* Whether a table entry means data, a zero grain or nothing. */
 enum vdl_run sparse_state_of (struct sparse_extent *s, uint32_t entry);
 /* Check that a table entry points at a possible grain location. */

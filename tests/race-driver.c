@@ -350,18 +350,21 @@ main (int argc, char *argv[])
   int i, status;
   VixError err;
 
-  if (argc != 4 && argc != 5) {
-    fprintf (stderr, "usage: race-driver FILE TYPE ROUNDS [MIB]\n");
+  if (argc < 4 || argc > 6) {
+    fprintf (stderr, "usage: race-driver FILE TYPE ROUNDS [MIB [CONFIG]]\n");
     return 2;
   }
   path = argv[1];
   rounds = atoi (argv[3]);
-  capacity = (argc == 5 ? strtoull (argv[4], NULL, 0) : 16) * 2048;
+  capacity = (argc >= 5 ? strtoull (argv[4], NULL, 0) : 16) * 2048;
   if (capacity < GRAIN) {
     fprintf (stderr, "race-driver: the disk is too small\n");
     return 2;
   }
-  err = VixDiskLib_InitEx (6, 5, NULL, NULL, NULL, NULL, NULL);
+  /* A configuration file can shrink the grain-table cache, so that
+   * tables are dropped and written back while writers race. */
+  err = VixDiskLib_InitEx (6, 5, NULL, NULL, NULL, NULL,
+                           argc == 6 ? argv[5] : NULL);
   if (err != VIX_OK)
     die (err, "InitEx");
   err = VixDiskLib_ConnectEx (NULL, 0, NULL, NULL, &conn);
