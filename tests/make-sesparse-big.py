@@ -41,6 +41,8 @@ zero and unmapped grains].
 """
 import argparse, hashlib, json, os, random, struct
 
+from sesparse_layout import constant_header, volatile_header
+
 GRAIN = 8                       # sectors
 GTES = 4096                     # entries per table (64 sectors)
 SS = 512
@@ -101,20 +103,10 @@ grains_off = backmap_off + 1
 grains_size = (max(clusters) + 1) * GRAIN if clusters else 0
 file_size = (grains_off + grains_size) * SS
 
-const = bytearray(SS)
-struct.pack_into("<QQQQQQ", const, 0, 0xcafebabe, 0x0000000200000001, cap,
-                 GRAIN, 64, 0)
-struct.pack_into("<" + "Q" * 17, const, 72,
-                 0,                          # reserved4
-                 1, 1,                       # volatile header
-                 2, 1,                       # journal header
-                 3, 1,                       # journal
-                 gd_off, gd_size,
-                 gt_off, gt_size,
-                 bitmap_off, 1,              # free bitmap
-                 backmap_off, 1,             # backmap
-                 grains_off, grains_size)
-volatile = struct.pack("<QQQQ", 0xcafecafe, n_tables_in_file, 1, 0)
+assert backmap_off == gt_off + gt_size + 1 and grains_off == backmap_off + 1
+const = constant_header(cap, GRAIN, gd_off, gd_size, gt_off, gt_size,
+                        grains_off, grains_size)
+volatile = volatile_header(n_tables_in_file)
 
 manifest = {"capacity": cap * SS, "grain": GRAIN * SS, "tables": n_gd,
             "data_tables": sum(any(k == "data" for k in e.values())

@@ -12,6 +12,8 @@ EXPECTED-SINGLE the delta's alone.
 """
 import os, random, struct, sys
 
+from sesparse_layout import constant_header, volatile_header
+
 parent = open(sys.argv[1], "rb").read()
 cap = len(parent) // 512
 grain, gtes = 8, 4096
@@ -44,21 +46,9 @@ for k, g in enumerate(picks):
 def u64s(values, sectors):
     return struct.pack("<%dQ" % len(values), *values).ljust(sectors * 512, b"\0")
 
-const = bytearray(512)
-struct.pack_into("<QQQQQQ", const, 0, 0xcafebabe, 0x0000000200000001, cap,
-                 grain, 64, 0)
-struct.pack_into("<" + "Q" * 16, const, 72,
-                 0,                          # reserved4
-                 1, 1,                       # volatile header
-                 2, 1,                       # journal header
-                 3, 1,                       # journal
-                 gd_off, gd_size,
-                 gt_off, gt_size,
-                 gt_off + gt_size, 1,        # free bitmap
-                 gt_off + gt_size + 1, 1,    # backmap
-                 grains_off)
-struct.pack_into("<Q", const, 200, -(-len(grains) // 512))
-volatile = struct.pack("<QQQQ", 0xcafecafe, n_gd, 1, 0).ljust(512, b"\0")
+const = constant_header(cap, grain, gd_off, gd_size, gt_off, gt_size,
+                        grains_off, -(-len(grains) // 512))
+volatile = volatile_header(n_gd)
 gd = [0x10000000 << 32 | i for i in range(n_gd)]
 out = (bytes(const) + volatile + bytes(6 * 512) + u64s(gd, gd_size) +
        b"".join(u64s(t, 64) for t in gts) + bytes(2 * 512) + bytes(grains))
