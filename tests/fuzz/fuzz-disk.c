@@ -32,7 +32,7 @@ setup (void)
   if (conn)
     return;
   FUZZ_CHECK (VixDiskLib_InitEx (8, 0, NULL, NULL, NULL, NULL,
-                                 NULL) == VIX_OK);
+                                 fuzz_tiny_cache_config ()) == VIX_OK);
   FUZZ_CHECK (VixDiskLib_ConnectEx (&params, false, NULL, NULL,
                                     &conn) == VIX_OK);
 }

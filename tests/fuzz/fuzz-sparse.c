@@ -11,6 +11,7 @@
 #include <endian.h>
 #include <string.h>
 
+#include "config.h"
 #include "error.h"
 #include "extent.h"
 #include "sparse-format.h"
@@ -69,9 +70,14 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   struct sesparse_header se;
   struct vdl_extent *e;
   char msg[200], path[128];
+  static bool configured;
 
   if (size > 1024 * 1024)
     return 0;
+  if (!configured) {
+    FUZZ_CHECK (vdl_config_load (fuzz_tiny_cache_config ()) == VIX_OK);
+    configured = true;
+  }
   memcpy (hdr, data, size < sizeof hdr ? size : sizeof hdr);
 
   if (kdmv_header_parse (hdr, &h, msg, sizeof msg) == 0) {

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
@@ -32,6 +33,27 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
       abort ();                                                         \
     }                                                                   \
   } while (0)
+
+/* A configuration file (for VixDiskLib_InitEx or vdl_config_load)
+ * giving the grain-table cache a budget of two tables, so that any disk
+ * of more than 64 MiB drops, writes back and reloads tables
+ * (lib/table-cache.c) while a target reads and writes it.  Its path,
+ * valid while the process runs. */
+static inline const char *
+fuzz_tiny_cache_config (void)
+{
+  static const char text[] = "vixDiskLib.grainTableCacheKB = 4\n";
+  static char path[64];
+  int fd;
+
+  if (path[0])
+    return path;
+  fd = memfd_create ("fuzz.conf", 0);
+  FUZZ_CHECK (fd >= 0);
+  FUZZ_CHECK (write (fd, text, sizeof text - 1) == (ssize_t) sizeof text - 1);
+  snprintf (path, sizeof path, "/proc/self/fd/%d", fd);
+  return path;
+}
 
 /* Inputs holding several files separate them with this line. */
 #define FUZZ_SEP "\n--vmdk-part--\n"
