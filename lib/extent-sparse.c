@@ -150,7 +150,12 @@ sparse_file_end (struct sparse_extent *s)
   uint64_t end = __atomic_load_n (&s->next_free, __ATOMIC_ACQUIRE);
   uint64_t size = __atomic_load_n (&s->file_sectors, __ATOMIC_ACQUIRE);
 
-  return end < size ? size : end;
+  if (end < size)
+    end = size;
+  /* Entries are 32-bit, and UINT32_MAX marks one that pointed past the
+   * end of the file (read_gt): it must never look valid, even when a
+   * damaged header moved next_free beyond 2 TiB. */
+  return end < UINT32_MAX ? end : UINT32_MAX;
 }
 
 VixError
@@ -1177,9 +1182,10 @@ open_grained (const struct vdl_extent_open_args *a,
   if (s->compressed)                    /* streams are not grain-aligned */
     s->next_free = s->file_sectors;
   /* Never append into an embedded descriptor area that a damaged
-   * header puts past the end of the file. */
+   * header puts past the end of the file.  One beyond the 32-bit
+   * sectors of table entries is out of the grains' reach anyway. */
   if (!s->compressed && desc_end (s) > s->next_free &&
-      desc_end (s) != UINT64_MAX)
+      desc_end (s) != UINT64_MAX && s->h.desc_offset < UINT32_MAX)
     s->next_free = (desc_end (s) + s->h.grain_size - 1)
       / s->h.grain_size * s->h.grain_size;
   if (s->compressed)                    /* grains are compressed whole */
