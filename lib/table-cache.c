@@ -116,14 +116,14 @@ loaded (struct table_cache *c, uint32_t i)
       break;
     wrote_back = true;
     err = c->write_back (c->owner);
-    vdl_debug ("VixDiskLib: grain table cache full (%u tables): changed "
-               "tables written back to make room", c->max_loaded);
     if (err != VIX_OK) {
       vdl_debug ("VixDiskLib: could not write grain tables back to make "
                  "room in the cache (error %llu): kept in memory",
                  (unsigned long long) err);
       break;
     }
+    vdl_debug ("VixDiskLib: grain table cache full (%u tables): changed "
+               "tables written back to make room", c->max_loaded);
   }
   if (__atomic_load_n (&c->readers, __ATOMIC_SEQ_CST) == 0)
     free_retired_locked (c);
