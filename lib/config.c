@@ -135,5 +135,5 @@ vdl_config_table_cache_bytes (void)
   pthread_mutex_lock (&lock);
   kb = settings.table_cache_kb;
   pthread_mutex_unlock (&lock);
-  return kb * 1024;
+  return kb > UINT64_MAX / 1024 ? UINT64_MAX : kb * 1024;
 }
