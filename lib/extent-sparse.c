@@ -187,18 +187,16 @@ table_absent (struct sparse_extent *s, uint64_t sector)
     __atomic_load_n (&s->gd[i], __ATOMIC_ACQUIRE) == 0;
 }
 
-/* The entry of the grain holding sector; *data says whether it points
- * at data, which is then checked to lie in the file. */
+/* The table entry of the grain holding sector, as it is (0 if its
+ * table is absent). */
 static VixError
-lookup (struct sparse_extent *s, uint64_t sector, uint32_t *entry,
-        bool *data)
+table_entry (struct sparse_extent *s, uint64_t sector, uint32_t *entry)
 {
   uint32_t *gt;
   VixError err;
 
   if (table_absent (s, sector)) {
     *entry = 0;
-    *data = false;
     return VIX_OK;
   }
   table_cache_enter (&s->cache);
@@ -206,6 +204,17 @@ lookup (struct sparse_extent *s, uint64_t sector, uint32_t *entry,
   if (err == VIX_OK)
     *entry = get_entry (gt, sparse_grain_index (s, sector));
   table_cache_leave (&s->cache);
+  return err;
+}
+
+/* The entry of the grain holding sector; *data says whether it points
+ * at data, which is then checked to lie in the file. */
+static VixError
+lookup (struct sparse_extent *s, uint64_t sector, uint32_t *entry,
+        bool *data)
+{
+  VixError err = table_entry (s, sector, entry);
+
   if (err != VIX_OK)
     return err;
   *data = sparse_state_of (s, *entry) == VDL_RUN_DATA;
@@ -412,7 +421,7 @@ read_compressed (struct sparse_extent *s, uint64_t sector, uint64_t count,
 {
   struct grain_cache *c = thread_cache ();
   uint64_t g = s->h.grain_size, gi, in_grain, n;
-  uint32_t *gt, entry;
+  uint32_t entry;
   bool data;
   VixError err;
 
@@ -422,17 +431,9 @@ read_compressed (struct sparse_extent *s, uint64_t sector, uint64_t count,
     gi = sector / g;
     in_grain = sector % g;
     n = g - in_grain < count ? g - in_grain : count;
-    if (table_absent (s, sector))
-      entry = 0;
-    else {
-      table_cache_enter (&s->cache);
-      err = sparse_get_gt (s, sector, &gt);
-      if (err == VIX_OK)
-        entry = get_entry (gt, sparse_grain_index (s, sector));
-      table_cache_leave (&s->cache);
-      if (err != VIX_OK)
-        return err;
-    }
+    err = table_entry (s, sector, &entry);
+    if (err != VIX_OK)
+      return err;
     if (entry == STREAM_PENDING_ENTRY && s->sw) {
       /* Being written: the data is in memory. */
       bool stored;
@@ -448,7 +449,8 @@ read_compressed (struct sparse_extent *s, uint64_t sector, uint64_t count,
       }
       /* Stored meanwhile, so the entry is final now.  It may still say
        * sector 2: a grain right after a one-sector descriptor. */
-      entry = get_entry (gt, sparse_grain_index (s, sector));
+      if ((err = table_entry (s, sector, &entry)) != VIX_OK)
+        return err;
     }
     data = sparse_state_of (s, entry) == VDL_RUN_DATA;
     if (data && (err = sparse_check_entry (s, sector, entry)) != VIX_OK)

@@ -26,7 +26,8 @@ struct sparse_extent {
   void **gts;                   /* loaded GTs (uint32_t *), NULL until
                                  * first use or dropped (cache) */
   bool *gt_dirty;               /* changed since written (lock held) */
-  bool *gt_rewritten;           /* written by this process (lock held) */
+  bool *gt_rewritten;           /* written by this process (set with
+                                 * the lock held, read atomically) */
   bool gd_dirty, any_dirty;
   bool compressed, markers, redundant;
   struct stream_writer *sw;     /* writing a stream (extent-stream.c) */
