@@ -90,7 +90,8 @@ load_table (void *owner, uint32_t i, void **out)
   return VIX_OK;
 }
 
-/* The state a table entry's type means, -1 if it is not valid. */
+/* The state a table entry's type means (1 unmapped and 2 zero both
+ * read as zeros), -1 if it is not valid. */
 static int
 type_state (uint64_t e)
 {
@@ -108,29 +109,22 @@ static VixError
 entry_state (struct sesparse_extent *x, uint64_t e, enum vdl_run *state,
              uint64_t *at)
 {
+  int t = type_state (e);
   uint64_t cluster;
 
-  switch (e >> 60) {
-  case 0:
-    if (e != 0)
-      return corrupt (x, "an unallocated grain table entry has bits set", e);
-    *state = VDL_RUN_ABSENT;
-    return VIX_OK;
-  case 1:                       /* unmapped */
-  case 2:                       /* zero */
-    *state = VDL_RUN_ZERO;
-    return VIX_OK;
-  case 3:
+  if (t < 0)
+    return corrupt (x, e >> 60 == 0
+                    ? "an unallocated grain table entry has bits set"
+                    : "a grain table entry has an unknown type", e);
+  if (t == VDL_RUN_DATA) {
     cluster = ((e & UINT64_C (0x0fff000000000000)) >> 48) |
       ((e & UINT64_C (0x0000ffffffffffff)) << 12);
     *at = x->h.grains_offset + cluster * x->h.grain_size;
     if (*at + x->h.grain_size > x->file_sectors)
       return corrupt (x, "a grain lies outside the file", e);
-    *state = VDL_RUN_DATA;
-    return VIX_OK;
-  default:
-    return corrupt (x, "a grain table entry has an unknown type", e);
   }
+  *state = t;
+  return VIX_OK;
 }
 
 /* State of the grain holding sector; for data, where it is.  With
