@@ -17,14 +17,14 @@ table_cache_init (struct table_cache *c, void **slots, uint32_t n,
     budget = TABLE_CACHE_DEFAULT_BUDGET;
   *c = (struct table_cache) {
     .slots = slots, .n = n, .shared = shared, .lock = lock,
-    .max_loaded = budget / table_bytes,
   };
-  /* Two, so that a writer's table and the one a reader loads meanwhile
-   * can both be in memory. */
-  if (c->max_loaded < 2)
-    c->max_loaded = 2;
+  /* Bounded only if the tables do not all fit: then fewer than n fit,
+   * and the count cannot wrap.  At least two, so that a writer's table
+   * and the one a reader loads meanwhile can both be in memory. */
   c->bounded = may_bound && (uint64_t) n * table_bytes > budget &&
     (c->used = calloc (n, 1)) != NULL;
+  if (c->bounded)
+    c->max_loaded = budget / table_bytes < 2 ? 2 : budget / table_bytes;
 }
 
 static void
