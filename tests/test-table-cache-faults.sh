@@ -36,14 +36,27 @@ except nbd.Error as e:
 # run [FAULT_AT]: the writes and a flush on a fresh copy of the disk,
 # the shim counting (and failing call FAULT_AT) on d.vmdk; calls listed
 # in calls.log, the client's output in out, nbdkit's in nbdkit.log.
+# nbdkit is stopped only once it has closed the disk (the plugin
+# disconnects after VixDiskLib_Close returns): with --run, nbdkit 1.32
+# may exit before the connection's close, and the library then closes
+# the disk at VixDiskLib_Exit instead.
 run ()
 {
-  rm -f d.vmdk calls.log
+  local i
+  rm -f d.vmdk calls.log sock
   cp empty.vmdk d.vmdk
+  set +x                        # (the trace would go into the log)
   FAULT_PATTERN="$PWD/d.vmdk" FAULT_AT=${1:-0} FAULT_LOG="$PWD/calls.log" \
-    LD_PRELOAD="$shim" WRITE="$write" nbdkit -v -U - "$VDDK_PLUGIN" \
-    "$PWD/d.vmdk" config="$PWD/cache.conf" \
-    --run 'LD_PRELOAD= nbdsh -u "$uri" -c "$WRITE"' > out 2> nbdkit.log
+    LD_PRELOAD="$shim" start_nbdkit -P nbdkit.pid -U "$PWD/sock" -v \
+    --log=stderr "$VDDK_PLUGIN" "$PWD/d.vmdk" config="$PWD/cache.conf" \
+    2> nbdkit.log
+  set -x
+  nbdsh -u "nbd+unix:///?socket=$PWD/sock" -c "$write" > out
+  for (( i=0; i<100; i++ )); do
+    grep -q "VDDK call: VixDiskLib_Disconnect (" nbdkit.log && break
+    sleep 0.1
+  done
+  kill_nbdkit nbdkit.pid
   cat out
 }
 
