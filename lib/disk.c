@@ -11,6 +11,7 @@
 #include "error.h"
 #include "link.h"
 #include "log.h"
+#include "table-cache.h"
 
 #define SS VIXDISKLIB_SECTOR_SIZE
 #define MAX_LINKS 255
@@ -138,6 +139,33 @@ check_writable (const struct vdl_link *l)
   return VIX_OK;
 }
 
+/* Give every extent of the disk with grain tables a share of one
+ * budget, in proportion to the bytes of its tables, so that memory is
+ * bounded by disk and not by extent (a split disk of 2 GiB extents or
+ * a long chain would otherwise keep every extent's tables).  live: the
+ * disk is in use, so caches are only tightened. */
+static void
+share_table_budget (struct vdl_disk *d, bool live)
+{
+  uint64_t budget = table_cache_budget (), total = 0;
+  size_t i, j;
+
+  for (i = 0; i < d->n_links; i++)
+    for (j = 0; j < d->links[i]->n_extents; j++)
+      if (d->links[i]->extents[j]->tables)
+        total += table_cache_bytes (d->links[i]->extents[j]->tables);
+  if (total <= budget)
+    return;
+  for (i = 0; i < d->n_links; i++)
+    for (j = 0; j < d->links[i]->n_extents; j++) {
+      struct table_cache *c = d->links[i]->extents[j]->tables;
+
+      if (c)
+        table_cache_limit (c, (unsigned __int128) budget *
+                           table_cache_bytes (c) / total, live);
+    }
+}
+
 /* Open the links of a new disk object. */
 static VixError
 open_chain (struct vdl_disk *d, const struct vdl_store *st, const char *path)
@@ -153,8 +181,10 @@ open_chain (struct vdl_disk *d, const struct vdl_store *st, const char *path)
     err = add_link (d, top);
   if (err == VIX_OK && !(d->flags & VIXDISKLIB_FLAG_OPEN_SINGLE_LINK))
     err = open_parents (d, st);
-  if (err == VIX_OK)
+  if (err == VIX_OK) {
     d->capacity = top->capacity;
+    share_table_budget (d, false);
+  }
   return err;
 }
 
@@ -748,6 +778,7 @@ vdl_disk_reopen_top (struct vdl_disk *d)
   d->links[0] = l;
   pthread_mutex_unlock (&registry_lock);
   vdl_link_close (old);
+  share_table_budget (d, true);
   return VIX_OK;
 }
 
@@ -775,6 +806,7 @@ vdl_disk_attach (struct vdl_disk *child, struct vdl_disk *parent)
     }
   pthread_mutex_unlock (&registry_lock);
   free_disk (parent);
+  share_table_budget (child, true);
   return VIX_OK;
 }
 

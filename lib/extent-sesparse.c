@@ -298,8 +298,9 @@ vdl_extent_sesparse_open (const struct vdl_extent_open_args *a,
   for (i = 0; i < x->n_gd; i++)
     x->gd[i] = le64toh (x->gd[i]);
   table_cache_init (&x->cache, x->gts, x->n_gd, GTES * 8, zero_table,
-                    &x->lock, true);
+                    &x->lock);
   x->cache.owner = x;
+  x->e.tables = &x->cache;
   *out = &x->e;
   return VIX_OK;
 

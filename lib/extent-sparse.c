@@ -1146,14 +1146,13 @@ open_grained (const struct vdl_extent_open_args *a,
     err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
     goto fail;
   }
-  /* A stream being written keeps its changed tables until it appends
-   * them at a flush: no bound there. */
   table_cache_init (&s->cache, s->gts, s->n_gts,
                     (size_t) s->h.gtes_per_gt * 4, shared_zero_table,
-                    &s->lock, !(a->writable && s->compressed));
+                    &s->lock);
   s->cache.dirty = s->gt_dirty;
   s->cache.write_back = write_back_tables;
   s->cache.owner = s;
+  s->e.tables = &s->cache;
   err = load_directory (s, s->h.gd_offset, &s->gd, "grain directory");
   if (err == VIX_OK && s->redundant)
     err = load_directory (s, s->h.rgd_offset, &s->rgd,

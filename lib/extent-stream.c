@@ -62,6 +62,8 @@ struct stream_writer {
   bool tail_current;            /* file ends with a tail of what is stored */
   struct pending_grain *pending;
   size_t n_pending, cap_pending;
+  uint16_t *gathered;           /* per table: its grains in the window,
+                                 * which pin it in the table cache */
   size_t pending_bytes;         /* memory they use */
   uint64_t next_gi;             /* the grain after the last one stored */
 };
@@ -76,8 +78,9 @@ compress_grain (struct sparse_extent *s, uint64_t gi,
   size_t bound = vdl_zlib_bound (len), n;
   uint64_t lba = htole64 (gi * s->h.grain_size);
   uint32_t size;
+  unsigned char *shrunk;
 
-  *marker = calloc (1, (12 + bound + SS - 1) / SS * SS);
+  *marker = malloc ((12 + bound + SS - 1) / SS * SS);
   if (!*marker)
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
   n = vdl_zlib_compress (data, len, *marker + 12);
@@ -90,6 +93,11 @@ compress_grain (struct sparse_extent *s, uint64_t gi,
   memcpy (*marker, &lba, 8);
   memcpy (*marker + 8, &size, 4);
   *bytes = (12 + n + SS - 1) / SS * SS;
+  memset (*marker + 12 + n, 0, *bytes - 12 - n);
+  /* Grains wait in the window: keep only what they need, not the
+   * worst case of an incompressible grain. */
+  if ((shrunk = realloc (*marker, *bytes)))
+    *marker = shrunk;
   return VIX_OK;
 }
 
@@ -116,11 +124,17 @@ entry_of (struct sparse_extent *s, uint64_t gi)
   return &gt[sparse_grain_index (s, sector)];
 }
 
+static uint32_t
+table_of (struct sparse_extent *s, uint64_t gi)
+{
+  return gi * s->h.grain_size / s->gt_cover;
+}
+
 static void
 set_entry_locked (struct sparse_extent *s, uint64_t gi, uint32_t at)
 {
   __atomic_store_n (entry_of (s, gi), at, __ATOMIC_RELEASE);
-  s->gt_dirty[gi * s->h.grain_size / s->gt_cover] = s->any_dirty = true;
+  s->gt_dirty[table_of (s, gi)] = s->any_dirty = true;
 }
 
 /* ---- the header and the file's end ---- */
@@ -239,6 +253,8 @@ find_bare_eos (struct sparse_extent *s)
   return err;
 }
 
+static VixError stream_write_back (void *owner);
+
 VixError
 stream_writer_open (struct sparse_extent *s)
 {
@@ -248,6 +264,10 @@ stream_writer_open (struct sparse_extent *s)
   if (!w)
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
   s->sw = w;
+  if (!(w->gathered = calloc (s->n_gts, sizeof *w->gathered)))
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  s->cache.pinned = w->gathered;
+  s->cache.write_back = stream_write_back;
   w->header_at_end = s->header_at_end;
   if (s->footer_at) {
     w->footer_at = s->footer_at;
@@ -441,6 +461,7 @@ drop_pending (struct sparse_extent *s, struct pending_grain *p)
 
   forget_compressed (w, p);
   w->pending_bytes -= s->h.grain_size * SS;
+  w->gathered[table_of (s, p->gi)]--;
   free (p->data);
   *p = w->pending[--w->n_pending];
 }
@@ -549,6 +570,7 @@ gather_locked (struct sparse_extent *s, uint64_t gi, bool whole,
   p = &w->pending[w->n_pending++];
   *p = (struct pending_grain) { .gi = gi, .old_entry = *entry, .data = data };
   w->pending_bytes += grain_bytes;
+  w->gathered[table_of (s, gi)]++;
   __atomic_store_n (entry, STREAM_PENDING_ENTRY, __ATOMIC_RELEASE);
   *out = p;
   return VIX_OK;
@@ -615,9 +637,6 @@ stream_write (struct sparse_extent *s, uint64_t sector, uint64_t count,
     in_grain = sector % g;
     glen = grain_sectors (s, gi);
     n = glen - in_grain < count ? glen - in_grain : count;
-    err = sparse_get_gt_for_write (s, sector, &gt);
-    if (err != VIX_OK)
-      break;
     compressed = NULL;
     bytes = 0;
     /* Whole grains are compressed outside the lock, in parallel. */
@@ -625,13 +644,92 @@ stream_write (struct sparse_extent *s, uint64_t sector, uint64_t count,
       err = compress_grain (s, gi, buf, n * SS, &compressed, &bytes);
     if (err != VIX_OK)
       break;
-    pthread_mutex_lock (&s->lock);
+    /* The table must be in memory, and our own, under the lock: the
+     * cache may drop it between the look-up and the lock. */
+    for (;;) {
+      err = sparse_get_gt_for_write (s, sector, &gt);
+      if (err != VIX_OK)
+        break;
+      pthread_mutex_lock (&s->lock);
+      gt = __atomic_load_n (&s->gts[table_of (s, gi)], __ATOMIC_ACQUIRE);
+      if (gt && gt != s->cache.shared)
+        break;
+      pthread_mutex_unlock (&s->lock);
+    }
+    if (err != VIX_OK) {
+      free (compressed);
+      break;
+    }
     err = write_grain_locked (s, gi, in_grain, n, buf, compressed, bytes);
     pthread_mutex_unlock (&s->lock);
     buf += n * SS;
     sector += n;
     count -= n;
   }
+  return err;
+}
+
+/* ---- making room in the table cache ---- */
+
+/* Append changed table i behind a table marker (where VMware's streams
+ * have each table: after its grains) and name it in the directory in
+ * memory; the file's directory names it from the next flush on, and a
+ * crash before that cuts it off with the unflushed grains. */
+static VixError
+append_table_locked (struct sparse_extent *s, uint32_t i)
+{
+  uint64_t gt_sectors = kdmv_gt_sectors (&s->h), at;
+  uint32_t *gt = __atomic_load_n (&s->gts[i], __ATOMIC_ACQUIRE), j, v, gd = 0;
+  unsigned char *buf = NULL;
+  VixError err;
+
+  for (j = 0; j < s->h.gtes_per_gt && !gd; j++)
+    gd = get_entry (gt, j) != 0;
+  if (gd) {
+    err = prepare_append_locked (s);
+    if (err != VIX_OK)
+      return err;
+    at = s->next_free < s->h.overhead ? s->h.overhead : s->next_free;
+    if (at + 1 + gt_sectors > UINT32_MAX)
+      return vdl_error (VIX_E_FILE_TOO_BIG, "%s is full: its grain tables "
+                        "cannot go beyond 2 TiB", s->e.path);
+    if (!(buf = calloc (1 + gt_sectors, SS)))
+      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    kdmv_marker_format (buf, gt_sectors, KDMV_MARKER_GT);
+    for (j = 0; j < s->h.gtes_per_gt; j++) {
+      v = htole32 (get_entry (gt, j));
+      memcpy (buf + SS + j * 4, &v, 4);
+    }
+    s->sw->tail_current = false;
+    err = vdl_file_pwrite (s->file, buf, (1 + gt_sectors) * SS, at * SS);
+    free (buf);
+    if (err != VIX_OK)
+      return err;
+    __atomic_store_n (&s->next_free, at + 1 + gt_sectors, __ATOMIC_RELEASE);
+    gd = at + 1;
+    /* Its entries may point at grains appended after the file's end
+     * as opened (read_gt). */
+    __atomic_store_n (&s->gt_rewritten[i], true, __ATOMIC_RELEASE);
+  }
+  __atomic_store_n (&s->gd[i], gd, __ATOMIC_RELEASE);
+  s->gt_dirty[i] = false;
+  s->any_dirty = true;          /* the directory changed */
+  return VIX_OK;
+}
+
+/* The table cache's write_back: only changed tables are left to drop.
+ * Append those whose grains are all stored (the others are pinned).
+ * s->lock held. */
+static VixError
+stream_write_back (void *owner)
+{
+  struct sparse_extent *s = owner;
+  VixError err = VIX_OK;
+  uint32_t i;
+
+  for (i = 0; i < s->n_gts && err == VIX_OK; i++)
+    if (s->gt_dirty[i] && !s->sw->gathered[i])
+      err = append_table_locked (s, i);
   return err;
 }
 
@@ -745,7 +843,11 @@ write_tail_locked (struct sparse_extent *s)
   s->h.gd_offset = gd_at;
   __atomic_store_n (&s->next_free, at + sectors, __ATOMIC_RELEASE);
   for (i = 0; i < s->n_gts; i++)
-    s->gt_dirty[i] = false;
+    if (s->gt_dirty[i]) {
+      s->gt_dirty[i] = false;
+      /* Dropped and read again, it may point past the file as opened. */
+      __atomic_store_n (&s->gt_rewritten[i], true, __ATOMIC_RELEASE);
+    }
   s->any_dirty = false;
   w->footer_at = w->stale_marker = at + sectors - 3;
   w->stale_span = 2;
@@ -801,6 +903,8 @@ stream_writer_close (struct sparse_extent *s)
     free (w->pending[i].compressed);
   }
   free (w->pending);
+  s->cache.pinned = NULL;
+  free (w->gathered);
   free (w);
   s->sw = NULL;
 }

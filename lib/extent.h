@@ -28,6 +28,7 @@ typedef VixError (*vdl_fill_fn) (void *ctx, uint64_t sector, uint64_t count,
                                  unsigned char *buf);
 
 struct vdl_extent;
+struct table_cache;
 
 struct vdl_extent_ops {
   const char *kind;
@@ -62,6 +63,8 @@ struct vdl_extent {
   uint64_t preferred_sectors;   /* writes of multiples avoid extra work */
   const char *no_write;         /* why it cannot be written, to follow
                                  * "the extent": "is a ZERO extent..." */
+  struct table_cache *tables;   /* grain tables, which share the disk's
+                                 * budget; NULL if it has none */
 };
 
 struct vdl_store;

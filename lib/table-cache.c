@@ -6,25 +6,65 @@
 #include "log.h"
 #include "table-cache.h"
 
-void
-table_cache_init (struct table_cache *c, void **slots, uint32_t n,
-                  size_t table_bytes, const void *shared,
-                  pthread_mutex_t *lock, bool may_bound)
+uint64_t
+table_cache_budget (void)
 {
   uint64_t budget = vdl_config_table_cache_bytes ();
 
-  if (budget == 0)
-    budget = TABLE_CACHE_DEFAULT_BUDGET;
+  return budget ? budget : TABLE_CACHE_DEFAULT_BUDGET;
+}
+
+uint64_t
+table_cache_bytes (const struct table_cache *c)
+{
+  return (uint64_t) c->n * c->table_bytes;
+}
+
+/* How many tables fit bytes: at least two, so that a writer's table and
+ * the one a reader loads meanwhile can both be in memory. */
+static uint32_t
+tables_in (const struct table_cache *c, uint64_t bytes)
+{
+  uint64_t k = bytes / c->table_bytes;
+
+  return k < 2 ? 2 : k > UINT32_MAX ? UINT32_MAX : (uint32_t) k;
+}
+
+void
+table_cache_init (struct table_cache *c, void **slots, uint32_t n,
+                  size_t table_bytes, const void *shared,
+                  pthread_mutex_t *lock)
+{
   *c = (struct table_cache) {
     .slots = slots, .n = n, .shared = shared, .lock = lock,
+    .table_bytes = table_bytes ? table_bytes : 1,
   };
-  /* Bounded only if the tables do not all fit: then fewer than n fit,
-   * and the count cannot wrap.  At least two, so that a writer's table
-   * and the one a reader loads meanwhile can both be in memory. */
-  c->bounded = may_bound && (uint64_t) n * table_bytes > budget &&
-    (c->used = calloc (n, 1)) != NULL;
-  if (c->bounded)
-    c->max_loaded = budget / table_bytes < 2 ? 2 : budget / table_bytes;
+  /* Opened outside a disk (tools), an extent has the whole budget. */
+  table_cache_limit (c, table_cache_budget (), false);
+}
+
+void
+table_cache_limit (struct table_cache *c, uint64_t bytes, bool live)
+{
+  uint32_t max = tables_in (c, bytes), i, loaded = 0;
+
+  if (max >= c->n)
+    return;                     /* they all fit */
+  if (c->bounded) {
+    pthread_mutex_lock (c->lock);
+    if (max < c->max_loaded)
+      c->max_loaded = max;      /* the next load drops the excess */
+    pthread_mutex_unlock (c->lock);
+    return;
+  }
+  if (live || !(c->used = calloc (c->n, 1)))
+    return;
+  for (i = 0; i < c->n; i++)
+    if (c->slots[i] && c->slots[i] != c->shared)
+      loaded++;
+  c->loaded = loaded;
+  c->max_loaded = max;
+  c->bounded = true;
 }
 
 static void
@@ -73,7 +113,8 @@ drop_one_locked (struct table_cache *c, uint32_t keep)
     i = c->hand;
     c->hand = (i + 1) % c->n;
     t = __atomic_load_n (&c->slots[i], __ATOMIC_ACQUIRE);
-    if (!t || t == c->shared || i == keep || (c->dirty && c->dirty[i]))
+    if (!t || t == c->shared || i == keep || (c->dirty && c->dirty[i]) ||
+        (c->pinned && c->pinned[i]))
       continue;
     if (__atomic_exchange_n (&c->used[i], 0, __ATOMIC_RELAXED))
       continue;                 /* a second chance */

@@ -11,7 +11,8 @@
  *
  * Tables that writers changed (dirty) stay until written back.  When
  * only dirty tables are left to drop, the owner's write_back makes them
- * clean (called with the owner's lock held).  Writers must change a
+ * clean (called with the owner's lock held); pinned tables are kept
+ * whatever their state.  Writers must change a
  * table only with that lock held, after checking that its slot still
  * holds the table they loaded: dropping also takes the lock. */
 #ifndef VDL_TABLE_CACHE_H
@@ -24,7 +25,8 @@
 
 #include "vixDiskLib.h"
 
-/* Bytes of tables one extent keeps when no budget is configured. */
+/* Bytes of tables one disk (all its links and extents) keeps when no
+ * budget is configured. */
 #define TABLE_CACHE_DEFAULT_BUDGET (4u << 20)
 
 struct table_cache {
@@ -33,8 +35,11 @@ struct table_cache {
   const void *shared;           /* a shared table of zeros: never freed */
   pthread_mutex_t *lock;        /* the owner's: held to drop or change */
   const bool *dirty;            /* per table, or NULL if never written */
+  const uint16_t *pinned;       /* per table: kept while nonzero (read
+                                 * with lock held), or NULL */
   VixError (*write_back) (void *owner);
   void *owner;
+  size_t table_bytes;
   bool bounded;                 /* else every table stays loaded */
   uint32_t max_loaded, loaded;  /* private tables in memory */
   uint32_t hand;                /* the clock's next table */
@@ -44,13 +49,25 @@ struct table_cache {
   size_t n_retired, cap_retired;
 };
 
-/* Set c up for n tables of table_bytes each.  It is bounded if
- * may_bound and they do not all fit the budget (and the bookkeeping can
- * be allocated).  slots must hold n NULL pointers; dirty, write_back
- * and owner may be set afterwards. */
+/* Set c up for n tables of table_bytes each.  It is bounded if they
+ * do not all fit the budget (and the bookkeeping can be allocated).
+ * slots must hold n NULL pointers; dirty, pinned, write_back and owner
+ * may be set afterwards. */
 void table_cache_init (struct table_cache *c, void **slots, uint32_t n,
                        size_t table_bytes, const void *shared,
-                       pthread_mutex_t *lock, bool may_bound);
+                       pthread_mutex_t *lock);
+
+/* The configured budget in bytes, or the default. */
+uint64_t table_cache_budget (void);
+
+/* Bytes that all of c's tables would take. */
+uint64_t table_cache_bytes (const struct table_cache *c);
+
+/* Lower c's budget to bytes (at least two tables): its share of a
+ * disk-wide budget.  A cache not bounded yet becomes bounded only if
+ * !live, that is before any reader can be inside (at open); a live one
+ * is only tightened. */
+void table_cache_limit (struct table_cache *c, uint64_t bytes, bool live);
 
 /* Read table i into *out (a new allocation, or shared for zeros). */
 typedef VixError (*table_load_fn) (void *owner, uint32_t i, void **out);

@@ -8,14 +8,21 @@
 LOOP_FORMATS=${LOOP_FORMATS:-"monolithic-sparse split-sparse monolithic-flat vmfs-thin stream-optimized vmfs-sparse"}
 refdisk=(/usr/bin/python3 "$srcdir/tests/refdisk.py")
 
-# loop_disk FORMAT STATE: create $PWD/d.vmdk of FORMAT and a refdisk
-# STATE for it.  40 MiB has two grain tables in monolithic sparse disks;
-# split-sparse gets a second extent (2047 MiB each), and only 4 MiB
-# windows at the start and around the extent boundary are used.
+# Plugin parameters that serve adds (e.g. a config file).
+loop_plugin_args=()
+
+# loop_disk FORMAT STATE [SIZE WINDOW...]: create $PWD/d.vmdk of FORMAT
+# and a refdisk STATE for it.  40 MiB has two grain tables in monolithic
+# sparse disks; split-sparse gets a second extent (2047 MiB each), and
+# only 4 MiB windows at the start and around the extent boundary are
+# used.  Or SIZE bytes, with the refdisk windows START:LENGTH given.
 loop_disk ()
 {
   local fmt=$1 state=$2 size=$((40 << 20)) M=$((1 << 20)) wins=()
-  if [ "$fmt" = split-sparse ]; then
+  if [ $# -gt 2 ]; then
+    size=$3
+    wins=("${@:4}")
+  elif [ "$fmt" = split-sparse ]; then
     size=$((2051 * M))
     wins=("0:$((4 * M))" "$((2045 * M)):$((6 * M))")
   fi
@@ -34,7 +41,7 @@ serve ()
   shift 3
   rm -f "$sock" "$pidfile"
   env "$@" nbdkit -f --log=stderr -P "$pidfile" -U "$sock" "$VDDK_PLUGIN" \
-    "$PWD/d.vmdk" 2> "$log" &
+    "$PWD/d.vmdk" "${loop_plugin_args[@]}" 2> "$log" &
   for (( i=0; i<100; i++ )); do
     [ -S "$sock" ] && [ -s "$pidfile" ] && break
     sleep 0.1

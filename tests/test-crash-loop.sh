@@ -9,6 +9,8 @@
 #   something written after the last flush (old or new, per sector; see
 #   tests/refdisk.py), qemu and nbdkit read the same, and the disk takes
 #   a write again.
+# Then the grain-table formats with a two-table cache, so that changed
+# tables are written back and dropped between flushes.
 # CRASH_SEED picks another sequence of writes and kill moments.
 source "$srcdir/tests/functions.sh"
 source "$srcdir/tests/loop-functions.sh"
@@ -22,9 +24,11 @@ seed=${CRASH_SEED:-$RANDOM}
 ops=${CRASH_OPS:-60}
 echo "crash loop: $iterations iterations, seed $seed, up to $ops requests each"
 
-for fmt in $LOOP_FORMATS; do
+# crash_iterations FORMAT: the loop on the d.vmdk that loop_disk made.
+crash_iterations ()
+{
+  local fmt=$1 n i
   n=$(( $(cksum <<<"$fmt" | cut -d' ' -f1) % 100 ))
-  loop_disk "$fmt" state
   for (( i=1; i<=iterations; i++ )); do
     serve c.pid "$PWD/c.sock" nbdkit.log
     if ! "${refdisk[@]}" crash state "nbd+unix:///?socket=$PWD/c.sock" c.pid \
@@ -43,4 +47,28 @@ for fmt in $LOOP_FORMATS; do
   done
   ls -ls d*.vmdk
   echo "$fmt: $iterations crashes survived"
+}
+
+for fmt in $LOOP_FORMATS; do
+  loop_disk "$fmt" state
+  crash_iterations "$fmt"
 done
+
+# The grain-table formats again with a budget of two tables on a disk of
+# five, writes in 2 MiB at the start of each table: changed tables are
+# written back between flushes (in place, or appended to a stream) and
+# dropped, and kills land during that too.
+echo "vixDiskLib.grainTableCacheKB = 4" > tiny-cache.conf
+loop_plugin_args=(config="$PWD/tiny-cache.conf")
+M=$((1 << 20))
+for fmt in monolithic-sparse stream-optimized vmfs-sparse; do
+  case $fmt in
+    vmfs-sparse) T=$((256 * M)) ;;    # a COWD table covers 256 MiB
+    *) T=$((32 * M)) ;;
+  esac
+  loop_disk "$fmt" state $((5 * T)) \
+    "0:$((2 * M))" "$T:$((2 * M))" "$((2 * T)):$((2 * M))" \
+    "$((3 * T)):$((2 * M))" "$((4 * T - M)):$((2 * M))"
+  crash_iterations "$fmt, two-table cache"
+done
+loop_plugin_args=()
