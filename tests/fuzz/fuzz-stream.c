@@ -7,13 +7,16 @@
  * The input is the extent file; its header is forced to say
  * "compressed, with markers, deflate" so that every mutation stays a
  * stream.  The file is opened read-only and scanned, then opened for
- * writing: a whole grain and a single sector are written and must read
- * back, and after a flush and close they must still be there when the
- * file is opened again.
+ * writing: a whole grain and a single sector are written, and a sector
+ * at the start of each of the first tables; they must read back, and
+ * after a flush and close they must still be there when the file is
+ * opened again.  The grain-table cache has room for two tables, so
+ * tables are appended to the stream and dropped before the flush.
  */
 #include <endian.h>
 #include <string.h>
 
+#include "config.h"
 #include "error.h"
 #include "extent.h"
 #include "sparse-format.h"
@@ -21,6 +24,9 @@
 #include "fuzz.h"
 
 #define SS 512
+/* The whole grain, the single sector, then one sector per table. */
+#define TABLE_WRITES 6
+#define N_RANGES (2 + TABLE_WRITES)
 
 static struct vdl_desc_extent desc = { .access = VDL_ACCESS_RW };
 
@@ -83,7 +89,7 @@ static struct probe {
 } probes[N_PROBES];
 
 static void
-read_probes (struct vdl_extent *e, const struct range *r)
+read_probes (struct vdl_extent *e, const struct range *r, int n)
 {
   uint64_t at[N_PROBES] = {
     r[1].sector - 1, r[1].sector + 1, 0, e->sectors - 1,
@@ -93,7 +99,7 @@ read_probes (struct vdl_extent *e, const struct range *r)
   for (i = 0; i < N_PROBES; i++) {
     probes[i].sector = at[i];
     probes[i].ok = at[i] < e->sectors;
-    for (k = 0; k < 2; k++)
+    for (k = 0; k < n; k++)
       if (at[i] >= r[k].sector && at[i] < r[k].sector + r[k].count)
         probes[i].ok = false;
     if (probes[i].ok)
@@ -123,7 +129,10 @@ int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   unsigned char *file, buf[KDMV_MAX_GRAIN * SS];
-  struct range r[2] = { { 0 } };
+  struct range r[N_RANGES] = { { 0 } };
+  static bool configured;
+  uint64_t cover;
+  int j;
   struct kdmv_header h;
   struct vdl_extent *e;
   uint32_t flags;
@@ -134,6 +143,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 
   if (size < SS || size > 1024 * 1024 || memcmp (data, "KDMV", 4) != 0)
     return 0;
+  if (!configured) {
+    FUZZ_CHECK (vdl_config_load (fuzz_tiny_cache_config ()) == VIX_OK);
+    configured = true;
+  }
   file = malloc (size);
   FUZZ_CHECK (file != NULL);
   memcpy (file, data, size);
@@ -166,10 +179,22 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   r[1].sector = h.capacity / 2 + 1 < h.capacity ? h.capacity / 2 + 1 : 0;
   r[1].count = 1;
   r[1].fill = 0x5a;
-  if (r[1].sector >= r[0].sector && r[1].sector < r[0].sector + r[0].count)
-    r[1].count = 0;             /* a tiny disk: one write is enough */
-  read_probes (e, r);
-  for (k = 0; k < 2; k++) {
+  /* A sector at the start of each table after the first. */
+  cover = (uint64_t) h.gtes_per_gt * h.grain_size;
+  for (k = 2; k < N_RANGES; k++)
+    if (cover && (uint64_t) (k - 1) * cover < h.capacity) {
+      r[k].sector = (uint64_t) (k - 1) * cover;
+      r[k].count = 1;
+      r[k].fill = 0x30 + k;
+    }
+  /* Each sector is written once (a tiny disk: fewer writes). */
+  for (k = 1; k < N_RANGES; k++)
+    for (j = 0; j < k; j++)
+      if (r[k].count && r[j].count && r[k].sector < r[j].sector + r[j].count &&
+          r[j].sector < r[k].sector + r[k].count)
+        r[k].count = 0;
+  read_probes (e, r, N_RANGES);
+  for (k = 0; k < N_RANGES; k++) {
     if (!r[k].count)
       continue;
     memset (buf, r[k].fill, r[k].count * SS);
@@ -177,7 +202,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     if (err != VIX_OK)
       r[k].count = 0;           /* a corrupt grain cannot be merged */
   }
-  check_ranges (e, r, 2, "before flush");
+  check_ranges (e, r, N_RANGES, "before flush");
   err = e->ops->flush (e);
   e->ops->close (e);
   if (err != VIX_OK)
@@ -191,7 +216,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     free (text);
   }
   FUZZ_CHECK (err == VIX_OK);
-  check_ranges (e, r, 2, "after reopening");
+  check_ranges (e, r, N_RANGES, "after reopening");
   check_probes (e);
   e->ops->close (e);
   return 0;
