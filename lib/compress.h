@@ -10,7 +10,8 @@ size_t vdl_zlib_bound (size_t len);
 
 /* Compress len bytes into out (vdl_zlib_bound (len) bytes), as zlib
  * streams that every VMDK reader takes.  Returns the stream's length, or
- * 0 when out of memory.  Thread-safe: each thread has its compressors. */
+ * 0 when out of memory.  Thread-safe: compressors come from a pool of
+ * one per CPU (a caller may wait for one). */
 size_t vdl_zlib_compress (const void *in, size_t len, void *out);
 
 #endif
