@@ -94,15 +94,19 @@ give_back (struct compressors *c)
   pthread_mutex_unlock (&pool_lock);
 }
 
+/* At unload.  A thread still compressing then (a process exiting
+ * without waiting for its threads) keeps its pair. */
 static void __attribute__ ((destructor))
 free_pool (void)
 {
   struct compressors *c;
 
+  pthread_mutex_lock (&pool_lock);
   while ((c = idle)) {
     idle = c->next;
     free_compressors (c);
   }
+  pthread_mutex_unlock (&pool_lock);
 }
 
 /* Whether the bytes are spread so evenly over the 256 values that

@@ -109,6 +109,7 @@ sparse_get_gt_for_write (struct sparse_extent *s, uint64_t sector,
   uint32_t i = sector / s->gt_cover, *gt;
   void *shared = shared_zero_table;
   VixError err = sparse_get_gt (s, sector, &gt);
+  bool replaced;
 
   if (err != VIX_OK || gt != shared_zero_table) {
     *out = gt;
@@ -117,13 +118,14 @@ sparse_get_gt_for_write (struct sparse_extent *s, uint64_t sector,
   gt = calloc (s->h.gtes_per_gt, sizeof *gt);
   if (!gt)
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-  if (!table_cache_replace (&s->cache, i, &shared, gt)) {
+  err = table_cache_replace (&s->cache, i, &shared, gt, &replaced);
+  if (!replaced) {
     free (gt);
     gt = shared;                /* another writer's private copy, or NULL
                                  * if dropped: the caller checks */
   }
   *out = gt;
-  return VIX_OK;
+  return err;
 }
 
 uint64_t
@@ -187,10 +189,24 @@ table_absent (struct sparse_extent *s, uint64_t sector)
     __atomic_load_n (&s->gd[i], __ATOMIC_ACQUIRE) == 0;
 }
 
-/* The table entry of the grain holding sector, as it is (0 if its
- * table is absent). */
+/* The table covering sector, for readers and maps.  A write-back that
+ * failed to make room for it is the writers' error (the write that
+ * needed the room and the next flush report it): the table itself is
+ * in memory, and reads stay possible. */
 static VixError
-table_entry (struct sparse_extent *s, uint64_t sector, uint32_t *entry)
+get_gt_to_read (struct sparse_extent *s, uint64_t sector, uint32_t **out)
+{
+  VixError err = sparse_get_gt (s, sector, out);
+
+  return *out ? VIX_OK : err;
+}
+
+/* The table entry of the grain holding sector, as it is (0 if its
+ * table is absent).  writing: for a write, which fails if making room
+ * for the table failed. */
+static VixError
+table_entry (struct sparse_extent *s, uint64_t sector, uint32_t *entry,
+             bool writing)
 {
   uint32_t *gt;
   VixError err;
@@ -200,7 +216,7 @@ table_entry (struct sparse_extent *s, uint64_t sector, uint32_t *entry)
     return VIX_OK;
   }
   table_cache_enter (&s->cache);
-  err = sparse_get_gt (s, sector, &gt);
+  err = (writing ? sparse_get_gt : get_gt_to_read) (s, sector, &gt);
   if (err == VIX_OK)
     *entry = get_entry (gt, sparse_grain_index (s, sector));
   table_cache_leave (&s->cache);
@@ -208,12 +224,13 @@ table_entry (struct sparse_extent *s, uint64_t sector, uint32_t *entry)
 }
 
 /* The entry of the grain holding sector; *data says whether it points
- * at data, which is then checked to lie in the file. */
+ * at data, which is then checked to lie in the file.  writing as for
+ * table_entry. */
 static VixError
 lookup (struct sparse_extent *s, uint64_t sector, uint32_t *entry,
-        bool *data)
+        bool *data, bool writing)
 {
-  VixError err = table_entry (s, sector, entry);
+  VixError err = table_entry (s, sector, entry, writing);
 
   if (err != VIX_OK)
     return err;
@@ -236,7 +253,7 @@ grain_state (struct vdl_extent *e, uint64_t sector, enum vdl_run *state,
     return VIX_OK;
   }
   table_cache_enter (&s->cache);
-  err = sparse_get_gt (s, sector, &gt);
+  err = get_gt_to_read (s, sector, &gt);
   if (err == VIX_OK) {
     /* Extend the span over the following grains of the same table in
      * the same state: a tight loop, not a call per grain. */
@@ -431,25 +448,29 @@ read_compressed (struct sparse_extent *s, uint64_t sector, uint64_t count,
     gi = sector / g;
     in_grain = sector % g;
     n = g - in_grain < count ? g - in_grain : count;
-    err = table_entry (s, sector, &entry);
+    err = table_entry (s, sector, &entry, false);
     if (err != VIX_OK)
       return err;
-    if (entry == STREAM_PENDING_ENTRY && s->sw) {
+    while (entry == STREAM_PENDING_ENTRY && s->sw) {
       /* Being written: the data is in memory. */
-      bool stored;
+      bool stored, known;
       if (!ensure (&c->data, &c->cap, g * SS))
         return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
       c->extent_id = 0;
-      err = stream_pending_grain (s, gi, c->data, &stored);
+      err = stream_pending_grain (s, gi, c->data, &stored, &entry, &known);
       if (err != VIX_OK)
         return err;
       if (!stored) {
         memcpy (buf, c->data + in_grain * SS, n * SS);
         goto next;
       }
-      /* Stored meanwhile, so the entry is final now.  It may still say
-       * sector 2: a grain right after a one-sector descriptor. */
-      if ((err = table_entry (s, sector, &entry)) != VIX_OK)
+      /* Stored meanwhile: the entry the writer saw is final (it may
+       * say sector 2: a grain right after a one-sector descriptor).
+       * If its table was not in memory, look again: by then the grain
+       * may be being gathered again. */
+      if (known)
+        break;
+      if ((err = table_entry (s, sector, &entry, false)) != VIX_OK)
         return err;
     }
     data = sparse_state_of (s, entry) == VDL_RUN_DATA;
@@ -492,7 +513,7 @@ sparse_read (struct vdl_extent *e, uint64_t sector, uint64_t count,
   /* Coalesce grains that are consecutive in the file into one pread. */
   while (count > 0) {
     n = g - sector % g < count ? g - sector % g : count;
-    err = lookup (s, sector, &entry, &data);
+    err = lookup (s, sector, &entry, &data, false);
     if (err != VIX_OK)
       return err;
     if (data) {
@@ -658,7 +679,7 @@ sparse_write (struct vdl_extent *e, uint64_t sector, uint64_t count,
     return stream_write (s, sector, count, buf);
   while (count > 0) {
     n = g - sector % g < count ? g - sector % g : count;
-    err = lookup (s, sector, &entry, &data);
+    err = lookup (s, sector, &entry, &data, true);
     if (err != VIX_OK)
       return err;
     if (data)

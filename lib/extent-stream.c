@@ -609,16 +609,25 @@ write_grain_locked (struct sparse_extent *s, uint64_t gi, uint64_t in_grain,
 
 VixError
 stream_pending_grain (struct sparse_extent *s, uint64_t gi,
-                      unsigned char *buf, bool *stored)
+                      unsigned char *buf, bool *stored, uint32_t *entry,
+                      bool *known)
 {
   struct pending_grain *p;
+  uint32_t *gt = NULL;
 
   pthread_mutex_lock (&s->lock);
   p = find_pending (s->sw, gi);
   if (p)
     memcpy (buf, p->data, s->h.grain_size * SS);
+  else {
+    /* Its entry now, while no writer can gather it again. */
+    gt = __atomic_load_n (&s->gts[table_of (s, gi)], __ATOMIC_ACQUIRE);
+    if (gt)
+      *entry = get_entry (gt, sparse_grain_index (s, gi * s->h.grain_size));
+  }
   pthread_mutex_unlock (&s->lock);
   *stored = p == NULL;
+  *known = gt != NULL;
   return VIX_OK;
 }
 

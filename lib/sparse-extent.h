@@ -85,10 +85,13 @@ bool sparse_is_footer (const unsigned char *buf, struct kdmv_header *h);
 VixError stream_writer_open (struct sparse_extent *s);
 VixError stream_write (struct sparse_extent *s, uint64_t sector,
                        uint64_t count, const unsigned char *buf);
-/* Copy grain gi, being gathered, into buf; *stored if it was stored
- * meanwhile (look its entry up again). */
+/* Copy grain gi, being gathered, into buf; or, if it was stored
+ * meanwhile, set *stored and, if its table is in memory (*known), set
+ * *entry to its table entry as it is then.  Otherwise look it up again
+ * (and ask again if it is being gathered again). */
 VixError stream_pending_grain (struct sparse_extent *s, uint64_t gi,
-                               unsigned char *buf, bool *stored);
+                               unsigned char *buf, bool *stored,
+                               uint32_t *entry, bool *known);
 /* Store gathered grains, then append the changed grain tables, a
  * directory, a footer and an end-of-stream marker.  s->lock held. */
 VixError stream_commit_locked (struct sparse_extent *s);

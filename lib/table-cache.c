@@ -137,12 +137,13 @@ drop_one_locked (struct table_cache *c, uint32_t keep)
 
 /* Private table i was just published: drop others if over budget.
  * Never i itself: its loader is about to use it (a writer would load it
- * again, and again, while changed tables fill the budget). */
-static void
+ * again, and again, while changed tables fill the budget).  Fails if
+ * the write-back that was needed failed. */
+static VixError
 loaded (struct table_cache *c, uint32_t i)
 {
   bool wrote_back = false;
-  VixError err;
+  VixError err = VIX_OK;
 
   __atomic_store_n (&c->used[i], 1, __ATOMIC_RELAXED);
   pthread_mutex_lock (c->lock);
@@ -152,7 +153,9 @@ loaded (struct table_cache *c, uint32_t i)
       continue;
     /* Only dirty tables are left: write them all back at once, so
      * that this happens once per budget's worth of tables.  On error
-     * stay over budget: the next flush reports it. */
+     * stay over budget, with the tables still changed (the next flush
+     * writes them again), and fail the request that needed the room:
+     * an I/O error is never silent. */
     if (wrote_back || !c->write_back)
       break;
     wrote_back = true;
@@ -169,6 +172,7 @@ loaded (struct table_cache *c, uint32_t i)
   if (__atomic_load_n (&c->readers, __ATOMIC_SEQ_CST) == 0)
     free_retired_locked (c);
   pthread_mutex_unlock (c->lock);
+  return err;
 }
 
 VixError
@@ -178,6 +182,7 @@ table_cache_get (struct table_cache *c, uint32_t i, table_load_fn load,
   void *t = __atomic_load_n (&c->slots[i], __ATOMIC_ACQUIRE), *none = NULL;
   VixError err;
 
+  *out = NULL;
   if (t) {
     if (c->bounded && !__atomic_load_n (&c->used[i], __ATOMIC_RELAXED))
       __atomic_store_n (&c->used[i], 1, __ATOMIC_RELAXED);
@@ -194,21 +199,19 @@ table_cache_get (struct table_cache *c, uint32_t i, table_load_fn load,
     t = none;
   }
   else if (t != c->shared && c->bounded)
-    loaded (c, i);
+    err = loaded (c, i);
   *out = t;
-  return VIX_OK;
+  return err;
 }
 
-bool
+VixError
 table_cache_replace (struct table_cache *c, uint32_t i, void **expected,
-                     void *t)
+                     void *t, bool *replaced)
 {
-  if (!__atomic_compare_exchange_n (&c->slots[i], expected, t, false,
-                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-    return false;
-  if (c->bounded)
-    loaded (c, i);
-  return true;
+  *replaced = __atomic_compare_exchange_n (&c->slots[i], expected, t, false,
+                                           __ATOMIC_ACQ_REL,
+                                           __ATOMIC_ACQUIRE);
+  return *replaced && c->bounded ? loaded (c, i) : VIX_OK;
 }
 
 void

@@ -74,15 +74,18 @@ typedef VixError (*table_load_fn) (void *owner, uint32_t i, void **out);
 
 /* Table i, loaded with load if it is not in memory.  Two threads may
  * load it at once: the first to publish wins.  Call between enter and
- * leave when the cache is bounded. */
+ * leave when the cache is bounded.  Also fails, with the table in
+ * memory and in *out (NULL on other failures), when making room for it
+ * needed a write-back that failed. */
 VixError table_cache_get (struct table_cache *c, uint32_t i,
                           table_load_fn load, void **out);
 
 /* Publish t as table i if the slot still holds expected (a writer
- * replacing the shared zero table with a copy of its own).  On failure
- * *expected is what the slot holds. */
-bool table_cache_replace (struct table_cache *c, uint32_t i,
-                          void **expected, void *t);
+ * replacing the shared zero table with a copy of its own): *replaced
+ * says whether it did; if not, *expected is what the slot holds.  Fails
+ * like table_cache_get when making room failed. */
+VixError table_cache_replace (struct table_cache *c, uint32_t i,
+                              void **expected, void *t, bool *replaced);
 
 void table_cache_enter (struct table_cache *c);
 void table_cache_leave (struct table_cache *c);

@@ -13,6 +13,8 @@
 #   - requests that succeed read back, before and after the failure;
 #   - after nbdkit exits, nothing flushed before is lost, qemu-img check
 #     is clean, and the disk opens read-write again and takes writes.
+# Then the grain-table formats again with a two-table cache, so that the
+# writes that make room in it are among the calls that fail.
 # make check fails the first call of each place in the code once, with
 # EIO or ENOSPC and a close or a crash in turn, plus a disk that stays
 # full from the middle of the sequence on; make fault-loop (FAULT_ALL=1)
@@ -68,11 +70,14 @@ run_fault ()
   echo "$what: $(tail -n 1 client.out)"
 }
 
-runs=0
-for fmt in $LOOP_FORMATS; do
+# fault_format FORMAT [SIZE WINDOW...]: the runs for one format, on a
+# disk made by loop_disk with those arguments.
+fault_format ()
+{
+  local fmt=$1 total k at err stop
   # The starting disk: some data written and flushed, so that faults
   # meet allocated grains as well as new ones, and have data to lose.
-  loop_disk "$fmt" start.state
+  loop_disk "$fmt" start.state "${@:2}"
   serve f.pid "$PWD/f.sock" nbdkit.log
   "${refdisk[@]}" fault start.state "$uri" 1 12 EIO none
   kill "$(cat f.pid)"
@@ -117,5 +122,29 @@ for fmt in $LOOP_FORMATS; do
   run_fault "$fmt" $((total / 2)) ENOSPC 0 close
   run_fault "$fmt" $((total / 2)) ENOSPC 0 kill
   runs=$((runs + 2))
+}
+
+runs=0
+for fmt in $LOOP_FORMATS; do
+  fault_format "$fmt"
 done
+
+# The grain-table formats again with a budget of two tables on a disk of
+# five, writes in 2 MiB at the start of each table: changed tables are
+# written back between flushes (in place, or appended to a stream), so
+# those writes are among the calls that fail.
+echo "vixDiskLib.grainTableCacheKB = 4" > tiny-cache.conf
+loop_plugin_args=(config="$PWD/tiny-cache.conf")
+M=$((1 << 20))
+for fmt in monolithic-sparse stream-optimized vmfs-sparse; do
+  echo "$fmt with a two-table cache:"
+  case $fmt in
+    vmfs-sparse) T=$((256 * M)) ;;    # a COWD table covers 256 MiB
+    *) T=$((32 * M)) ;;
+  esac
+  fault_format "$fmt" $((5 * T)) \
+    "0:$((2 * M))" "$T:$((2 * M))" "$((2 * T)):$((2 * M))" \
+    "$((3 * T)):$((2 * M))" "$((4 * T - M)):$((2 * M))"
+done
+loop_plugin_args=()
 echo "$runs runs with faults"
