@@ -32,6 +32,30 @@ loop_disk ()
   "${refdisk[@]}" init "$state" $size "${wins[@]}"
 }
 
+# with_tiny_cache FUNC: for each grain-table format, FUNC FORMAT SIZE
+# WINDOW... (the arguments of loop_disk after STATE), with serve giving
+# the library a budget of two grain tables on a disk of five and
+# writes in 2 MiB at the start of each table (and across the last
+# boundary): changed tables are then written back between flushes (in
+# place, or appended to a stream) and dropped.
+with_tiny_cache ()
+{
+  local fmt T M=$((1 << 20))
+  echo "vixDiskLib.grainTableCacheKB = 4" > tiny-cache.conf
+  loop_plugin_args=(config="$PWD/tiny-cache.conf")
+  for fmt in monolithic-sparse stream-optimized vmfs-sparse; do
+    echo "$fmt with a two-table cache:"
+    case $fmt in
+      vmfs-sparse) T=$((256 * M)) ;;  # a COWD table covers 256 MiB
+      *) T=$((32 * M)) ;;
+    esac
+    "$1" "$fmt" $((5 * T)) \
+      "0:$((2 * M))" "$T:$((2 * M))" "$((2 * T)):$((2 * M))" \
+      "$((3 * T)):$((2 * M))" "$((4 * T - M)):$((2 * M))"
+  done
+  loop_plugin_args=()
+}
+
 # serve PIDFILE SOCKET LOG [ENV=VALUE...]: nbdkit in the foreground, in
 # the background, on $PWD/d.vmdk, with the given environment (only
 # nbdkit gets it: no --run shell), its messages in LOG.

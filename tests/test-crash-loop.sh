@@ -54,21 +54,10 @@ for fmt in $LOOP_FORMATS; do
   crash_iterations "$fmt"
 done
 
-# The grain-table formats again with a budget of two tables on a disk of
-# five, writes in 2 MiB at the start of each table: changed tables are
-# written back between flushes (in place, or appended to a stream) and
-# dropped, and kills land during that too.
-echo "vixDiskLib.grainTableCacheKB = 4" > tiny-cache.conf
-loop_plugin_args=(config="$PWD/tiny-cache.conf")
-M=$((1 << 20))
-for fmt in monolithic-sparse stream-optimized vmfs-sparse; do
-  case $fmt in
-    vmfs-sparse) T=$((256 * M)) ;;    # a COWD table covers 256 MiB
-    *) T=$((32 * M)) ;;
-  esac
-  loop_disk "$fmt" state $((5 * T)) \
-    "0:$((2 * M))" "$T:$((2 * M))" "$((2 * T)):$((2 * M))" \
-    "$((3 * T)):$((2 * M))" "$((4 * T - M)):$((2 * M))"
-  crash_iterations "$fmt, two-table cache"
-done
-loop_plugin_args=()
+# The grain-table formats again with a two-table cache.
+crash_format ()
+{
+  loop_disk "$1" state "${@:2}"
+  crash_iterations "$1, two-table cache"
+}
+with_tiny_cache crash_format

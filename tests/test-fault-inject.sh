@@ -129,22 +129,7 @@ for fmt in $LOOP_FORMATS; do
   fault_format "$fmt"
 done
 
-# The grain-table formats again with a budget of two tables on a disk of
-# five, writes in 2 MiB at the start of each table: changed tables are
-# written back between flushes (in place, or appended to a stream), so
-# those writes are among the calls that fail.
-echo "vixDiskLib.grainTableCacheKB = 4" > tiny-cache.conf
-loop_plugin_args=(config="$PWD/tiny-cache.conf")
-M=$((1 << 20))
-for fmt in monolithic-sparse stream-optimized vmfs-sparse; do
-  echo "$fmt with a two-table cache:"
-  case $fmt in
-    vmfs-sparse) T=$((256 * M)) ;;    # a COWD table covers 256 MiB
-    *) T=$((32 * M)) ;;
-  esac
-  fault_format "$fmt" $((5 * T)) \
-    "0:$((2 * M))" "$T:$((2 * M))" "$((2 * T)):$((2 * M))" \
-    "$((3 * T)):$((2 * M))" "$((4 * T - M)):$((2 * M))"
-done
-loop_plugin_args=()
+# The grain-table formats again with a two-table cache, so that the
+# writes that make room in it are among the calls that fail.
+with_tiny_cache fault_format
 echo "$runs runs with faults"
