@@ -128,6 +128,32 @@ sparse_get_gt_for_write (struct sparse_extent *s, uint64_t sector,
   return err;
 }
 
+VixError
+sparse_lock_gt_for_write (struct sparse_extent *s, uint64_t sector,
+                          uint32_t **out)
+{
+  uint32_t i = sector / s->gt_cover, *gt;
+  VixError err;
+
+  /* Tables change only with the lock held, and the cache drops them
+   * only with it held. */
+  for (;;) {
+    table_cache_enter (&s->cache);
+    err = sparse_get_gt_for_write (s, sector, &gt);
+    if (err != VIX_OK) {
+      table_cache_leave (&s->cache);
+      return err;
+    }
+    pthread_mutex_lock (&s->lock);
+    if (gt && __atomic_load_n (&s->gts[i], __ATOMIC_ACQUIRE) == gt)
+      break;
+    pthread_mutex_unlock (&s->lock);
+    table_cache_leave (&s->cache);
+  }
+  *out = gt;
+  return VIX_OK;
+}
+
 uint64_t
 sparse_grain_index (struct sparse_extent *s, uint64_t sector)
 {
@@ -589,23 +615,10 @@ allocate_grain (struct sparse_extent *s, uint64_t sector, uint64_t count,
   unsigned char *grain = NULL;
   const unsigned char *data = buf;
   uint32_t *gt, entry;
-  VixError err;
+  VixError err = sparse_lock_gt_for_write (s, first, &gt);
 
-  /* Tables change only with the lock held, and the cache drops them
-   * only with it held: check that the table is still the one in use. */
-  for (;;) {
-    table_cache_enter (&s->cache);
-    err = sparse_get_gt_for_write (s, first, &gt);
-    if (err != VIX_OK) {
-      table_cache_leave (&s->cache);
-      return err;
-    }
-    pthread_mutex_lock (&s->lock);
-    if (gt && __atomic_load_n (&s->gts[i], __ATOMIC_ACQUIRE) == gt)
-      break;
-    pthread_mutex_unlock (&s->lock);
-    table_cache_leave (&s->cache);
-  }
+  if (err != VIX_OK)
+    return err;
   entry = get_entry (gt, gi);
   if (sparse_state_of (s, entry) == VDL_RUN_DATA) {
     /* Another writer allocated it meanwhile. */

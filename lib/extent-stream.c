@@ -653,24 +653,13 @@ stream_write (struct sparse_extent *s, uint64_t sector, uint64_t count,
       err = compress_grain (s, gi, buf, n * SS, &compressed, &bytes);
     if (err != VIX_OK)
       break;
-    /* The table must be in memory, and our own, under the lock: the
-     * cache may drop it between the look-up and the lock. */
-    for (;;) {
-      err = sparse_get_gt_for_write (s, sector, &gt);
-      if (err != VIX_OK)
-        break;
-      pthread_mutex_lock (&s->lock);
-      gt = __atomic_load_n (&s->gts[table_of (s, gi)], __ATOMIC_ACQUIRE);
-      if (gt && gt != s->cache.shared)
-        break;
-      pthread_mutex_unlock (&s->lock);
-    }
-    if (err != VIX_OK) {
+    if ((err = sparse_lock_gt_for_write (s, sector, &gt)) != VIX_OK) {
       free (compressed);
       break;
     }
     err = write_grain_locked (s, gi, in_grain, n, buf, compressed, bytes);
     pthread_mutex_unlock (&s->lock);
+    table_cache_leave (&s->cache);
     buf += n * SS;
     sector += n;
     count -= n;
@@ -688,13 +677,11 @@ static VixError
 append_table_locked (struct sparse_extent *s, uint32_t i)
 {
   uint64_t gt_sectors = kdmv_gt_sectors (&s->h), at;
-  uint32_t *gt = __atomic_load_n (&s->gts[i], __ATOMIC_ACQUIRE), j, v, gd = 0;
-  unsigned char *buf = NULL;
+  uint32_t *gt = __atomic_load_n (&s->gts[i], __ATOMIC_ACQUIRE), gd = 0;
+  unsigned char *buf;
   VixError err;
 
-  for (j = 0; j < s->h.gtes_per_gt && !gd; j++)
-    gd = get_entry (gt, j) != 0;
-  if (gd) {
+  if (kdmv_gt_in_use (&s->h, gt)) {
     err = prepare_append_locked (s);
     if (err != VIX_OK)
       return err;
@@ -704,11 +691,7 @@ append_table_locked (struct sparse_extent *s, uint32_t i)
                         "cannot go beyond 2 TiB", s->e.path);
     if (!(buf = calloc (1 + gt_sectors, SS)))
       return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-    kdmv_marker_format (buf, gt_sectors, KDMV_MARKER_GT);
-    for (j = 0; j < s->h.gtes_per_gt; j++) {
-      v = htole32 (get_entry (gt, j));
-      memcpy (buf + SS + j * 4, &v, 4);
-    }
+    kdmv_marked_gt_format (&s->h, gt, buf);
     s->sw->tail_current = false;
     err = vdl_file_pwrite (s->file, buf, (1 + gt_sectors) * SS, at * SS);
     free (buf);

@@ -56,6 +56,13 @@ VixError sparse_get_gt (struct sparse_extent *s, uint64_t sector,
  * (tables of zeros are shared until written). */
 VixError sparse_get_gt_for_write (struct sparse_extent *s, uint64_t sector,
                                   uint32_t **out);
+/* Take s->lock with the table covering sector in memory, this extent's
+ * own, in *out: the cache may drop a table between a look-up and the
+ * lock, so look up again until the slot still holds it.  On success
+ * the caller holds s->lock and is inside the cache: unlock, then
+ * table_cache_leave. */
+VixError sparse_lock_gt_for_write (struct sparse_extent *s, uint64_t sector,
+                                   uint32_t **out);
 /* Index in its grain table of the grain holding sector. */
 uint64_t sparse_grain_index (struct sparse_extent *s, uint64_t sector);
 /* Whether a table entry means data, a zero grain or nothing. */

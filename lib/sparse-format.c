@@ -224,11 +224,33 @@ kdmv_marker_format (unsigned char *p, uint64_t val, uint32_t type)
   put32 (p + 12, type);
 }
 
+bool
+kdmv_gt_in_use (const struct kdmv_header *h, uint32_t *const gt)
+{
+  uint32_t j;
+
+  for (j = 0; j < h->gtes_per_gt; j++)
+    if (__atomic_load_n (&gt[j], __ATOMIC_ACQUIRE) != 0)
+      return true;
+  return false;
+}
+
+void
+kdmv_marked_gt_format (const struct kdmv_header *h, uint32_t *const gt,
+                       unsigned char *p)
+{
+  uint32_t j;
+
+  kdmv_marker_format (p, kdmv_gt_sectors (h), KDMV_MARKER_GT);
+  for (j = 0; j < h->gtes_per_gt; j++)
+    put32 (p + 512 + j * 4, __atomic_load_n (&gt[j], __ATOMIC_ACQUIRE));
+}
+
 unsigned char *
 kdmv_stream_tail (const struct kdmv_header *h, uint32_t *const *gts,
                   uint64_t at, uint32_t *gd, uint64_t *sectors)
 {
-  uint64_t n_gts = kdmv_num_gts (h), i, j, n = 0, pos;
+  uint64_t n_gts = kdmv_num_gts (h), i, n = 0, pos;
   uint64_t gt_sectors = kdmv_gt_sectors (h);
   uint64_t gd_sectors = kdmv_gd_sectors (n_gts);
   struct kdmv_header footer = *h;
@@ -237,9 +259,7 @@ kdmv_stream_tail (const struct kdmv_header *h, uint32_t *const *gts,
   for (i = 0; i < n_gts; i++) {
     if (!gts[i])
       continue;                 /* not in memory: stays where it is */
-    gd[i] = 0;
-    for (j = 0; j < h->gtes_per_gt && !gd[i]; j++)
-      gd[i] = gts[i][j] != 0;   /* marks tables to write */
+    gd[i] = kdmv_gt_in_use (h, gts[i]);     /* marks tables to write */
     n += gd[i] ? 1 + gt_sectors : 0;
   }
   n += 1 + gd_sectors + 2 + 1;
@@ -251,10 +271,8 @@ kdmv_stream_tail (const struct kdmv_header *h, uint32_t *const *gts,
   for (i = 0; i < n_gts; i++) {
     if (!gts[i] || !gd[i])
       continue;
-    kdmv_marker_format (p, gt_sectors, KDMV_MARKER_GT);
+    kdmv_marked_gt_format (h, gts[i], p);
     gd[i] = pos + 1;
-    for (j = 0; j < h->gtes_per_gt; j++)
-      put32 (p + 512 + j * 4, __atomic_load_n (&gts[i][j], __ATOMIC_ACQUIRE));
     p += (1 + gt_sectors) * 512;
     pos += 1 + gt_sectors;
   }

@@ -4,6 +4,7 @@
 #ifndef VDL_SPARSE_FORMAT_H
 #define VDL_SPARSE_FORMAT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -84,6 +85,16 @@ int sesparse_header_parse (const unsigned char *buf,
 
 /* A 512-byte metadata marker: val (sectors that follow), size 0, type. */
 void kdmv_marker_format (unsigned char *p, uint64_t val, uint32_t type);
+
+/* Whether grain table gt (read atomically: writers may be changing
+ * other entries) has an entry that is not 0: only such tables are
+ * written into a stream. */
+bool kdmv_gt_in_use (const struct kdmv_header *h, uint32_t *const gt);
+
+/* A GT marker and grain table gt after it, 1 + kdmv_gt_sectors (h)
+ * sectors at p (zeroed by the caller), as a stream holds tables. */
+void kdmv_marked_gt_format (const struct kdmv_header *h, uint32_t *const gt,
+                            unsigned char *p);
 
 /* The end of a stream-optimized extent, to be written at sector at: for
  * each grain table with an entry, a GT marker and the table; then a GD
