@@ -12,6 +12,8 @@
 #   stream  streamOptimized sequential read vs qemu-nbd
 #   random  random 4 KiB reads of the sparse disk, queue depth 1 and 32
 #           (fio's nbd engine) vs qemu-nbd
+#   write   random 4 KiB writes (QD1, QD32) and sequential writes into
+#           existing sparse and flat disks vs qemu-nbd
 #   map     peak RSS and time of nbdinfo --map on a 16 TiB nearly empty
 #           sparse disk, vs qemu-img map; and on a 2 TiB seSparse delta
 #   create  streamOptimized and monolithicSparse made from the raw disk
@@ -33,7 +35,7 @@
 #
 # Usage: bench/run.sh BUILDDIR
 # Environment: BENCH_RUNS=5  BENCH_SIZE=1G  BENCH_RANDOM_OPS=20000
-#   BENCH_MAP_SIZE=16T  BENCH_CASES="local stream random map create remote"
+#   BENCH_MAP_SIZE=16T  BENCH_CASES="local stream random write map create remote"
 #   BENCH_TSV=FILE (also write the table as tab-separated values)
 set -u
 
@@ -45,7 +47,7 @@ runs=${BENCH_RUNS:-5}
 size_h=${BENCH_SIZE:-1G}
 random_ops=${BENCH_RANDOM_OPS:-20000}
 map_size=${BENCH_MAP_SIZE:-16T}
-cases=" ${BENCH_CASES:-local stream random map create remote} "
+cases=" ${BENCH_CASES:-local stream random write map create remote} "
 want () { [[ $cases == *" $1 "* ]]; }
 
 for cmd in nbdkit nbdcopy nbdinfo qemu-img qemu-io qemu-nbd fio python3; do
@@ -241,16 +243,18 @@ if want stream; then
 fi
 
 # ---- random 4 KiB reads (fio, nbd engine) -------------------------------------
-# fio_iops URI DEPTH: read IOPS of BENCH_RANDOM_OPS random 4 KiB reads over
-# the whole disk, fixed seed (the same offsets every time).
+# fio_iops URI DEPTH [RW]: IOPS of BENCH_RANDOM_OPS random 4 KiB reads
+# (or RW: randwrite) over the whole disk, fixed seed (the same offsets
+# every time).
 fio_iops ()
 {
-  fio --name=rand --ioengine=nbd --uri="$1" --rw=randread --bs=4k \
+  fio --name=rand --ioengine=nbd --uri="$1" --rw="${3:-randread}" --bs=4k \
       --iodepth="$2" --size="$size" --number_ios="$random_ops" \
       --randrepeat=1 --norandommap --output-format=json --output=fio.json \
       >>"$log" 2>&1 || { echo n/a; return; }
   /usr/bin/python3 -c 'import json, sys
-print("%.0f" % json.load(open("fio.json"))["jobs"][0]["read"]["iops"])' || echo n/a
+j = json.load(open("fio.json"))["jobs"][0]
+print("%.0f" % (j["read"]["iops"] + j["write"]["iops"]))' || echo n/a
 }
 if want random; then
   warm sparse.vmdk
@@ -283,6 +287,64 @@ if want random; then
     unserve "$npid"
   }
   unserve "$vpid"; unserve "$qpid"
+fi
+
+# ---- writes into existing disks ----------------------------------------------
+# "Ahead of qemu-nbd everywhere" covers writes too.  Every run writes into
+# fresh copies of the same disk, one per server, so that both allocate
+# the same grains; the copies are made outside the timing.  Random 4 KiB
+# writes go into the sparse disk (65 % allocated: some overwrite, some
+# allocate) and into a monolithicFlat one; sequential writes (nbdcopy
+# --flush, so the bytes reach the disk) into an empty sparse disk made
+# by qemu-img create and into the flat one.
+if want write; then
+  qemu-img convert -f raw -O vmdk -o subformat=monolithicFlat disk.raw wflat.vmdk
+  qemu-img create -q -f vmdk wempty.vmdk "$size"
+  # fresh NAME: copies of NAME.vmdk and its extent files in ours/ and peer/
+  fresh ()
+  {
+    rm -rf ours peer; mkdir ours peer
+    cp --sparse=always "$1".vmdk "$1"-*.vmdk ours/ 2>/dev/null
+    cp --sparse=always "$1".vmdk "$1"-*.vmdk peer/ 2>/dev/null
+    warm ours/* peer/*
+  }
+  # write_pair I NAME CMD...: one run of CMD URI against each server, on
+  # fresh copies of NAME (@URI@ in CMD is replaced by its URI).
+  write_pair ()
+  {
+    local i=$1 name=$2 vpid qpid ours=() peer=() a
+    shift 2
+    fresh "$name"
+    for a in "$@"; do ours+=("${a/@URI@/$(uri vddk)}"); peer+=("${a/@URI@/$(uri qemu)}"); done
+    serve vddk nbdkit -f -U "$work/vddk.sock" "$plugin" "$work/ours/$name.vmdk" && vpid=$SERVER_PID &&
+    serve qemu qemu-nbd -f vmdk -t -e 8 -k "$work/qemu.sock" "$work/peer/$name.vmdk" && qpid=$SERVER_PID &&
+      pair "$i" "${ours[@]}" -- "${peer[@]}"
+    unserve "$vpid"; unserve "$qpid"
+  }
+  for t in sparse:1 sparse:32 wflat:32; do
+    IFS=: read -r name depth <<<"$t"
+    o=() p=()
+    for (( i=0; i<runs; i++ )); do
+      write_pair $i $name fio_iops @URI@ $depth randwrite
+    done
+    runs "${o[*]}" "${p[*]}"
+    row "${name#w} random 4K write, QD$depth (fio) vs qemu-nbd" \
+      "$(median "${o[@]}")" "$(median "${p[@]}")" IOPS 1 "ratio>=1"
+  done
+  for t in wempty:"empty sparse" wflat:flat; do
+    IFS=: read -r name what <<<"$t"
+    o=() p=()
+    for (( i=0; i<runs; i++ )); do
+      write_pair $i $name secs nbdcopy --flush "$work/disk.raw" @URI@
+    done
+    qemu-img compare -q -f raw -F vmdk disk.raw "ours/$name.vmdk" ||
+      echo "bench: warning: the $what disk written through nbdkit differs from the input" >&2
+    runs "${o[*]}" "${p[*]}"
+    row "$what seq write (nbdcopy --flush) vs qemu-nbd" \
+      "$(rate $size "$(median "${o[@]}")")" "$(rate $size "$(median "${p[@]}")")" \
+      MB/s 1 "ratio>=1"
+  done
+  rm -rf ours peer wflat*.vmdk wempty.vmdk
 fi
 
 # ---- mapping a 16 TiB nearly empty disk ---------------------------------------
