@@ -6,6 +6,10 @@
 
 : "${VDDK_PLUGIN:?run tests through tests/run-tests.sh}"
 
+# A pipeline fails if any command in it fails: "check | tee out" must
+# not hide a failing check behind tee's success.
+set -o pipefail
+
 # requires CMD...: skip the test (exit 77) unless each command works.
 requires ()
 {
