@@ -5,6 +5,8 @@
 # before the first end-of-stream marker, and random-access readers
 # (qemu-img, libvmdk) agree.
 #  - create + parallel nbdcopy + close: a canonical stream, grains in order
+#  - a zeroed range larger than the reordering window does not push a
+#    late grain out of order
 #  - 4 KiB sequential writes cost no more space than qemu-img's stream,
 #    and 64 KiB is advertised as the preferred block size
 #  - 1000 FUA writes: one end-of-stream marker, at the end
@@ -42,6 +44,24 @@ head -c $((4 << 20)) /dev/urandom | dd of=in.raw bs=1M seek=9 conv=notrunc statu
 nbdkit -U - "$VDDK_PLUGIN" "$PWD/c.vmdk" create=true create-size=$size \
   create-type=stream-optimized --run 'nbdcopy --requests=64 in.raw "$uri"'
 readers_agree "$PWD/c.vmdk" in.raw --canonical
+
+# ---- a zeroed range larger than the reordering window (32 MiB), sent
+# while a grain before it is still missing, as nbdcopy sends holes:
+# zeros where nothing was change nothing, so the late grain still goes
+# in order.
+nbdkit -U - "$VDDK_PLUGIN" "$PWD/hole.vmdk" create=true create-size=80M \
+  create-type=stream-optimized --run 'nbdsh -u "$uri" -c "
+import os
+ref = bytearray(h.get_size())
+ref[:8 << 20] = os.urandom(8 << 20)
+late = 5 << 16
+h.pwrite(bytes(ref[:late]), 0)
+h.pwrite(bytes(ref[late + 65536:8 << 20]), late + 65536)
+h.zero(64 << 20, 8 << 20)
+h.pwrite(bytes(ref[late:late + 65536]), late)
+open(\"hole.raw\", \"wb\").write(ref)
+"'
+readers_agree "$PWD/hole.vmdk" hole.raw --canonical
 
 # ---- small sequential writes, one request at a time.
 nbdkit -U - "$VDDK_PLUGIN" "$PWD/small.vmdk" create=true create-size=$size \
