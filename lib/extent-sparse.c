@@ -689,7 +689,7 @@ sparse_write (struct vdl_extent *e, uint64_t sector, uint64_t count,
   VixError err;
 
   if (s->compressed)
-    return stream_write (s, sector, count, buf);
+    return stream_write (s, sector, count, buf, fill, ctx);
   while (count > 0) {
     n = g - sector % g < count ? g - sector % g : count;
     err = lookup (s, sector, &entry, &data, true);

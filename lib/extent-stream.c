@@ -42,6 +42,7 @@
 struct pending_grain {
   uint64_t gi;                  /* grain number in the extent */
   uint32_t old_entry;           /* table entry before it was gathered */
+  bool over_parent;             /* old_entry let a parent link show */
   bool complete;                /* written to its end: compressed */
   unsigned char *data;          /* the whole grain, uncompressed */
   unsigned char *compressed;    /* marker and zlib data; NULL: zeros */
@@ -467,9 +468,10 @@ drop_pending (struct sparse_extent *s, struct pending_grain *p)
 }
 
 /* The grain is whole: compress it (NULL, 0 for zeros where no data
- * was: nothing to store).  Zeros over data are stored as a compressed
- * grain of zeros, not as an empty table entry, so that a reader going
- * front to back sees the old data replaced. */
+ * was: nothing to store).  Zeros over data, here or in a parent link,
+ * are stored as a compressed grain of zeros, not as an empty table
+ * entry, so that readers (front to back, or through the chain) see the
+ * old data replaced. */
 static VixError
 complete_locked (struct sparse_extent *s, struct pending_grain *p)
 {
@@ -478,7 +480,7 @@ complete_locked (struct sparse_extent *s, struct pending_grain *p)
 
   if (p->complete)
     return VIX_OK;
-  if (sparse_state_of (s, p->old_entry) == VDL_RUN_DATA ||
+  if (sparse_state_of (s, p->old_entry) == VDL_RUN_DATA || p->over_parent ||
       !sparse_is_zero (p->data, len))
     err = compress_grain (s, p->gi, p->data, len, &p->compressed, &p->bytes);
   if (err == VIX_OK) {
@@ -532,11 +534,11 @@ settle_locked (struct sparse_extent *s)
   return err;
 }
 
-/* Gather grain gi, from its current contents if it will be written
- * only in part. */
+/* Gather grain gi, from its current contents (here, or through fill
+ * from the parent links) if it will be written only in part. */
 static VixError
 gather_locked (struct sparse_extent *s, uint64_t gi, bool whole,
-               struct pending_grain **out)
+               vdl_fill_fn fill, void *ctx, struct pending_grain **out)
 {
   struct stream_writer *w = s->sw;
   size_t grain_bytes = s->h.grain_size * SS;
@@ -561,6 +563,10 @@ gather_locked (struct sparse_extent *s, uint64_t gi, bool whole,
     if (err == VIX_OK)
       err = sparse_read_compressed_grain (s, gi, *entry, data);
   }
+  else if (!whole && fill && sparse_state_of (s, *entry) == VDL_RUN_ABSENT) {
+    memset (data, 0, grain_bytes);
+    err = fill (ctx, gi * s->h.grain_size, grain_sectors (s, gi), data);
+  }
   else
     memset (data, 0, grain_bytes);
   if (err != VIX_OK) {
@@ -568,7 +574,10 @@ gather_locked (struct sparse_extent *s, uint64_t gi, bool whole,
     return err;
   }
   p = &w->pending[w->n_pending++];
-  *p = (struct pending_grain) { .gi = gi, .old_entry = *entry, .data = data };
+  *p = (struct pending_grain) {
+    .gi = gi, .old_entry = *entry, .data = data,
+    .over_parent = fill && sparse_state_of (s, *entry) == VDL_RUN_ABSENT,
+  };
   w->pending_bytes += grain_bytes;
   w->gathered[table_of (s, gi)]++;
   __atomic_store_n (entry, STREAM_PENDING_ENTRY, __ATOMIC_RELEASE);
@@ -578,31 +587,33 @@ gather_locked (struct sparse_extent *s, uint64_t gi, bool whole,
 
 /* Write n sectors at in_grain of grain gi into the window.  A whole
  * grain comes with its compressed form (compressed, bytes), made
- * before the lock was taken; it is owned by the window from here. */
+ * before the lock was taken (also for zeros when a parent link may
+ * show through); it is owned by the window from here. */
 static VixError
 write_grain_locked (struct sparse_extent *s, uint64_t gi, uint64_t in_grain,
                     uint64_t n, const unsigned char *buf,
-                    unsigned char *compressed, size_t bytes)
+                    unsigned char *compressed, size_t bytes,
+                    vdl_fill_fn fill, void *ctx)
 {
   uint64_t glen = grain_sectors (s, gi);
   struct pending_grain *p = find_pending (s->sw, gi);
   VixError err;
 
-  /* A whole grain of zeros (not compressed) where no data is changes
-   * nothing.  Gathering it would fill the window with zeros, and a
+  /* A whole grain of zeros (not compressed: no parent link) where no
+   * data is changes nothing.  Gathering it would fill the window with zeros, and a
    * large zeroed range (nbdcopy sends holes that way) would then push
    * grains still arriving out of LBA order. */
   if (!p && n == glen && !compressed &&
       sparse_state_of (s, *entry_of (s, gi)) != VDL_RUN_DATA)
     return VIX_OK;
-  if (!p && (err = gather_locked (s, gi, n == glen, &p)) != VIX_OK) {
+  if (!p && (err = gather_locked (s, gi, n == glen, fill, ctx, &p)) != VIX_OK) {
     free (compressed);
     return err;
   }
   forget_compressed (s->sw, p);
   memcpy (p->data + in_grain * SS, buf, n * SS);
-  if (n == glen && (compressed ||
-                    sparse_state_of (s, p->old_entry) != VDL_RUN_DATA)) {
+  if (n == glen && (compressed || (!p->over_parent &&
+                    sparse_state_of (s, p->old_entry) != VDL_RUN_DATA))) {
     p->compressed = compressed;
     p->bytes = bytes;
     p->complete = true;
@@ -640,7 +651,7 @@ stream_pending_grain (struct sparse_extent *s, uint64_t gi,
 
 VixError
 stream_write (struct sparse_extent *s, uint64_t sector, uint64_t count,
-              const unsigned char *buf)
+              const unsigned char *buf, vdl_fill_fn fill, void *ctx)
 {
   uint64_t g = s->h.grain_size, gi, in_grain, n, glen;
   unsigned char *compressed;
@@ -655,8 +666,9 @@ stream_write (struct sparse_extent *s, uint64_t sector, uint64_t count,
     n = glen - in_grain < count ? glen - in_grain : count;
     compressed = NULL;
     bytes = 0;
-    /* Whole grains are compressed outside the lock, in parallel. */
-    if (n == glen && !sparse_is_zero (buf, n * SS))
+    /* Whole grains are compressed outside the lock, in parallel;
+     * zeros too when a parent link may show through where they go. */
+    if (n == glen && (fill || !sparse_is_zero (buf, n * SS)))
       err = compress_grain (s, gi, buf, n * SS, &compressed, &bytes);
     if (err != VIX_OK)
       break;
@@ -664,7 +676,8 @@ stream_write (struct sparse_extent *s, uint64_t sector, uint64_t count,
       free (compressed);
       break;
     }
-    err = write_grain_locked (s, gi, in_grain, n, buf, compressed, bytes);
+    err = write_grain_locked (s, gi, in_grain, n, buf, compressed, bytes,
+                              fill, ctx);
     pthread_mutex_unlock (&s->lock);
     table_cache_leave (&s->cache);
     buf += n * SS;

@@ -90,8 +90,11 @@ bool sparse_is_footer (const unsigned char *buf, struct kdmv_header *h);
 
 /* Set up writing for an extent opened read-write (s->sw). */
 VixError stream_writer_open (struct sparse_extent *s);
+/* fill: the contents below this link where it has no grain (NULL if
+ * there is no parent), as for the extent's write. */
 VixError stream_write (struct sparse_extent *s, uint64_t sector,
-                       uint64_t count, const unsigned char *buf);
+                       uint64_t count, const unsigned char *buf,
+                       vdl_fill_fn fill, void *ctx);
 /* Copy grain gi, being gathered, into buf; or, if it was stored
  * meanwhile, set *stored and, if its table is in memory (*known), set
  * *entry to its table entry as it is then.  Otherwise look it up again

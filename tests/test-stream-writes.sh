@@ -7,6 +7,8 @@
 #  - create + parallel nbdcopy + close: a canonical stream, grains in order
 #  - a zeroed range larger than the reordering window does not push a
 #    late grain out of order
+#  - a stream with a parent keeps the parent's data around partial
+#    writes and stores zeros written over it
 #  - 4 KiB sequential writes cost no more space than qemu-img's stream,
 #    and 64 KiB is advertised as the preferred block size
 #  - 1000 FUA writes: one end-of-stream marker, at the end
@@ -62,6 +64,33 @@ h.pwrite(bytes(ref[late:late + 65536]), late)
 open(\"hole.raw\", \"wb\").write(ref)
 "'
 readers_agree "$PWD/hole.vmdk" hole.raw --canonical
+
+# ---- a stream with a parent link (qemu-img makes them): the parent
+# shows through where the stream has no grain, so a grain written in
+# part keeps the parent's other sectors, and zeros over the parent's
+# data are stored.
+qemu-img create -q -f vmdk base.vmdk 8M
+qemu-io -f vmdk -c "write -P 0x55 0 8M" base.vmdk >/dev/null
+qemu-img create -q -f vmdk -o subformat=streamOptimized -b base.vmdk -F vmdk \
+  child.vmdk
+nbdkit -U - "$VDDK_PLUGIN" "$PWD/child.vmdk" --run 'nbdsh -u "$uri" -c "
+ref = bytearray(h.pread(h.get_size(), 0))
+assert ref == b\"\\x55\" * len(ref)
+def w(off, data):
+    h.pwrite(data, off)
+    ref[off:off + len(data)] = data
+w(5 << 16, b\"\\xaa\" * 512)
+w(0, bytes(65536))
+w(3 << 16, bytes(512))
+h.flush()
+w(7 << 16, bytes(4096))
+assert h.pread(len(ref), 0) == ref
+open(\"child.raw\", \"wb\").write(ref)
+"'
+qemu-img compare -f vmdk -F raw child.vmdk child.raw
+nbdkit -r -U - "$VDDK_PLUGIN" "$PWD/child.vmdk" \
+  --run 'nbdcopy "$uri" child-nbd.raw'
+same_raw child-nbd.raw child.raw
 
 # ---- small sequential writes, one request at a time.
 nbdkit -U - "$VDDK_PLUGIN" "$PWD/small.vmdk" create=true create-size=$size \
