@@ -3,7 +3,7 @@
 # Random writes into the top link of chains qemu-img made, checked by
 # qemu-img decoding the chain: every child format qemu-img can put over
 # a base (monolithicSparse, twoGbMaxExtentSparse, streamOptimized), over
-# a sparse and a flat base.  Writes of data, of zero bytes and NBD
+# a sparse and a flat base; and a vmfsSparse delta over a flat base.  Writes of data, of zero bytes and NBD
 # zero requests, of any sector-aligned size, inside grains, across them
 # and covering them whole; a flush and a reopen half way.  What the
 # base shows through where the child has no grain must survive writes
@@ -21,10 +21,11 @@ seed=${TEST_SEED:-$RANDOM}
 echo "seed: $seed (TEST_SEED=$seed to repeat)"
 make_pattern base.raw $size
 
-# specs SEED COUNT: COUNT random write specs for nbd_write_mirror.
+# specs SEED COUNT SIZE: COUNT random write specs for nbd_write_mirror
+# on a disk of SIZE bytes.
 specs ()
 {
-  /usr/bin/python3 - "$1" "$2" "$size" <<'PY'
+  /usr/bin/python3 - "$1" "$2" "$3" <<'PY'
 import random, sys
 r = random.Random(int(sys.argv[1]))
 count, size = int(sys.argv[2]), int(sys.argv[3])
@@ -48,6 +49,27 @@ for _ in range(count):
 PY
 }
 
+# random_writes CHILD REF: two rounds of 150 random writes into CHILD
+# (a new server each, so the second reopens what the first left), mirrored
+# into REF; then qemu-img must find CHILD clean and decode its chain as
+# REF, and so must a new server.
+random_writes ()
+{
+  local child=$1 ref=$2 half ops
+  for half in 1 2; do
+    rm -f w.pid w.sock
+    start_nbdkit -P w.pid -U "$PWD/w.sock" "$VDDK_PLUGIN" "$PWD/$child"
+    mapfile -t ops < <(specs $((seed * 2 + half)) 150 "$(stat -c %s "$ref")")
+    nbd_write_mirror "nbd+unix:///?socket=$PWD/w.sock" "$ref" "${ops[@]}" \
+      > "writes-$half.log"
+    kill_nbdkit w.pid
+  done
+  qemu-img check "$child"
+  qemu-img compare -f vmdk -F raw "$child" "$ref"
+  nbdkit -r -U - "$VDDK_PLUGIN" "$PWD/$child" --run 'nbdcopy "$uri" nbd.raw'
+  same_raw nbd.raw "$ref"
+}
+
 for combo in monolithicSparse:monolithicSparse monolithicSparse:streamOptimized \
              monolithicFlat:twoGbMaxExtentSparse monolithicFlat:streamOptimized; do
   IFS=: read -r basefmt childfmt <<<"$combo"
@@ -57,18 +79,20 @@ for combo in monolithicSparse:monolithicSparse monolithicSparse:streamOptimized 
     imgs/child.vmdk
   sha256sum imgs/base*.vmdk > base.sha
   cp base.raw ref.raw
-  for half in 1 2; do
-    rm -f w.pid w.sock
-    start_nbdkit -P w.pid -U "$PWD/w.sock" "$VDDK_PLUGIN" "$PWD/imgs/child.vmdk"
-    mapfile -t ops < <(specs $((seed * 2 + half)) 150)
-    nbd_write_mirror "nbd+unix:///?socket=$PWD/w.sock" ref.raw "${ops[@]}" \
-      > "writes-$childfmt-$half.log"
-    kill_nbdkit w.pid
-  done
-  qemu-img check imgs/child.vmdk
-  qemu-img compare -f vmdk -F raw imgs/child.vmdk ref.raw
-  nbdkit -r -U - "$VDDK_PLUGIN" "$PWD/imgs/child.vmdk" \
-    --run 'nbdcopy "$uri" nbd.raw'
-  same_raw nbd.raw ref.raw
+  random_writes imgs/child.vmdk ref.raw
+  sha256sum -c base.sha
+done
+
+# A vmfsSparse (COWD) delta as ESXi lays it out (qemu-img cannot make
+# one) over the sample's flat base, with grains of 1 and 16 sectors.
+for grain in 1 16; do
+  rm -rf imgs; mkdir imgs
+  cp "$SAMPLES/vmfs_thick.vmdk" "$SAMPLES/vmfs_thick-flat.vmdk" \
+     "$SAMPLES/vmfs_thick-000001.vmdk" imgs/
+  chmod u+w imgs/*
+  /usr/bin/python3 "$srcdir/tests/make-cowd.py" imgs/vmfs_thick-flat.vmdk $grain \
+    imgs/vmfs_thick-000001-delta.vmdk ref.raw single.raw
+  sha256sum imgs/vmfs_thick.vmdk imgs/vmfs_thick-flat.vmdk > base.sha
+  random_writes imgs/vmfs_thick-000001.vmdk ref.raw
   sha256sum -c base.sha
 done
