@@ -96,3 +96,25 @@ for grain in 1 16; do
   random_writes imgs/vmfs_thick-000001.vmdk ref.raw
   sha256sum -c base.sha
 done
+
+# The same paths in the library alone under ASan/UBSan (vdl-driver
+# writes N sectors of one byte and flushes): a stream child's partial
+# grains and zeros over its parent.
+if [ -n "${ASAN_BUILDDIR:-}" ] && [ -x "$ASAN_BUILDDIR/tests/vdl-driver" ]; then
+  rm -rf imgs; mkdir imgs
+  qemu-img convert -f raw -O vmdk base.raw imgs/base.vmdk
+  qemu-img create -q -f vmdk -o subformat=streamOptimized -b base.vmdk \
+    -F vmdk imgs/child.vmdk
+  cp base.raw ref.raw
+  for w in 5:3:170 130:200:0 256:128:0 1000:700:85 2048:1:0; do
+    IFS=: read -r sector n byte <<<"$w"
+    env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 \
+      "$ASAN_BUILDDIR/tests/vdl-driver" write "$PWD/imgs/child.vmdk" \
+      "$sector" "$n" "$byte"
+    /usr/bin/python3 -c 'import sys
+s, n, b = map(int, sys.argv[1:4])
+with open("ref.raw", "r+b") as f:
+    f.seek(s * 512); f.write(bytes([b]) * (n * 512))' "$sector" "$n" "$byte"
+  done
+  qemu-img compare -f vmdk -F raw imgs/child.vmdk ref.raw
+fi
