@@ -305,6 +305,61 @@ h.shutdown()
 PY
 }
 
+# random_write_specs SEED COUNT SIZE: COUNT random write specs for
+# nbd_write_mirror on a disk of SIZE bytes: data, zero bytes and zero
+# requests, inside a grain, across grains, over whole grains, large.
+random_write_specs ()
+{
+  /usr/bin/python3 - "$1" "$2" "$3" <<'PY'
+import random, sys
+r = random.Random(int(sys.argv[1]))
+count, size = int(sys.argv[2]), int(sys.argv[3])
+grain = 65536
+for _ in range(count):
+    shape = r.choice(["in-grain", "across", "whole", "large"])
+    if shape == "in-grain":
+        n = r.randrange(1, 128) * 512
+        off = r.randrange(0, size // grain) * grain + r.randrange(0, (grain - n) // 512 + 1) * 512
+    elif shape == "across":
+        n = r.randrange(2, 300) * 512
+        off = r.randrange(1, size // grain) * grain - r.randrange(1, n // 512) * 512
+    elif shape == "whole":
+        n = r.randrange(1, 4) * grain
+        off = r.randrange(0, size // grain - 3) * grain
+    else:
+        n = r.randrange(1, 2048) * 512
+        off = r.randrange(0, (size - n) // 512 + 1) * 512
+    off = max(0, min(off, size - n))
+    print("%d:%d:%s" % (off, n, r.choice(["data", "data", "zero", "wzero"])))
+PY
+}
+
+# random_writes DISK REF: two rounds of 150 random writes into DISK (a
+# new server each, so the second reopens what the first left), mirrored
+# into REF; then qemu-img must find DISK clean and decode it (with its
+# chain) as REF, and so must a new server.  The seed is printed and may
+# be set with TEST_SEED.
+random_writes ()
+{
+  local child=$1 ref=$2 half ops seed=${TEST_SEED:-$RANDOM}
+  echo "random_writes $child: seed $seed (TEST_SEED=$seed to repeat)"
+  for half in 1 2; do
+    rm -f w.pid w.sock
+    start_nbdkit -P w.pid -U "$PWD/w.sock" "$VDDK_PLUGIN" "$PWD/$child"
+    mapfile -t ops < <(random_write_specs $((seed * 2 + half)) 150 \
+                       "$(stat -c %s "$ref")")
+    nbd_write_mirror "nbd+unix:///?socket=$PWD/w.sock" "$ref" "${ops[@]}" \
+      > "writes-$half.log" ||
+      { echo "random_writes: failed with seed $seed" >&2; return 1; }
+    kill_nbdkit w.pid
+  done
+  qemu-img check "$child" &&
+  qemu-img compare -f vmdk -F raw "$child" "$ref" ||
+    { echo "random_writes: qemu-img disagrees, seed $seed" >&2; return 1; }
+  nbdkit -r -U - "$VDDK_PLUGIN" "$PWD/$child" --run 'nbdcopy "$uri" nbd.raw'
+  same_raw nbd.raw "$ref"
+}
+
 # grain_map_json JSON [GRAIN]: from "nbdinfo --map --json" output in the
 # file JSON, print one character per GRAIN bytes (default 64 KiB): D if any
 # byte of the grain is reported as data (extent type without the HOLE bit),
