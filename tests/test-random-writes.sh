@@ -1,11 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
-# Random writes into every writable format, as VMware's tools and
-# qemu-img made them, checked by qemu-img decoding the result: 300 writes
-# of data, zero bytes and NBD zero requests, inside grains, across them,
-# over whole grains and large, with a reopen half way (random_writes in
-# functions.sh).  The reference is qemu-img's decoding of the disk before
-# the writes, with the same writes applied.
+# Random writes into every writable format, as VMware's tools, qemu-img
+# and this project's create made them, checked by qemu-img decoding the
+# result: 300 writes of data, zero bytes and NBD zero requests, inside
+# grains, across them, over whole grains and large, with a reopen half
+# way (random_writes in functions.sh).  The reference is qemu-img's
+# decoding of the disk before the writes (zeros for a new disk), with
+# the same writes applied.
 source "$srcdir/tests/functions.sh"
 set -e
 set -x
@@ -37,4 +38,14 @@ for opts in subformat=streamOptimized subformat=monolithicSparse,zeroed_grain=on
   qemu-img convert -f raw -O vmdk -o "$opts" base.raw imgs/q.vmdk
   cp base.raw ref.raw
   random_writes imgs/q.vmdk ref.raw
+done
+
+# Disks this project creates, of every type (qemu-img reads them all).
+for type in monolithic-sparse split-sparse stream-optimized monolithic-flat \
+            split-flat vmfs-flat vmfs-thin vmfs-sparse; do
+  rm -rf imgs; mkdir imgs
+  nbdkit -U - "$VDDK_PLUGIN" "$PWD/imgs/c.vmdk" create=true create-type=$type \
+    create-size=$((12 << 20)) --run 'nbdinfo --size "$uri"'
+  rm -f ref.raw; truncate -s $((12 << 20)) ref.raw
+  random_writes imgs/c.vmdk ref.raw
 done
