@@ -600,9 +600,9 @@ write_grain_locked (struct sparse_extent *s, uint64_t gi, uint64_t in_grain,
   VixError err;
 
   /* A whole grain of zeros (not compressed: no parent link) where no
-   * data is changes nothing.  Gathering it would fill the window with zeros, and a
-   * large zeroed range (nbdcopy sends holes that way) would then push
-   * grains still arriving out of LBA order. */
+   * data is changes nothing.  Gathering it would fill the window with
+   * zeros, and a large zeroed range (nbdcopy sends holes that way)
+   * would then push grains still arriving out of LBA order. */
   if (!p && n == glen && !compressed &&
       sparse_state_of (s, *entry_of (s, gi)) != VDL_RUN_DATA)
     return VIX_OK;
