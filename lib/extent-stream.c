@@ -543,6 +543,7 @@ gather_locked (struct sparse_extent *s, uint64_t gi, bool whole,
   struct stream_writer *w = s->sw;
   size_t grain_bytes = s->h.grain_size * SS;
   uint32_t *entry = entry_of (s, gi);
+  bool over_parent = fill && sparse_state_of (s, *entry) == VDL_RUN_ABSENT;
   struct pending_grain *p;
   unsigned char *data;
   VixError err = VIX_OK;
@@ -563,12 +564,11 @@ gather_locked (struct sparse_extent *s, uint64_t gi, bool whole,
     if (err == VIX_OK)
       err = sparse_read_compressed_grain (s, gi, *entry, data);
   }
-  else if (!whole && fill && sparse_state_of (s, *entry) == VDL_RUN_ABSENT) {
+  else {
     memset (data, 0, grain_bytes);
-    err = fill (ctx, gi * s->h.grain_size, grain_sectors (s, gi), data);
+    if (!whole && over_parent)
+      err = fill (ctx, gi * s->h.grain_size, grain_sectors (s, gi), data);
   }
-  else
-    memset (data, 0, grain_bytes);
   if (err != VIX_OK) {
     free (data);
     return err;
@@ -576,7 +576,7 @@ gather_locked (struct sparse_extent *s, uint64_t gi, bool whole,
   p = &w->pending[w->n_pending++];
   *p = (struct pending_grain) {
     .gi = gi, .old_entry = *entry, .data = data,
-    .over_parent = fill && sparse_state_of (s, *entry) == VDL_RUN_ABSENT,
+    .over_parent = over_parent,
   };
   w->pending_bytes += grain_bytes;
   w->gathered[table_of (s, gi)]++;
@@ -606,7 +606,8 @@ write_grain_locked (struct sparse_extent *s, uint64_t gi, uint64_t in_grain,
   if (!p && n == glen && !compressed &&
       sparse_state_of (s, *entry_of (s, gi)) != VDL_RUN_DATA)
     return VIX_OK;
-  if (!p && (err = gather_locked (s, gi, n == glen, fill, ctx, &p)) != VIX_OK) {
+  if (!p &&
+      (err = gather_locked (s, gi, n == glen, fill, ctx, &p)) != VIX_OK) {
     free (compressed);
     return err;
   }

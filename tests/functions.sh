@@ -341,11 +341,11 @@ PY
 # be set with TEST_SEED.
 random_writes ()
 {
-  local child=$1 ref=$2 half ops seed=${TEST_SEED:-$RANDOM}
-  echo "random_writes $child: seed $seed (TEST_SEED=$seed to repeat)"
+  local disk=$1 ref=$2 half ops seed=${TEST_SEED:-$RANDOM}
+  echo "random_writes $disk: seed $seed (TEST_SEED=$seed to repeat)"
   for half in 1 2; do
     rm -f w.pid w.sock
-    start_nbdkit -P w.pid -U "$PWD/w.sock" "$VDDK_PLUGIN" "$PWD/$child"
+    start_nbdkit -P w.pid -U "$PWD/w.sock" "$VDDK_PLUGIN" "$PWD/$disk"
     mapfile -t ops < <(random_write_specs $((seed * 2 + half)) 150 \
                        "$(stat -c %s "$ref")")
     nbd_write_mirror "nbd+unix:///?socket=$PWD/w.sock" "$ref" "${ops[@]}" \
@@ -353,10 +353,10 @@ random_writes ()
       { echo "random_writes: failed with seed $seed" >&2; return 1; }
     kill_nbdkit w.pid
   done
-  qemu-img check "$child" &&
-  qemu-img compare -f vmdk -F raw "$child" "$ref" ||
+  qemu-img check "$disk" &&
+  qemu-img compare -f vmdk -F raw "$disk" "$ref" ||
     { echo "random_writes: qemu-img disagrees, seed $seed" >&2; return 1; }
-  nbdkit -r -U - "$VDDK_PLUGIN" "$PWD/$child" --run 'nbdcopy "$uri" nbd.raw'
+  nbdkit -r -U - "$VDDK_PLUGIN" "$PWD/$disk" --run 'nbdcopy "$uri" nbd.raw'
   same_raw nbd.raw "$ref"
 }
 
