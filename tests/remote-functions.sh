@@ -40,7 +40,7 @@ vcsim_requires ()
 }
 
 # vcsim_build: build the simulator into $builddir/vcsim unless it is
-# newer than scripts/vcsim/main.go (once per build tree; a lock keeps
+# newer than every scripts/vcsim/*.go (once per build tree; a lock keeps
 # tests run in parallel from building it twice at once).
 vcsim_build ()
 {
@@ -48,21 +48,26 @@ vcsim_build ()
     { echo "vcsim_build: building the simulator failed" >&2; return 1; }
 }
 
-# start_vcsim [--esx] [--user U --password P]: start a simulator in the
+# start_vcsim [--esx] [--user U --password P] [-- SIMULATOR-FLAGS...]:
+# start a simulator in the
 # background (vCenter model, or ESXi with --esx) on 127.0.0.1, with a new
 # RSA-2048 self-signed certificate for 127.0.0.1, wait until it serves,
 # stop it when the test exits, and export the VCSIM_* variables above.
 # With --user/--password only that pair logs in; otherwise any non-empty
-# user and password do (VCSIM_USER=root, VCSIM_PASSWORD=vcsim).
+# user and password do (VCSIM_USER=root, VCSIM_PASSWORD=vcsim).  Flags
+# after "--" go to the simulator as they are (the bed's features in
+# scripts/vcsim/*.go each have their own).
 start_vcsim ()
 {
   local esx=() user='' pass='' expect=DC0_H0_VM0 dir i pid url fp creds=()
+  local extra=()
   local timeout=${VCSIM_START_TIMEOUT:-30}
   while [ $# -gt 0 ]; do
     case $1 in
       --esx) esx=(-esx); expect=ha-host_VM0; shift ;;
       --user) user=$2; shift 2 ;;
       --password) pass=$2; shift 2 ;;
+      --) shift; extra=("$@"); break ;;
       *) echo "start_vcsim: unknown option $1" >&2; return 1 ;;
     esac
   done
@@ -88,7 +93,7 @@ start_vcsim ()
   # so nothing is left behind even if the simulator is killed.
   TMPDIR="$dir/tmp" "$builddir/vcsim" "${esx[@]}" -listen 127.0.0.1:0 \
     -cert "$dir/cert.pem" -key "$dir/key.pem" -urlfile "$dir/url" \
-    "${creds[@]}" \
+    "${creds[@]}" "${extra[@]}" \
     > "$dir/log" 2>&1 &
   pid=$!
   echo "$pid" > "$dir/pid"

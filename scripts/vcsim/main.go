@@ -127,6 +127,17 @@ func dropDanglingDatastores() {
 	}
 }
 
+// Features of the bed that live in their own files (scripts/vcsim/*.go)
+// register here from init(), with their own flags:
+//   - modelHooks change the model before its inventory is created;
+//   - inventoryHooks change the inventory once it exists;
+//   - handlerWrappers wrap the HTTP handler, the first one outermost.
+var (
+	modelHooks      []func(*simulator.Model)
+	inventoryHooks  []func(*simulator.Model)
+	handlerWrappers []func(http.Handler) http.Handler
+)
+
 func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "address to listen on")
 	esx := flag.Bool("esx", false, "simulate a stand-alone ESXi host, not vCenter")
@@ -140,6 +151,9 @@ func main() {
 	model := simulator.VPX()
 	if *esx {
 		model = simulator.ESX()
+	}
+	for _, hook := range modelHooks {
+		hook(model)
 	}
 	if err := model.Create(); err != nil {
 		log.Fatalf("vcsim: creating the inventory: %v", err)
@@ -158,14 +172,21 @@ func main() {
 	}
 	model.Service.RegisterEndpoints = true
 	dropDanglingDatastores()
+	for _, hook := range inventoryHooks {
+		hook(model)
+	}
 
 	server := model.Service.NewServer()
 	// NewServer has started serving, but nobody knows the URL yet, so no
 	// request can be in flight while the handler is swapped.
-	server.Config.Handler = &snapshotFixer{
+	var handler http.Handler = &snapshotFixer{
 		next: server.Config.Handler,
 		done: make(map[types.ManagedObjectReference]bool),
 	}
+	for i := len(handlerWrappers) - 1; i >= 0; i-- {
+		handler = handlerWrappers[i](handler)
+	}
+	server.Config.Handler = handler
 	u := *server.URL
 	u.User = nil
 	fmt.Println(u.String())
