@@ -1,8 +1,17 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Datastores: where a datastore's files are served (/folder needs the
- * datacenter's inventory path) and which datastore a /vmfs/volumes path
- * is on.  Read once per session from the inventory, and again when a
- * name is not found (a datastore added since). */
+/* Datastores: which datastore a "[name] path" of the VM is on, where its
+ * files are served (/folder needs the inventory path of the datastore's
+ * own datacenter), and which datastore a /vmfs/volumes path is on.
+ *
+ * Datastore names are unique only within their parent: two datacenters
+ * may both have a LocalDS_0.  So a name is never looked up in the whole
+ * inventory, only among the datastores the VM uses (remote-vm-datastores.c),
+ * and a disk file the server lists with its datastore moref uses that
+ * datastore.  The datacenter is found by walking up the parents of each
+ * datastore (through datastore clusters and folders), which needs nothing
+ * above the datacenter but the names of its folders.
+ *
+ * Read once per session, and again when a name is not found. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,40 +62,60 @@ entity_object (void *ctx, xmlNode *object)
   return VIX_OK;
 }
 
+static void
+walk_free (struct walk *w)
+{
+  size_t i;
+
+  for (i = 0; i < w->n; i++) {
+    free (w->e[i].moref);
+    free (w->e[i].type);
+    free (w->e[i].name);
+    free (w->e[i].parent);
+    free (w->e[i].url);
+  }
+  free (w->e);
+}
+
 static struct entity *
 find (struct walk *w, const char *moref)
 {
   size_t i;
 
-  for (i = 0; moref && i < w->n; i++)
+  for (i = 0; moref && moref[0] && i < w->n; i++)
     if (strcmp (w->e[i].moref, moref) == 0)
       return &w->e[i];
   return NULL;
 }
 
-/* "Folder/DC": the names from below the root folder down to dc. */
+/* "Folder/DC": the names from below the root folder down to dc, as the
+ * inventory stores them (so a '/' inside a name stays "%2f").  NULL if
+ * a folder on the way cannot be read. */
 static char *
 inventory_path (struct vdl_remote *r, struct walk *w, struct entity *dc)
 {
   const char *names[MAX_DEPTH];
-  struct entity *e;
+  struct entity *e = dc;
   size_t n = 0, len = 0, i;
   char *path, *p;
 
-  for (e = dc; e && n < MAX_DEPTH && strcmp (e->moref, r->root_folder) != 0;
-       e = find (w, e->parent)) {
+  while (e && n < MAX_DEPTH) {
     if (!e->name)
       return NULL;
     names[n++] = e->name;
     len += strlen (e->name) + 1;
+    if (!e->parent || !e->parent[0] || strcmp (e->parent, r->root_folder) == 0)
+      break;
+    e = find (w, e->parent);
   }
-  if (n == 0 || !(path = p = malloc (len)))
+  if (!e || n == MAX_DEPTH || !(path = p = malloc (len)))
     return NULL;
   for (i = n; i-- > 0;)
     p += sprintf (p, "%s%s", names[i], i ? "/" : "");
   return path;
 }
 
+/* Up from a datastore (through a StoragePod, folders) to its datacenter. */
 static struct entity *
 datacenter_of (struct walk *w, struct entity *ds)
 {
@@ -122,6 +151,7 @@ free_table (struct vdl_datastore *ds, size_t n)
   size_t i;
 
   for (i = 0; i < n; i++) {
+    free (ds[i].moref);
     free (ds[i].name);
     free (ds[i].dc_path);
     free (ds[i].url_path);
@@ -129,98 +159,139 @@ free_table (struct vdl_datastore *ds, size_t n)
   free (ds);
 }
 
+static void
+free_backings (struct vdl_backing *b, size_t n)
+{
+  size_t i;
+
+  for (i = 0; i < n; i++) {
+    free (b[i].file);
+    free (b[i].ds);
+  }
+  free (b);
+}
+
 static VixError
 build_table (struct vdl_remote *r, struct walk *w,
+             const struct vdl_vm_datastores *v,
              struct vdl_datastore **out, size_t *nout)
 {
-  struct vdl_datastore *t = calloc (w->n + 1, sizeof *t);
-  struct entity *dc;
+  struct vdl_datastore *t = calloc (v->nds + 1, sizeof *t);
+  struct entity *e, *dc;
   size_t i, n = 0;
 
   if (!t || w->oom) {
     free (t);
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
   }
-  for (i = 0; i < w->n; i++) {
-    if (strcmp (w->e[i].type, "Datastore") != 0 || !w->e[i].name)
-      continue;
-    dc = datacenter_of (w, &w->e[i]);
-    if (!dc) {
-      vdl_debug ("VixDiskLib: %s: datastore %s is in no datacenter",
-                 r->host, w->e[i].name);
+  for (i = 0; i < v->nds; i++) {
+    e = find (w, v->ds[i]);
+    if (!e || !e->name) {
+      vdl_debug ("VixDiskLib: %s: datastore %s of VM %s cannot be read",
+                 r->host, v->ds[i], r->vm);
       continue;
     }
-    t[n].name = strdup (w->e[i].name);
-    t[n].dc_path = inventory_path (r, w, dc);
-    t[n].url_path = url_path (w->e[i].url);
+    dc = datacenter_of (w, e);
+    t[n].moref = strdup (e->moref);
+    t[n].name = strdup (e->name);
+    t[n].dc_path = dc ? inventory_path (r, w, dc) : NULL;
+    t[n].url_path = url_path (e->url);
     n++;
-    if (!t[n - 1].name || !t[n - 1].dc_path || !t[n - 1].url_path) {
+    if (!t[n - 1].moref || !t[n - 1].name || !t[n - 1].url_path) {
       free_table (t, n);
       return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
     }
-    vdl_debug ("VixDiskLib: %s: datastore %s in datacenter %s", r->host,
-               t[n - 1].name, t[n - 1].dc_path);
+    vdl_debug ("VixDiskLib: %s: VM %s uses datastore %s in datacenter %s "
+               "(%s)", r->host, r->vm, t[n - 1].name,
+               t[n - 1].dc_path ? t[n - 1].dc_path : "(unknown)",
+               t[n - 1].moref);
   }
   *out = t;
   *nout = n;
   return VIX_OK;
 }
 
-/* Read every datastore of every datacenter, with the folders and
- * datacenters above them (their names make the dcPath). */
+/* The datastores of v with every parent up to the root folder. */
+static VixError
+read_datastores (struct vdl_remote *r, const struct vdl_vm_datastores *v,
+                 struct walk *w)
+{
+  static const char props[] =
+    "<propSet><type>ManagedEntity</type><pathSet>name</pathSet>"
+    "<pathSet>parent</pathSet></propSet>"
+    "<propSet><type>Datastore</type><pathSet>summary.url</pathSet>"
+    "</propSet>";
+  static const char object[] =
+    "<objectSet><obj type=\"Datastore\">%s</obj><skip>false</skip>"
+    "<selectSet xsi:type=\"TraversalSpec\"><name>up</name>"
+    "<type>ManagedEntity</type><path>parent</path><skip>false</skip>"
+    "<selectSet><name>up</name></selectSet></selectSet></objectSet>";
+  char *spec = NULL, *ds;
+  size_t len, i;
+  FILE *f;
+  VixError err;
+
+  if (v->nds == 0)
+    return VIX_OK;
+  if (!(f = open_memstream (&spec, &len)))
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  fputs (props, f);
+  for (i = 0; i < v->nds; i++) {
+    if (!(ds = vdl_xml_escape (v->ds[i]))) {
+      fclose (f);
+      free (spec);
+      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    }
+    fprintf (f, object, ds);
+    free (ds);
+  }
+  if (fclose (f) != 0) {
+    free (spec);
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  }
+  err = vdl_remote_retrieve (r, spec, entity_object, w, NULL);
+  free (spec);
+  return err;
+}
+
 static VixError
 load (struct vdl_remote *r)
 {
-  static const char fmt[] =
-    "<propSet><type>Datastore</type><pathSet>name</pathSet>"
-    "<pathSet>summary.url</pathSet><pathSet>parent</pathSet></propSet>"
-    "<propSet><type>Datacenter</type><pathSet>name</pathSet>"
-    "<pathSet>parent</pathSet></propSet>"
-    "<propSet><type>Folder</type><pathSet>name</pathSet>"
-    "<pathSet>parent</pathSet></propSet>"
-    "<objectSet><obj type=\"Folder\">%s</obj><skip>false</skip>"
-    "<selectSet xsi:type=\"TraversalSpec\"><name>folders</name>"
-    "<type>Folder</type><path>childEntity</path><skip>false</skip>"
-    "<selectSet><name>folders</name></selectSet>"
-    "<selectSet><name>datastores</name></selectSet></selectSet>"
-    "<selectSet xsi:type=\"TraversalSpec\"><name>datastores</name>"
-    "<type>Datacenter</type><path>datastoreFolder</path><skip>false</skip>"
-    "<selectSet><name>folders</name></selectSet></selectSet>"
-    "</objectSet>";
+  struct vdl_vm_datastores v;
   struct walk w = { 0 };
   struct vdl_datastore *t = NULL, *old;
-  size_t n = 0, nold, i;
-  char *root = vdl_xml_escape (r->root_folder), *spec = NULL;
+  struct vdl_backing *oldb;
+  size_t n = 0, nold, noldb;
   VixError err;
 
-  if (!root || asprintf (&spec, fmt, root) < 0) {
-    free (root);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-  }
-  err = vdl_remote_retrieve (r, spec, entity_object, &w, NULL);
-  if (err == VIX_OK)
-    err = build_table (r, &w, &t, &n);
-  for (i = 0; i < w.n; i++) {
-    free (w.e[i].moref);
-    free (w.e[i].type);
-    free (w.e[i].name);
-    free (w.e[i].parent);
-    free (w.e[i].url);
-  }
-  free (w.e);
-  free (spec);
-  free (root);
+  err = vdl_remote_vm_datastores (r, &v);
   if (err != VIX_OK)
     return err;
+  err = read_datastores (r, &v, &w);
+  if (err == VIX_OK)
+    err = build_table (r, &w, &v, &t, &n);
+  walk_free (&w);
+  if (err != VIX_OK) {
+    vdl_vm_datastores_free (&v);
+    return err;
+  }
 
   pthread_mutex_lock (&r->lock);
   old = r->ds;
   nold = r->nds;
+  oldb = r->backings;
+  noldb = r->nbackings;
   r->ds = t;
   r->nds = n;
+  r->backings = v.b;
+  r->nbackings = v.nb;
   r->ds_loaded = true;
   pthread_mutex_unlock (&r->lock);
+  v.b = NULL;
+  v.nb = 0;
+  vdl_vm_datastores_free (&v);
   free_table (old, nold);
+  free_backings (oldb, noldb);
   return VIX_OK;
 }
 
@@ -239,18 +310,45 @@ void
 vdl_remote_datastores_free (struct vdl_remote *r)
 {
   free_table (r->ds, r->nds);
+  free_backings (r->backings, r->nbackings);
   r->ds = NULL;
   r->nds = 0;
+  r->backings = NULL;
+  r->nbackings = 0;
   r->ds_loaded = false;
 }
 
-/* "[name] rest" if path is on one of the known datastores. */
+/* Whether a name as written in a file name ("R&D %", "a/b") is the
+ * stored name (its %25, %2f, %5c escaped, any case) or the stored name
+ * itself. */
+static bool
+same_name (const char *stored, const char *given)
+{
+  if (strcmp (stored, given) == 0)
+    return true;
+  while (*stored && *given) {
+    if (stored[0] == '%' && stored[1] && stored[2]) {
+      if ((strncasecmp (stored, "%25", 3) == 0 && *given == '%') ||
+          (strncasecmp (stored, "%2f", 3) == 0 && *given == '/') ||
+          (strncasecmp (stored, "%5c", 3) == 0 && *given == '\\')) {
+        stored += 3;
+        given++;
+        continue;
+      }
+    }
+    if (*stored++ != *given++)
+      return false;
+  }
+  return !*stored && !*given;
+}
+
+/* "[name] rest" if path is on one of the VM's datastores. */
 static char *
 match_path (struct vdl_remote *r, const char *path, bool *oom)
 {
   static const char volumes[] = "/vmfs/volumes/";
-  const char *rest = NULL;
-  char *out = NULL;
+  const char *rest = NULL, *p;
+  char *out = NULL, *first;
   size_t i, n;
 
   pthread_mutex_lock (&r->lock);
@@ -258,11 +356,15 @@ match_path (struct vdl_remote *r, const char *path, bool *oom)
     n = strlen (r->ds[i].url_path);
     if (n > 0 && strncmp (path, r->ds[i].url_path, n) == 0 && path[n] == '/')
       rest = path + n + 1;
-    n = strlen (r->ds[i].name);
-    if (!rest && strncmp (path, volumes, sizeof volumes - 1) == 0 &&
-        strncmp (path + sizeof volumes - 1, r->ds[i].name, n) == 0 &&
-        path[sizeof volumes - 1 + n] == '/')
-      rest = path + sizeof volumes - 1 + n + 1;
+    if (!rest && strncmp (path, volumes, sizeof volumes - 1) == 0) {
+      p = path + sizeof volumes - 1;
+      first = strndup (p, strcspn (p, "/"));
+      if (!first)
+        *oom = true;
+      else if (same_name (r->ds[i].name, first) && p[strlen (first)] == '/')
+        rest = p + strlen (first) + 1;
+      free (first);
+    }
     if (rest && asprintf (&out, "[%s] %s", r->ds[i].name, rest) < 0) {
       out = NULL;
       *oom = true;
@@ -298,8 +400,8 @@ vdl_remote_resolve (struct vdl_remote *r, const char *path, char **out)
     if (oom)
       return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
   }
-  return vdl_error (VIX_E_FILE_NOT_FOUND, "%s is on no datastore of %s",
-                    path, r->host);
+  return vdl_error (VIX_E_FILE_NOT_FOUND, "%s is on no datastore of VM %s "
+                    "on %s", path, r->vm, r->host);
 }
 
 /* Split "[ds] dir/file" into its datastore and path (malloc'd). */
@@ -322,22 +424,101 @@ split_name (struct vdl_remote *r, const char *name, char **ds,
   return VIX_OK;
 }
 
-static char *
-dc_path_of (struct vdl_remote *r, const char *ds, bool *oom)
-{
-  char *dc = NULL;
-  size_t i;
+/* What the lookup of a file's datastore found. */
+struct found {
+  char *name, *dc_path, *moref;  /* of the datastore */
+  char *all;                    /* the VM's datastores, for messages */
+  bool ambiguous, no_dc, oom;
+};
 
-  pthread_mutex_lock (&r->lock);
-  for (i = 0; i < r->nds && !dc; i++)
-    if (strcmp (r->ds[i].name, ds) == 0 && !(dc = strdup (r->ds[i].dc_path)))
-      *oom = true;
-  pthread_mutex_unlock (&r->lock);
-  return dc;
+static void
+found_free (struct found *f)
+{
+  free (f->name);
+  free (f->dc_path);
+  free (f->moref);
+  free (f->all);
+}
+
+static void
+take (struct found *f, const struct vdl_datastore *d)
+{
+  f->name = strdup (d->name);
+  f->moref = strdup (d->moref);
+  f->dc_path = d->dc_path ? strdup (d->dc_path) : NULL;
+  if (!d->dc_path)
+    f->no_dc = true;
+  if (!f->name || !f->moref || (d->dc_path && !f->dc_path))
+    f->oom = true;
+}
+
+/* The datastore of file name ("[ds] path"): the one the server lists
+ * with that very file, else the VM's datastore named ds (and only if
+ * exactly one is).  Called with r->lock held. */
+static bool
+lookup (struct vdl_remote *r, const char *name, const char *ds,
+        struct found *f)
+{
+  const struct vdl_datastore *hit = NULL;
+  const char *moref = NULL;
+  size_t i, len = 0;
+  FILE *m;
+
+  for (i = 0; i < r->nbackings && !moref; i++)
+    if (strcmp (r->backings[i].file, name) == 0)
+      moref = r->backings[i].ds;
+  for (i = 0; moref && i < r->nds && !hit; i++)
+    if (strcmp (r->ds[i].moref, moref) == 0)
+      hit = &r->ds[i];
+  for (i = 0; !hit && i < r->nds; i++)
+    if (same_name (r->ds[i].name, ds)) {
+      /* The same name twice among the VM's own datastores: which one
+       * is not ours to guess. */
+      if (hit && strcmp (hit->moref, r->ds[i].moref) != 0) {
+        f->ambiguous = true;
+        return false;
+      }
+      hit = &r->ds[i];
+    }
+  if (hit) {
+    take (f, hit);
+    return true;
+  }
+  if ((m = open_memstream (&f->all, &len)) != NULL) {
+    for (i = 0; i < r->nds; i++)
+      fprintf (m, "%s%s", i ? ", " : "", r->ds[i].name);
+    if (fclose (m) != 0) {
+      free (f->all);
+      f->all = NULL;
+    }
+  }
+  return false;
+}
+
+/* A query value encoded for the server: vCenter decodes the query of a
+ * /folder URL twice (first the whole query, then each value), so a '&',
+ * '+' or '%' in a name must be encoded twice there; ESXi decodes once. */
+static char *
+encode_value (struct vdl_remote *r, const char *s)
+{
+  char *once = curl_easy_escape (NULL, s, 0), *twice, *out;
+
+  if (!once)
+    return NULL;
+  if (!r->vcenter) {
+    out = strdup (once);
+    curl_free (once);
+    return out;
+  }
+  twice = curl_easy_escape (NULL, once, 0);
+  curl_free (once);
+  out = twice ? strdup (twice) : NULL;
+  curl_free (twice);
+  return out;
 }
 
 /* https://HOST/folder/<path>?dcPath=<dc>&dsName=<ds>, every path
- * component and query value percent-encoded. */
+ * component percent-encoded, the query values as the server wants. */
 static char *
 build_url (struct vdl_remote *r, const char *path, const char *dc,
            const char *ds)
@@ -363,12 +544,12 @@ build_url (struct vdl_remote *r, const char *path, const char *dc,
       break;
     p = slash + 1;
   }
-  edc = curl_easy_escape (NULL, dc, 0);
-  eds = curl_easy_escape (NULL, ds, 0);
+  edc = encode_value (r, dc);
+  eds = encode_value (r, ds);
   if (edc && eds)
     fprintf (f, "?dcPath=%s&dsName=%s", edc, eds);
-  curl_free (edc);
-  curl_free (eds);
+  free (edc);
+  free (eds);
   if (!edc || !eds)
     goto fail;
   if (fclose (f) != 0) {
@@ -386,26 +567,51 @@ build_url (struct vdl_remote *r, const char *path, const char *dc,
 VixError
 vdl_remote_file_url (struct vdl_remote *r, const char *name, char **url)
 {
-  char *ds = NULL, *dc = NULL;
+  struct found f = { 0 };
+  char *ds = NULL;
   const char *path = NULL;
-  bool oom = false;
+  bool hit = false;
   int pass;
   VixError err;
 
   err = split_name (r, name, &ds, &path);
-  for (pass = 0; err == VIX_OK && pass < 2 && !dc && !oom; pass++) {
+  for (pass = 0; err == VIX_OK && pass < 2 && !hit; pass++) {
     err = pass == 0 ? ensure_loaded (r) : load (r);
-    if (err == VIX_OK)
-      dc = dc_path_of (r, ds, &oom);
+    if (err != VIX_OK)
+      break;
+    found_free (&f);
+    memset (&f, 0, sizeof f);
+    pthread_mutex_lock (&r->lock);
+    hit = lookup (r, name, ds, &f);
+    pthread_mutex_unlock (&r->lock);
+    if (f.ambiguous || f.oom)
+      break;
   }
-  if (err == VIX_OK && oom)
+  if (err != VIX_OK)
+    ;
+  else if (f.oom)
     err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-  else if (err == VIX_OK && !dc)
-    err = vdl_error (VIX_E_FILE_NOT_FOUND, "cannot open %s: there is no "
-                     "datastore %s on %s", name, ds, r->host);
-  else if (err == VIX_OK && !(*url = build_url (r, path, dc, ds)))
+  else if (f.ambiguous)
+    err = vdl_error (VIX_E_FILE_NOT_FOUND, "cannot open %s: VM %s on %s "
+                     "uses more than one datastore named %s, and the "
+                     "server does not say which one holds this file",
+                     name, r->vm, r->host, ds);
+  else if (!hit)
+    err = vdl_error (VIX_E_FILE_NOT_FOUND, "cannot open %s: %s is not a "
+                     "datastore of VM %s on %s (its datastores: %s)",
+                     name, ds, r->vm, r->host,
+                     f.all && f.all[0] ? f.all : "none");
+  else if (f.no_dc)
+    err = vdl_error (VIX_E_FILE_NOT_FOUND, "cannot open %s: the datacenter "
+                     "of datastore %s (%s) on %s cannot be found (the "
+                     "folders above it cannot be read)", name, f.name,
+                     f.moref, r->host);
+  else if (!(*url = build_url (r, path, f.dc_path, f.name)))
     err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-  free (dc);
+  else
+    vdl_debug ("VixDiskLib: %s: %s is on datastore %s (%s) of datacenter %s",
+               r->host, name, f.name, f.moref, f.dc_path);
+  found_free (&f);
   free (ds);
   return err;
 }

@@ -19,11 +19,22 @@
 
 #define VDL_FAULT_LEN 64
 
+/* A datastore the VM uses.  Names are as the inventory stores them:
+ * '/', '\' and '%' escaped as %2f, %5c and %25. */
 struct vdl_datastore {
+  char *moref;
   char *name;
-  char *dc_path;                /* the datacenter's inventory path */
+  char *dc_path;                /* the inventory path of its datacenter
+                                 * below the root folder, "F1/DC1"; NULL
+                                 * if its parents cannot be read */
   char *url_path;               /* summary.url without "ds://" or the
                                  * final '/': "/vmfs/volumes/<uuid>" */
+};
+
+/* A disk file of the VM (a backing or a parent in its chain) and the
+ * moref of the datastore the server says it is on. */
+struct vdl_backing {
+  char *file, *ds;
 };
 
 struct vdl_remote {
@@ -36,6 +47,7 @@ struct vdl_remote {
   /* from the ServiceContent */
   char *session_manager, *property_collector, *root_folder;
   char soap_action[48];         /* "urn:vim25/<apiVersion>" */
+  bool vcenter;                 /* about.apiType is VirtualCenter */
 
   pthread_mutex_t lock;
   pthread_cond_t login_done;
@@ -43,8 +55,10 @@ struct vdl_remote {
   unsigned generation;          /* lock: bumped at each login */
   bool logging_in;              /* lock */
   bool own_session;             /* lock: we logged in, so we log out */
-  struct vdl_datastore *ds;     /* lock: the datastore cache */
+  struct vdl_datastore *ds;     /* lock: the VM's datastores */
   size_t nds;
+  struct vdl_backing *backings; /* lock: and its disk files */
+  size_t nbackings;
   bool ds_loaded;               /* lock */
   unsigned open_files;          /* atomic: datastore files open, which
                                  * share the read-ahead memory budget */
@@ -103,6 +117,18 @@ char *vdl_remote_prop_obj (const xmlNode *object);
 
 /* The VM (and snapshot) of r->vm exist: sets r->vm_name. */
 VixError vdl_remote_check_vm (struct vdl_remote *r);
+
+/* The datastores of the VM (of the snapshot, if one was given): every
+ * disk backing's datastore with its file, and VirtualMachine.datastore. */
+struct vdl_vm_datastores {
+  struct vdl_backing *b;
+  size_t nb;
+  char **ds;                    /* morefs, each once */
+  size_t nds;
+};
+VixError vdl_remote_vm_datastores (struct vdl_remote *r,
+                                   struct vdl_vm_datastores *v);
+void vdl_vm_datastores_free (struct vdl_vm_datastores *v);
 
 /* The HTTPS URL of a datastore file "[ds] dir/file" (malloc'd). */
 VixError vdl_remote_file_url (struct vdl_remote *r, const char *name,

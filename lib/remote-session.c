@@ -51,7 +51,7 @@ service_content (struct vdl_remote *r)
     "ServiceInstance</_this></RetrieveServiceContent>";
   struct vdl_soap_reply reply;
   xmlNode *rv;
-  char *version = NULL;
+  char *version = NULL, *api_type = NULL;
   VixError err;
 
   /* No version: every server understands this call in its oldest. */
@@ -64,6 +64,10 @@ service_content (struct vdl_remote *r)
     r->root_folder = vdl_xml_vim_text (rv, "rootFolder");
     version = vdl_xml_vim_text (vdl_xml_child (rv, VDL_NS_VIM, "about"),
                                 "apiVersion");
+    api_type = vdl_xml_vim_text (vdl_xml_child (rv, VDL_NS_VIM, "about"),
+                                 "apiType");
+    /* vCenter decodes /folder query values twice (remote-datastore.c) */
+    r->vcenter = api_type && strcmp (api_type, "VirtualCenter") == 0;
     if (!r->session_manager || !r->property_collector || !r->root_folder ||
         !version || !version[0] || strlen (version) > 16 ||
         strspn (version, "0123456789.") != strlen (version))
@@ -76,6 +80,7 @@ service_content (struct vdl_remote *r)
                 version);
   }
   free (version);
+  free (api_type);
   vdl_soap_reply_free (&reply);
   return err;
 }
