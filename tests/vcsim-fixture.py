@@ -15,14 +15,18 @@ Subcommands (errors go to stderr with exit status 1, nothing on stdout):
       VCSIM_DS_URL, VCSIM_API (VirtualCenter/HostAgent), VCSIM_VM,
       VCSIM_VM_NAME (the VM named EXPECTED-VM-NAME, else the first one)
   vms                           "moref<TAB>name" of every VM
-  dsdir DATASTORE               the local directory holding a datastore
+  dsdir DATASTORE [VM]          the local directory holding a datastore
+                                (with VM: the one of that name on the VM's
+                                host; names repeat across datacenters)
   attach [--replace OLD] VM FILE CAPACITY [PARENT...]
       make the datastore file FILE ("[ds] dir/f.vmdk") a VirtualDisk
       backing of VM, with the parent chain PARENT... (nearest first) and
       CAPACITY bytes: edits the disk backed by OLD (--replace; this is
       what ESXi does to a disk when it takes a snapshot: same device,
       new delta file whose parent is OLD) or by FILE, else adds a disk
-      on the controller of the VM's first disk
+      on the controller of the VM's first disk.  Every "[ds]" is the
+      datastore of that name on the VM's host, set as the backing's
+      datastore (as a real server reports it)
   snapshot VM NAME              create a snapshot, print its moref
   login USER PASSWORD           print a vmware_soap_session cookie value
                                 (the session is left logged in)
@@ -159,8 +163,21 @@ def datastores(si):
     return all_of(si, vim.Datastore)
 
 
-def ds_dir(si, name):
-    for ds in datastores(si):
+def vm_datastores(vm):
+    # The datastores the VM can use: its host's (names are unique there,
+    # not across datacenters).
+    return list(vm.runtime.host.datastore) if vm.runtime.host else []
+
+
+def find_ds(si, name, vm=None):
+    for ds in (vm_datastores(vm) if vm else datastores(si)):
+        if ds.name == name:
+            return ds
+    return None
+
+
+def ds_dir(si, name, vm=None):
+    for ds in (vm_datastores(vm) if vm else datastores(si)):
         if ds.name == name:
             d = ds.info.url
             if not os.path.isdir(d):
@@ -178,9 +195,9 @@ def split_ds_path(name):
     return m.group(1), m.group(2)
 
 
-def local_path(si, name):
+def local_path(si, name, vm=None):
     ds, rel = split_ds_path(name)
-    return os.path.join(ds_dir(si, ds), rel)
+    return os.path.join(ds_dir(si, ds, vm), rel)
 
 
 def disks_of(devices):
@@ -227,8 +244,8 @@ def cmd_vms(si):
         print("%s\t%s" % (vm._moId, vm.name))
 
 
-def cmd_dsdir(si, name):
-    print(ds_dir(si, name))
+def cmd_dsdir(si, name, vmref=None):
+    print(ds_dir(si, name, get_vm(si, vmref) if vmref else None))
 
 
 def cmd_attach(si, *args):
@@ -248,7 +265,7 @@ def cmd_attach(si, *args):
         raise Fail("capacity must be positive")
     vm = get_vm(si, vmref)
     for f in (name,) + parents:
-        p = local_path(si, f)
+        p = local_path(si, f, vm)
         if not os.path.isfile(p):
             raise Fail("%s: no such file on the datastore (%s); upload it "
                        "first with vcsim_put" % (f, p))
@@ -256,14 +273,15 @@ def cmd_attach(si, *args):
     # without fileOperation) stats "<name>-flat.vmdk" (the first ".vmdk" of
     # the local path replaced), never the descriptor itself: a single-file
     # disk (sparse, streamOptimized, a delta) needs an empty placeholder.
-    top = local_path(si, name)
+    top = local_path(si, name, vm)
     flat = top.replace(".vmdk", "-flat.vmdk", 1)
     if flat != top and not os.path.exists(flat):
         open(flat, "wb").close()
 
     def backing(fname):
         return vim.vm.device.VirtualDisk.FlatVer2BackingInfo(
-            fileName=fname, diskMode="persistent")
+            fileName=fname, diskMode="persistent",
+            datastore=find_ds(si, split_ds_path(fname)[0], vm))
 
     b = top_backing = backing(name)
     for p in parents:
@@ -395,7 +413,7 @@ def main(argv):
         sys.stderr.write(__doc__)
         return 2
     cmd, args = argv[1], argv[2:]
-    nargs = {"env": (0, 1), "vms": (0, 0), "dsdir": (1, 1),
+    nargs = {"env": (0, 1), "vms": (0, 0), "dsdir": (1, 2),
              "attach": (3, 99), "snapshot": (2, 2), "login": (2, 2),
              "logout": (1, 1), "session": (1, 1), "sessions": (0, 0),
              "datastores": (0, 0),
