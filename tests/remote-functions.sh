@@ -18,6 +18,9 @@
 #   VCSIM_VM, VCSIM_VM_NAME   default VM: vm-57 DC0_H0_VM0 / vm-9 ha-host_VM0
 #   VCSIM_DIR            this simulator's directory (cert, key, log, env)
 #   VCSIM_CERT           its certificate (PEM)
+#   VCSIM_FOLDER_DECODES how many times /folder decodes dcPath and dsName:
+#                        2 for the vCenter model, 1 for ESXi (or as
+#                        -folder-decoding says)
 
 VCSIM_FIXTURE="$srcdir/tests/vcsim-fixture.py"
 CUT_PROXY="$srcdir/tests/cut-proxy.py"
@@ -75,6 +78,21 @@ start_vcsim ()
     echo "start_vcsim: --user needs --password" >&2; return 1
   fi
   [ -n "$user" ] && creds=(-username "$user" -password "$pass")
+  # How /folder will decode its query (scripts/vcsim/folder_decoding.go).
+  VCSIM_FOLDER_DECODES=2
+  [ ${#esx[@]} -gt 0 ] && VCSIM_FOLDER_DECODES=1
+  for (( i=0; i<${#extra[@]}; i++ )); do
+    case ${extra[i]} in
+      -folder-decoding=once|--folder-decoding=once) VCSIM_FOLDER_DECODES=1 ;;
+      -folder-decoding=twice|--folder-decoding=twice) VCSIM_FOLDER_DECODES=2 ;;
+      -folder-decoding|--folder-decoding)
+        case ${extra[i+1]} in
+          once) VCSIM_FOLDER_DECODES=1 ;;
+          twice) VCSIM_FOLDER_DECODES=2 ;;
+        esac ;;
+    esac
+  done
+  export VCSIM_FOLDER_DECODES
   vcsim_requires
   vcsim_build || return 1
 
@@ -146,7 +164,7 @@ start_vcsim ()
   declare -p VCSIM_URL VCSIM_HOST VCSIM_PORT VCSIM_DIR VCSIM_CERT VCSIM_PID \
     VCSIM_THUMBPRINT VCSIM_THUMBPRINT256 VCSIM_USER VCSIM_PASSWORD VCSIM_API \
     VCSIM_DC VCSIM_DC_MOREF VCSIM_DS VCSIM_DS_DIR VCSIM_DS_URL VCSIM_VM \
-    VCSIM_VM_NAME | sed 's/^declare -[a-z]* /export /' > "$dir/env"
+    VCSIM_VM_NAME VCSIM_FOLDER_DECODES | sed 's/^declare -[a-z]* /export /' > "$dir/env"
   echo "start_vcsim: $VCSIM_API at $VCSIM_URL, thumbprint $VCSIM_THUMBPRINT," \
        "datacenter $VCSIM_DC, datastore $VCSIM_DS, VM $VCSIM_VM ($VCSIM_VM_NAME)," \
        "dir $dir"
@@ -201,13 +219,26 @@ _vcsim_enc ()
   /usr/bin/python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe="/"))' "$1"
 }
 
+# _vcsim_query_enc STRING: a /folder query value, percent-encoded as
+# many times as the simulator decodes it (VCSIM_FOLDER_DECODES).
+_vcsim_query_enc ()
+{
+  /usr/bin/python3 -c '
+import sys, urllib.parse
+s = sys.argv[1]
+for _ in range(int(sys.argv[2])):
+    s = urllib.parse.quote(s, safe="")
+print(s)' "$1" "${VCSIM_FOLDER_DECODES:-1}"
+}
+
 # vcsim_folder_url "[ds] dir/file": the https://.../folder/... URL of a
-# datastore file, as ESXi and vCenter serve it.
+# datastore file, as ESXi and vCenter serve it (VCSIM_DC is the dcPath:
+# set it to "Folder/DC" for a datacenter in a folder).
 vcsim_folder_url ()
 {
   local _ds _rel
   _vcsim_split "$1" || return 1
-  echo "https://$VCSIM_HOST:$VCSIM_PORT/folder/$(_vcsim_enc "$_rel")?dcPath=$(_vcsim_enc "$VCSIM_DC")&dsName=$(_vcsim_enc "$_ds")"
+  echo "https://$VCSIM_HOST:$VCSIM_PORT/folder/$(_vcsim_enc "$_rel")?dcPath=$(_vcsim_query_enc "$VCSIM_DC")&dsName=$(_vcsim_query_enc "$_ds")"
 }
 
 # vcsim_ds_path "[ds] dir/file": the local path of a datastore file.
