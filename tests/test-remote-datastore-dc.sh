@@ -7,7 +7,8 @@
 # wrong datastore reads wrong data, which the content check catches (a
 # 404 would too).  Covered: a flat disk (descriptor from the backing, its
 # extent "[LocalDS_0] ...-flat.vmdk" by name among the VM's datastores), a
-# delta whose parent is "[LocalDS_1] ..." on the VM's other datastore;
+# delta whose parent is "[LocalDS_1] ..." on the VM's other datastore, a
+# snapshot's disk;
 # again with every datastore inside a StoragePod; in the ESXi model, a
 # parent on the host's second datastore; and a parent on a datastore the
 # VM does not use fails with a sentence naming it.
@@ -49,12 +50,14 @@ put ()
   cp $1/base.vmdk "$2/base/"
 }
 
-serve ()
+serve () # FILE [PARAMS...]
 {
+  local f=$1
+  shift
   rm -f out.raw
   nbdkit -U - "$VDDK_PLUGIN" user="$VCSIM_USER" password=+pw \
     server="$VCSIM_HOST" port="$VCSIM_PORT" thumbprint="$VCSIM_THUMBPRINT" \
-    vm=moref="$vm" "$1" --run 'nbdcopy "$uri" out.raw' 2> serve.err ||
+    vm=moref="$vm" "$f" "$@" --run 'nbdcopy "$uri" out.raw' 2> serve.err ||
     { cat serve.err; return 1; }
 }
 
@@ -84,6 +87,17 @@ check ()
   same_raw out.raw good/child.raw
   # The bad set differs, so equality above is not an accident.
   refute cmp -s good/child.raw bad/child.raw
+
+  # A snapshot's disk: its backing's datastore comes from the snapshot.
+  # As ESXi does, the VM's disk then points at a new delta over it.
+  snap=$(vcsim_snapshot "$vm" before)
+  cp good/child.vmdk "$(vcsim_fixture dsdir LocalDS_0 "$vm")/dsx/flat-000001.vmdk"
+  vmdk_set_parent_hint "$(vcsim_fixture dsdir LocalDS_0 "$vm")/dsx/flat-000001.vmdk" \
+    flat.vmdk
+  vcsim_attach_disk --replace "[LocalDS_0] dsx/flat.vmdk" "$vm" \
+    "[LocalDS_0] dsx/flat-000001.vmdk" $size "[LocalDS_0] dsx/flat.vmdk"
+  serve "[LocalDS_0] dsx/flat.vmdk" snapshot="$snap"
+  same_raw out.raw good.raw
 
   # A parent on a datastore the VM does not use.
   cp nowhere.vmdk "$(vcsim_fixture dsdir LocalDS_0 "$vm")/dsx/"
