@@ -126,13 +126,17 @@ vdl_remote_check_transport (struct vdl_remote *r, const char *name)
   const char *close = name[0] == '[' ? strchr (name, ']') : NULL;
   size_t i, n;
 
-  if (strstr (name, "vsan://") || strstr (name, "vvol://"))
-    return vdl_error (VIX_E_NOT_SUPPORTED, "%s on %s is a %s object, not a "
-                      "file: disks on vSAN and vVol datastores cannot be "
-                      "read over HTTPS (/folder); use VMware's VDDK with "
-                      "the nbd or nbdssl transport, or move the disk to a "
-                      "VMFS or NFS datastore", name, r->host,
-                      strstr (name, "vsan://") ? "vSAN" : "vVol");
+  const char *object = strstr (name, "vsan://");
+
+  if (!object)
+    object = strstr (name, "vvol://");
+  if (object)
+    return vdl_error (VIX_E_NOT_SUPPORTED, "the extent %s (on %s) is a %s "
+                      "object, not a file: disks on vSAN and vVol "
+                      "datastores cannot be read over HTTPS (/folder); use "
+                      "VMware's VDDK with the nbd or nbdssl transport, or "
+                      "move the disk to a VMFS or NFS datastore", object,
+                      r->host, object[1] == 's' ? "vSAN" : "vVol");
   if (!close)
     return VIX_OK;
   n = close - name - 1;
