@@ -177,11 +177,13 @@ request (struct vdl_remote_file *f, void *buf, size_t len, uint64_t offset,
     if (buf && done == len && rs.code != CURLE_OK && vdl_http_retryable (&rs))
       rs.code = CURLE_OK;
 
-    snprintf (what, sizeof what, "%s %s", rq.method, f->name);
-    if (vdl_retry_wait (&busy, &rs, r->host, what)) {
-      rq.fresh = true;
-      vdl_http_response_free (&rs);
-      continue;
+    if (vdl_retry_busy (&rs)) {
+      snprintf (what, sizeof what, "%s %s", rq.method, f->name);
+      if (vdl_retry_wait (&busy, &rs, r->host, what)) {
+        rq.fresh = true;
+        vdl_http_response_free (&rs);
+        continue;
+      }
     }
     if (rs.code != CURLE_OK && vdl_http_retryable (&rs) &&
         retries < VDL_HTTP_RETRIES) {

@@ -20,7 +20,7 @@
 
 struct vdl_object_ds {
   char *name;
-  char *kind;                   /* "vSAN" or "vVol" */
+  const char *kind;             /* "vSAN" or "vVol" */
 };
 
 struct state {
@@ -64,7 +64,7 @@ state_object (void *ctx, xmlNode *object)
     else {
       r->object_ds = n;
       n[r->nobject_ds].name = name;
-      n[r->nobject_ds].kind = (char *) kind;
+      n[r->nobject_ds].kind = kind;
       r->nobject_ds++;
       name = NULL;
     }
@@ -97,7 +97,18 @@ vdl_remote_check_state (struct vdl_remote *r)
   free (spec);
   free (vm);
   if (err == VIX_OK && s.oom)
-    err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  if (err != VIX_OK) {
+    /* Only advice depends on it (an account may lack the right to read
+     * datastores): the VM itself was found, so go on without. */
+    char *text = vdl_error_text (err);
+
+    vdl_debug ("VixDiskLib: %s: cannot read the power state of VM %s or "
+               "the types of its datastores: %s", r->host, r->vm,
+               text ? text : "?");
+    free (text);
+    return VIX_OK;
+  }
   if (err == VIX_OK && r->powered_on && !r->snapshot)
     vdl_warning ("VixDiskLib: warning: VM %s (%s) on %s is powered on: "
                  "its disks change while they are read, so the copy will "
