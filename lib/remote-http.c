@@ -359,6 +359,8 @@ vdl_http_perform (struct vdl_http *h, const struct vdl_http_request *rq,
   curl_easy_setopt (c, CURLOPT_POSTFIELDS, NULL);
   curl_slist_free_all (headers);
   curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, &rs->status);
+  if (rs->code != CURLE_OK)
+    curl_easy_getinfo (c, CURLINFO_OS_ERRNO, &rs->os_errno);
   if (curl_easy_getinfo (c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
                          &length) == CURLE_OK)
     rs->length = length;

@@ -26,7 +26,14 @@ vdl_retry_busy (const struct vdl_http_response *rs)
     return rs->status == 502 || rs->status == 503 || rs->status == 504;
   /* A handshake cut short by the server (too many connections).  A
    * certificate that does not match the pin is no reason to try again. */
-  return rs->code == CURLE_SSL_CONNECT_ERROR && !rs->pin_mismatch;
+  if (rs->code == CURLE_SSL_CONNECT_ERROR)
+    return !rs->pin_mismatch;
+  /* A connection reset before any answer came, as soon as it was
+   * accepted (libcurl may see that while still connecting).  A refused
+   * connection (no server there) is not busy: it fails at once. */
+  return rs->os_errno == ECONNRESET && rs->status == 0 && rs->got == 0 &&
+    (rs->code == CURLE_COULDNT_CONNECT || rs->code == CURLE_SEND_ERROR ||
+     rs->code == CURLE_RECV_ERROR || rs->code == CURLE_GOT_NOTHING);
 }
 
 static long

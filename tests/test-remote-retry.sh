@@ -84,5 +84,18 @@ for model in vcenter esx; do
   grep -E "HTTP 503.*busy/flat|busy/flat.*HTTP 503" never-$model.err
   : > "$faults"
 
+  # 5. The same paths under the sanitizers, when that build exists.
+  if [ $model = vcenter ] &&
+     [ -x "${ASAN_BUILDDIR:-/nonexistent}/tests/remote-driver" ]; then
+    printf '%s\n' '503 2 /sdk' '502 1 /folder' 'reset 2' > "$faults"
+    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 \
+      VDL_TEST_USER="$VCSIM_USER" VDL_TEST_PASSWORD="$VCSIM_PASSWORD" \
+      "$ASAN_BUILDDIR/tests/remote-driver" "$VCSIM_HOST:$VCSIM_PORT" \
+      "$VCSIM_THUMBPRINT" "$VCSIM_VM" "$ds busy/flat.vmdk" asan.out
+    cmp asan.out flat.vmdk
+    [ "$(injected 'reset the connection')" = 6 ]
+    : > "$faults"
+  fi
+
   stop_vcsim "$VCSIM_DIR"
 done
