@@ -134,8 +134,9 @@ window_progress (void *opaque, size_t got)
 
 /* One HEAD (buf NULL) or Range GET of [offset, offset+len), with the
  * session's cookie.  A dropped or stalled connection is replaced and the
- * range resumed where it stopped, VDL_HTTP_RETRIES times; an expired
- * session (401/403) is renewed once. */
+ * range resumed where it stopped, VDL_HTTP_RETRIES times; a busy server
+ * is asked again with back-off (remote-retry.h); an expired session
+ * (401/403) is renewed once. */
 static VixError
 request (struct vdl_remote_file *f, void *buf, size_t len, uint64_t offset,
          int64_t *length, struct window *w)
