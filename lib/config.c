@@ -14,6 +14,7 @@
 struct settings {
   struct vdl_timeouts t;
   long table_cache_kb;
+  long keepalive_ms;
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -31,6 +32,8 @@ static const struct {
   /* This library's own. */
   { "vixDiskLib.grainTableCacheKB",
     offsetof (struct settings, table_cache_kb), "KiB" },
+  { "vixDiskLib.https.KeepAliveMs",
+    offsetof (struct settings, keepalive_ms), "ms" },
 };
 #undef T
 
@@ -136,4 +139,15 @@ vdl_config_table_cache_bytes (void)
   kb = settings.table_cache_kb;
   pthread_mutex_unlock (&lock);
   return kb > UINT64_MAX / 1024 ? UINT64_MAX : kb * 1024;
+}
+
+long
+vdl_config_keepalive_ms (void)
+{
+  long ms;
+
+  pthread_mutex_lock (&lock);
+  ms = settings.keepalive_ms;
+  pthread_mutex_unlock (&lock);
+  return ms;
 }

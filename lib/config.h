@@ -25,4 +25,8 @@ void vdl_config_timeouts (struct vdl_timeouts *t);
  * each open extent (0: not set). */
 uint64_t vdl_config_table_cache_bytes (void);
 
+/* vixDiskLib.https.KeepAliveMs: how often a remote session with files
+ * open is kept alive (0: not set). */
+long vdl_config_keepalive_ms (void);
+
 #endif

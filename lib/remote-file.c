@@ -31,6 +31,7 @@
 #include "error.h"
 #include "log.h"
 #include "remote-internal.h"
+#include "remote-retry.h"
 
 #define MIN_WINDOW (1u << 20)
 #define MAX_WINDOW (8u << 20)
@@ -133,8 +134,9 @@ window_progress (void *opaque, size_t got)
 
 /* One HEAD (buf NULL) or Range GET of [offset, offset+len), with the
  * session's cookie.  A dropped or stalled connection is replaced and the
- * range resumed where it stopped, VDL_HTTP_RETRIES times; an expired
- * session (401/403) is renewed once. */
+ * range resumed where it stopped, VDL_HTTP_RETRIES times; a busy server
+ * is asked again with back-off (remote-retry.h); an expired session
+ * (401/403) is renewed once. */
 static VixError
 request (struct vdl_remote_file *f, void *buf, size_t len, uint64_t offset,
          int64_t *length, struct window *w)
@@ -149,12 +151,14 @@ request (struct vdl_remote_file *f, void *buf, size_t len, uint64_t offset,
   size_t done = 0;
   char *cookie, what[512];
   struct progress progress = { .f = f, .w = w };
+  struct vdl_retry busy;
   VixError err;
 
   if (w) {
     rq.progress = window_progress;
     rq.opaque = &progress;
   }
+  vdl_retry_start (&busy);
   for (;;) {
     progress.base = done;
     cookie = vdl_remote_cookie (r, &generation);
@@ -174,6 +178,14 @@ request (struct vdl_remote_file *f, void *buf, size_t len, uint64_t offset,
     if (buf && done == len && rs.code != CURLE_OK && vdl_http_retryable (&rs))
       rs.code = CURLE_OK;
 
+    if (vdl_retry_busy (&rs)) {
+      snprintf (what, sizeof what, "%s %s", rq.method, f->name);
+      if (vdl_retry_wait (&busy, &rs, r->host, what)) {
+        rq.fresh = true;
+        vdl_http_response_free (&rs);
+        continue;
+      }
+    }
     if (rs.code != CURLE_OK && vdl_http_retryable (&rs) &&
         retries < VDL_HTTP_RETRIES) {
       retries++;
@@ -207,6 +219,8 @@ request (struct vdl_remote_file *f, void *buf, size_t len, uint64_t offset,
   else if (rs.status == 404)
     err = vdl_error (VIX_E_FILE_NOT_FOUND, "%s not found on %s",
                      f->name, r->host);
+  else if (rs.status == 500)
+    err = vdl_remote_locked_error (r, f->name, rq.method);
   else if (rs.status == 401 || rs.status == 403)
     err = vdl_error (VIX_E_FILE_ACCESS_ERROR, "%s refused access to %s "
                      "(HTTP %ld)", r->host, f->name, rs.status);
@@ -247,7 +261,9 @@ vdl_remote_file_open (struct vdl_remote *r, const char *name,
   pthread_mutex_init (&f->lock, NULL);
   for (i = 0; i < WINDOWS; i++)
     f->w[i].wake_at = SIZE_MAX;
-  err = vdl_remote_file_url (r, name, &f->url);
+  err = vdl_remote_check_transport (r, name);
+  if (err == VIX_OK)
+    err = vdl_remote_file_url (r, name, &f->url);
   if (err == VIX_OK)
     err = request (f, NULL, 0, 0, &length, NULL);
   if (err != VIX_OK) {

@@ -208,11 +208,20 @@ on_header (char *data, size_t size, size_t n, void *opaque)
   static const char set_cookie[] = "set-cookie:";
   static const char range[] = "content-range:";
   static const char session[] = "vmware_soap_session=";
+  static const char retry_after[] = "retry-after:";
+  long secs;
 
   if (len > 5 && strncmp (data, "HTTP/", 5) == 0) {
     rs->wrong_range = false;
+    rs->retry_after_ms = 0;
     return len;
   }
+  /* Only the delay-seconds form; an HTTP date is ignored. */
+  if (len > sizeof retry_after &&
+      strncasecmp (data, retry_after, sizeof retry_after - 1) == 0 &&
+      sscanf (data + sizeof retry_after - 1, " %ld", &secs) == 1 &&
+      secs >= 0 && secs < 3600)
+    rs->retry_after_ms = secs * 1000;
   if (len > sizeof set_cookie &&
       strncasecmp (data, set_cookie, sizeof set_cookie - 1) == 0) {
     v = data + sizeof set_cookie - 1;
@@ -315,6 +324,10 @@ vdl_http_perform (struct vdl_http *h, const struct vdl_http_request *rq,
     headers = curl_slist_append (NULL,
                                  "Content-Type: text/xml; charset=utf-8");
     more = headers ? curl_slist_append (headers, action) : NULL;
+    /* No "Expect: 100-continue": libcurl sends it for large bodies (and
+     * older versions for any over 1 KiB) and then waits for an interim
+     * answer that ESXi never sends. */
+    more = more ? curl_slist_append (more, "Expect:") : NULL;
     if (!more) {
       curl_slist_free_all (headers);
       rs->code = CURLE_OUT_OF_MEMORY;
@@ -346,6 +359,8 @@ vdl_http_perform (struct vdl_http *h, const struct vdl_http_request *rq,
   curl_easy_setopt (c, CURLOPT_POSTFIELDS, NULL);
   curl_slist_free_all (headers);
   curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, &rs->status);
+  if (rs->code != CURLE_OK)
+    curl_easy_getinfo (c, CURLINFO_OS_ERRNO, &rs->os_errno);
   if (curl_easy_getinfo (c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
                          &length) == CURLE_OK)
     rs->length = length;

@@ -55,6 +55,9 @@ struct vdl_http_response {
   char *session_cookie;         /* "vmware_soap_session=..." if set, in
                                  * secret memory (secret.h) */
   bool wrong_range;             /* the server sent other bytes */
+  long retry_after_ms;          /* Retry-After (seconds) of a busy
+                                 * answer, 0 if none */
+  long os_errno;                /* errno of a failed socket call, or 0 */
   bool pin_mismatch;
   char seen_sha1[VDL_FP_TEXT], seen_sha256[VDL_FP_TEXT];
   char error[CURL_ERROR_SIZE];

@@ -62,6 +62,11 @@ struct vdl_remote {
   bool ds_loaded;               /* lock */
   unsigned open_files;          /* atomic: datastore files open, which
                                  * share the read-ahead memory budget */
+  struct vdl_keepalive *keepalive;      /* remote-keepalive.c */
+  /* remote-vmstate.c, read once at connect */
+  bool powered_on;              /* runtime.powerState */
+  struct vdl_object_ds *object_ds;      /* the VM's vSAN/vVol datastores */
+  size_t nobject_ds;
 };
 
 /* A SOAP reply: the parsed document and the element in its Body. */
@@ -129,6 +134,20 @@ struct vdl_vm_datastores {
 VixError vdl_remote_vm_datastores (struct vdl_remote *r,
                                    struct vdl_vm_datastores *v);
 void vdl_vm_datastores_free (struct vdl_vm_datastores *v);
+/* While files are open, keep the session alive (remote-keepalive.c). */
+VixError vdl_keepalive_start (struct vdl_remote *r);
+void vdl_keepalive_stop (struct vdl_remote *r);
+
+/* remote-vmstate.c: read the VM's power state and its datastores'
+ * types; warn about a powered-on VM read without a snapshot. */
+VixError vdl_remote_check_state (struct vdl_remote *r);
+void vdl_remote_state_free (struct vdl_remote *r);
+/* Fail with one sentence for a file that cannot be read over HTTPS (on
+ * a vSAN or vVol datastore, or a vsan:// or vvol:// extent). */
+VixError vdl_remote_check_transport (struct vdl_remote *r, const char *name);
+/* The error for HTTP 500 on a /folder file: locked by a running VM? */
+VixError vdl_remote_locked_error (struct vdl_remote *r, const char *name,
+                                  const char *method);
 
 /* The HTTPS URL of a datastore file "[ds] dir/file" (malloc'd). */
 VixError vdl_remote_file_url (struct vdl_remote *r, const char *name,

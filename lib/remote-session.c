@@ -298,6 +298,10 @@ vdl_remote_connect (const struct vdl_remote_params *p,
     err = login (r);
   if (err == VIX_OK)
     err = vdl_remote_check_vm (r);
+  if (err == VIX_OK)
+    err = vdl_remote_check_state (r);
+  if (err == VIX_OK)
+    err = vdl_keepalive_start (r);
   if (err != VIX_OK && r->own_session) {
     /* Logging out must not replace the message of what failed. */
     text = vdl_error_text (err);
@@ -323,8 +327,10 @@ vdl_remote_disconnect (struct vdl_remote *r)
 {
   if (!r)
     return;
+  vdl_keepalive_stop (r);
   if (r->own_session && r->pool)
     logout (r);
+  vdl_remote_state_free (r);
   vdl_remote_datastores_free (r);
   vdl_http_pool_free (r->pool);
   vdl_secret_free (r->cookie);

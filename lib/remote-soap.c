@@ -8,6 +8,7 @@
 #include "error.h"
 #include "log.h"
 #include "remote-internal.h"
+#include "remote-retry.h"
 #include "remote-xml.h"
 #include "secret.h"
 
@@ -131,6 +132,8 @@ call (struct vdl_remote *r, const char *cookie, const char *method,
   size_t blen = strlen (body);
   char *envelope, *url, *p;
   int retries = 0;
+  struct vdl_retry busy;
+  char what[96];
   VixError err;
 
   memset (reply, 0, sizeof *reply);
@@ -150,9 +153,16 @@ call (struct vdl_remote *r, const char *cookie, const char *method,
   err = vdl_http_get (r->pool, &h);
   if (err == VIX_OK) {
     /* Every call we make may be repeated: a dropped connection is
-     * replaced as for reads. */
+     * replaced as for reads, and a busy server asked again later. */
+    snprintf (what, sizeof what, "SOAP %s", method);
+    vdl_retry_start (&busy);
     for (;;) {
       vdl_http_perform (h, &rq, &rs);
+      if (vdl_retry_wait (&busy, &rs, r->host, what)) {
+        vdl_http_response_free (&rs);
+        rq.fresh = true;
+        continue;
+      }
       if (rs.code == CURLE_OK || !vdl_http_retryable (&rs) ||
           retries++ == VDL_HTTP_RETRIES)
         break;

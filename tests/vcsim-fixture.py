@@ -39,6 +39,8 @@ Subcommands (errors go to stderr with exit status 1, nothing on stdout):
   datastores                    "moref<TAB>name<TAB>info.url" of every
                                 datastore each Datacenter lists (fails on
                                 a moref that does not exist)
+  power VM on|off               power the VM on or off (PowerOnVM_Task,
+                                PowerOffVM_Task); nothing if it already is
   disks VM [--snapshot SNAP] [--chain] [--long]
       backing fileNames of the VM's (or snapshot's) disks, one a line;
       --chain appends each parent's fileName (TAB separated), --long
@@ -378,6 +380,16 @@ def cmd_disks(si, vmref, *opts):
         print("\t".join(cols))
 
 
+def cmd_power(si, vmref, state):
+    vm = get_vm(si, vmref)
+    if state not in ("on", "off"):
+        raise Fail("power: on or off, not %s" % state)
+    want = "poweredOn" if state == "on" else "poweredOff"
+    if vm.runtime.powerState != want:
+        task = vm.PowerOnVM_Task() if state == "on" else vm.PowerOffVM_Task()
+        wait_task(task, "powering %s %s" % (state, vmref))
+
+
 def cookie_si(cookie):
     host, port, thumb = server()
     stub = SoapStubAdapter(host=host, port=port, version="vim.version.version9",
@@ -416,7 +428,7 @@ def main(argv):
     nargs = {"env": (0, 1), "vms": (0, 0), "dsdir": (1, 2),
              "attach": (3, 99), "snapshot": (2, 2), "login": (2, 2),
              "logout": (1, 1), "session": (1, 1), "sessions": (0, 0),
-             "datastores": (0, 0),
+             "datastores": (0, 0), "power": (2, 2),
              "disks": (1, 5)}
     if cmd not in nargs:
         sys.stderr.write("%s: unknown subcommand %s\n" % (PROG, cmd))

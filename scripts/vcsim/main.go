@@ -131,11 +131,14 @@ func dropDanglingDatastores() {
 // register here from init(), with their own flags:
 //   - modelHooks change the model before its inventory is created;
 //   - inventoryHooks change the inventory once it exists;
-//   - handlerWrappers wrap the HTTP handler, the first one outermost.
+//   - handlerWrappers wrap the HTTP handler, the first one outermost;
+//   - serverHooks change the HTTP server (e.g. its ConnState) before the
+//     URL is published.
 var (
 	modelHooks      []func(*simulator.Model)
 	inventoryHooks  []func(*simulator.Model)
 	handlerWrappers []func(http.Handler) http.Handler
+	serverHooks     []func(*http.Server)
 )
 
 func main() {
@@ -187,6 +190,9 @@ func main() {
 		handler = handlerWrappers[i](handler)
 	}
 	server.Config.Handler = handler
+	for _, hook := range serverHooks {
+		hook(server.Config)
+	}
 	u := *server.URL
 	u.User = nil
 	fmt.Println(u.String())
