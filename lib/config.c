@@ -14,6 +14,7 @@
 struct settings {
   struct vdl_timeouts t;
   long table_cache_kb;
+  long https_connections;
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -31,6 +32,8 @@ static const struct {
   /* This library's own. */
   { "vixDiskLib.grainTableCacheKB",
     offsetof (struct settings, table_cache_kb), "KiB" },
+  { "vixDiskLib.https.MaxConnections",
+    offsetof (struct settings, https_connections), "connections" },
 };
 #undef T
 
@@ -136,4 +139,22 @@ vdl_config_table_cache_bytes (void)
   kb = settings.table_cache_kb;
   pthread_mutex_unlock (&lock);
   return kb > UINT64_MAX / 1024 ? UINT64_MAX : kb * 1024;
+}
+
+unsigned
+vdl_config_https_connections (unsigned dflt, unsigned max)
+{
+  long n;
+
+  pthread_mutex_lock (&lock);
+  n = settings.https_connections;
+  pthread_mutex_unlock (&lock);
+  if (n == 0)
+    return dflt;
+  if (n > (long) max) {
+    vdl_debug ("VixDiskLib: vixDiskLib.https.MaxConnections = %ld is more "
+               "than %u: using %u", n, max, max);
+    return max;
+  }
+  return n;
 }
