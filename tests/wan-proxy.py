@@ -16,10 +16,12 @@ connection to TARGET_HOST:TARGET_PORT.
                      direction (default 50000000; 0: no limit)
   --delay MS         delay every byte by MS milliseconds, each way
                      (default 2)
-  --reset-conn N     reset connection N (counted from 1) once it has
-                     passed --reset-after bytes from the server: a
+  --reset-after BYTES  reset connections (TCP RST) once they have passed
+                     BYTES bytes from the server to the client: a
                      failure on one connection of several
-  --reset-after BYTES  (default 1000000)
+  --reset-from N     only connection N (counted from 1) and later ones
+                     (default 1)
+  --resets K         at most K resets in all (default: no limit)
   --port PORT        listen on this port instead of an ephemeral one
   --log FILE         also append the event log to FILE
 
@@ -58,12 +60,13 @@ def parse_args(argv):
     p.add_argument("port", type=int)
     p.add_argument("--rate", type=int, default=50000000)
     p.add_argument("--delay", type=float, default=2.0)
-    p.add_argument("--reset-conn", type=int)
-    p.add_argument("--reset-after", type=int, default=1000000)
+    p.add_argument("--reset-after", type=int)
+    p.add_argument("--reset-from", type=int, default=1)
+    p.add_argument("--resets", type=int)
     p.add_argument("--port", dest="listen_port", type=int, default=0)
     p.add_argument("--log")
     a = p.parse_args(argv)
-    if a.rate < 0 or a.delay < 0 or a.reset_after < 0:
+    if a.rate < 0 or a.delay < 0 or (a.reset_after or 0) < 0:
         p.error("--rate, --delay and --reset-after must not be negative")
     return a
 
@@ -139,6 +142,7 @@ class Proxy:
         self.conns = 0
         self.open = 0
         self.peak = 0
+        self.resets = 0
         self.logf = open(args.log, "a", buffering=1) if args.log else None
 
     def log(self, msg):
@@ -163,7 +167,8 @@ class Proxy:
                 self.open -= 1
 
         try:
-            sreader, swriter = await asyncio.open_connection(a.host, a.port)
+            sreader, swriter = await asyncio.open_connection(
+                a.host, a.port, limit=4 * PIECE)
         except OSError as e:
             self.log("conn %d: cannot connect to %s:%d: %s" % (n, a.host, a.port, e))
             client_gone()
@@ -183,7 +188,10 @@ class Proxy:
             return data
 
         def down_bytes(data):
-            if a.reset_conn == n and down.passed + len(data) >= a.reset_after:
+            if (a.reset_after is not None and n >= a.reset_from and
+                    (a.resets is None or self.resets < a.resets) and
+                    down.passed + len(data) >= a.reset_after):
+                self.resets += 1
                 state["reset"] = True
                 return None
             return data
