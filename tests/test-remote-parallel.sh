@@ -104,13 +104,14 @@ assert data == open(\"flat.raw\", \"rb\").read(1 << 20)
 h.shutdown()
 "'
 
-# 6. The library alone under AddressSanitizer, when that build exists.
+# 6. The library alone under AddressSanitizer and ThreadSanitizer, when
+# those builds exist (make asan, make tsan).
 # remote-driver copies one datastore file (a disk of the VM: the raw
 # bytes put as par/raw.vmdk) with 4 threads reading 256 KiB pieces in
 # order, so that the read-ahead runs, and closes everything at the end.
+vcsim_put flat.raw "$ds par/raw.vmdk"
+vcsim_attach_disk "$VCSIM_VM" "$ds par/raw.vmdk" $size
 if [ -x "${ASAN_BUILDDIR:-/nonexistent}/tests/remote-driver" ]; then
-  vcsim_put flat.raw "$ds par/raw.vmdk"
-  vcsim_attach_disk "$VCSIM_VM" "$ds par/raw.vmdk" $size
   export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1
   export VDL_TEST_USER=$VCSIM_USER VDL_TEST_PASSWORD=$VCSIM_PASSWORD
   drv () { timeout 300 "$ASAN_BUILDDIR/tests/remote-driver" "$VCSIM_HOST:$1" \
@@ -125,4 +126,15 @@ if [ -x "${ASAN_BUILDDIR:-/nonexistent}/tests/remote-driver" ]; then
   cat asan.err
   grep -q "par/raw.vmdk" asan.err
   refute grep -E "Sanitizer|runtime error" asan.err
+fi
+if [ -x "${TSAN_BUILDDIR:-/nonexistent}/tests/remote-driver" ]; then
+  export TSAN_OPTIONS="halt_on_error=0 exitcode=66 history_size=4"
+  export VDL_TEST_USER=$VCSIM_USER VDL_TEST_PASSWORD=$VCSIM_PASSWORD
+  start_wan_proxy --rate 20000000 --delay 2 --reset-after 1000000 --resets 1
+  timeout 300 "$TSAN_BUILDDIR/tests/remote-driver" "$VCSIM_HOST:$WAN_PROXY_PORT" \
+    "$VCSIM_THUMBPRINT" "$VCSIM_VM" "$ds par/raw.vmdk" tsan.raw 2> tsan.err ||
+    { cat tsan.err; exit 1; }
+  cat tsan.err
+  refute grep -q "ThreadSanitizer" tsan.err
+  cmp tsan.raw flat.raw
 fi
