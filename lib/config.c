@@ -15,6 +15,7 @@ struct settings {
   struct vdl_timeouts t;
   long table_cache_kb;
   long keepalive_ms;
+  long https_connections;
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -34,6 +35,8 @@ static const struct {
     offsetof (struct settings, table_cache_kb), "KiB" },
   { "vixDiskLib.https.KeepAliveMs",
     offsetof (struct settings, keepalive_ms), "ms" },
+  { "vixDiskLib.https.MaxConnections",
+    offsetof (struct settings, https_connections), "connections" },
 };
 #undef T
 
@@ -150,4 +153,22 @@ vdl_config_keepalive_ms (void)
   ms = settings.keepalive_ms;
   pthread_mutex_unlock (&lock);
   return ms;
+}
+
+unsigned
+vdl_config_https_connections (unsigned dflt, unsigned max)
+{
+  long n;
+
+  pthread_mutex_lock (&lock);
+  n = settings.https_connections;
+  pthread_mutex_unlock (&lock);
+  if (n == 0)
+    return dflt;
+  if (n > (long) max) {
+    vdl_debug ("VixDiskLib: vixDiskLib.https.MaxConnections = %ld is more "
+               "than %u: using %u", n, max, max);
+    return max;
+  }
+  return n;
 }

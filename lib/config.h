@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* VixDiskLib_InitEx's configuration file: "key = value" lines, as VMware
  * documents them.  The NFC time-outs apply here (to the https transport,
- * which replaces NFC), and one key of this library's own, the grain
- * table cache's budget; other keys are accepted and ignored. */
+ * which replaces NFC), and keys of this library's own, the grain
+ * table cache's budget and the HTTPS connections per session; other keys are accepted and ignored. */
 #ifndef VDL_CONFIG_H
 #define VDL_CONFIG_H
 
@@ -28,5 +28,8 @@ uint64_t vdl_config_table_cache_bytes (void);
 /* vixDiskLib.https.KeepAliveMs: how often a remote session with files
  * open is kept alive (0: not set). */
 long vdl_config_keepalive_ms (void);
+/* vixDiskLib.https.MaxConnections: HTTPS connections per connection
+ * to a server (so per disk under nbdkit); dflt if not set, at most max. */
+unsigned vdl_config_https_connections (unsigned dflt, unsigned max);
 
 #endif

@@ -33,8 +33,8 @@ struct vdl_http {
 struct vdl_http_pool {
   pthread_mutex_t lock;
   pthread_cond_t cond;          /* a connection was given back */
-  struct vdl_http *idle[VDL_HTTP_CONNECTIONS];
-  unsigned nidle, made;
+  struct vdl_http **idle;        /* max of them */
+  unsigned nidle, made, max;
   char *host;
   const struct vdl_pin *pin;
 };
@@ -69,7 +69,13 @@ vdl_http_pool_new (const char *host, const struct vdl_pin *pin,
                       "initialize: %s", host,
                       curl_easy_strerror (global_status));
   p = calloc (1, sizeof *p);
-  if (!p || !(p->host = strdup (host))) {
+  if (p)
+    p->max = vdl_config_https_connections (VDL_HTTP_CONNECTIONS,
+                                           VDL_HTTP_CONNECTIONS_MAX);
+  if (!p || !(p->host = strdup (host)) ||
+      !(p->idle = calloc (p->max, sizeof *p->idle))) {
+    if (p)
+      free (p->host);
     free (p);
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
   }
@@ -94,8 +100,15 @@ vdl_http_pool_free (struct vdl_http_pool *p)
   }
   pthread_mutex_destroy (&p->lock);
   pthread_cond_destroy (&p->cond);
+  free (p->idle);
   free (p->host);
   free (p);
+}
+
+unsigned
+vdl_http_pool_size (const struct vdl_http_pool *p)
+{
+  return p->max;
 }
 
 static size_t on_header (char *data, size_t size, size_t n, void *opaque);
@@ -137,6 +150,9 @@ make_handle (struct vdl_http_pool *p, struct vdl_http **out)
   curl_easy_setopt (c, CURLOPT_LOW_SPEED_TIME,
                     t.read_ms ? (t.read_ms + 999) / 1000 : STALL_TIME);
   curl_easy_setopt (c, CURLOPT_TCP_KEEPALIVE, 1L);
+  /* One connection per handle, so the pool's size bounds them: a retry
+   * on a fresh connection closes the old one. */
+  curl_easy_setopt (c, CURLOPT_MAXCONNECTS, 1L);
   curl_easy_setopt (c, CURLOPT_BUFFERSIZE, 256L * 1024);
   curl_easy_setopt (c, CURLOPT_USERAGENT, "open-vixdisklib");
   curl_easy_setopt (c, CURLOPT_ERRORBUFFER, h->error);
@@ -156,7 +172,7 @@ vdl_http_get (struct vdl_http_pool *p, struct vdl_http **out)
   VixError err = VIX_OK;
 
   pthread_mutex_lock (&p->lock);
-  while (p->nidle == 0 && p->made == VDL_HTTP_CONNECTIONS)
+  while (p->nidle == 0 && p->made == p->max)
     pthread_cond_wait (&p->cond, &p->lock);
   if (p->nidle > 0)
     h = p->idle[--p->nidle];
@@ -258,6 +274,8 @@ on_body (char *data, size_t size, size_t n, void *opaque)
   char *nb;
 
   if (rq->buf) {
+    if (rq->stop && __atomic_load_n (rq->stop, __ATOMIC_RELAXED))
+      return 0;
     curl_easy_getinfo (h->curl, CURLINFO_RESPONSE_CODE, &rs->status);
     if (rs->status != 200 && rs->status != 206)
       return len;               /* an error page: the status says it */

@@ -16,8 +16,12 @@
 #include "remote-pin.h"
 #include "vixDiskLib.h"
 
-/* Transfers in flight at once per session (ESXi limits connections). */
+/* Connections (so transfers in flight at once) per session, unless
+ * vixDiskLib.https.MaxConnections says otherwise: servers limit them
+ * (ESXi about 128 HTTPS connections, vCenter 2048), and CDI or virt-v2v
+ * read many disks at once, each on a session of its own. */
 #define VDL_HTTP_CONNECTIONS 4
+#define VDL_HTTP_CONNECTIONS_MAX 32
 /* Fresh connections tried after a dropped one, per request. */
 #define VDL_HTTP_RETRIES 3
 
@@ -43,6 +47,9 @@ struct vdl_http_request {
    * that readers can use the start of a range before its end is in. */
   void (*progress) (void *opaque, size_t got);
   void *opaque;
+  /* GET: once *stop is true (an atomic load), the transfer is abandoned
+   * at its next piece (CURLE_WRITE_ERROR, connection closed). */
+  const bool *stop;
 };
 
 struct vdl_http_response {
@@ -67,6 +74,8 @@ struct vdl_http_response {
 VixError vdl_http_pool_new (const char *host, const struct vdl_pin *pin,
                             struct vdl_http_pool **out);
 void vdl_http_pool_free (struct vdl_http_pool *p);
+/* The most connections the pool opens at once. */
+unsigned vdl_http_pool_size (const struct vdl_http_pool *p);
 
 /* Take a connection (waiting while all are busy) and give it back.
  * Fails only if a new handle cannot be made. */

@@ -370,6 +370,45 @@ start_cut_proxy ()
   export CUT_PROXY_PORT CUT_PROXY_LOG=$dir/cut-proxy-$n.log CUT_PROXY_PID=$pid
 }
 
+# start_wan_proxy [OPTIONS...]: start tests/wan-proxy.py in front of the
+# current simulator: a modelled wide-area network (by default 50 MB/s
+# per connection and 2 ms each way; see that script for --rate, --delay,
+# --reset-after, --reset-from, --resets) and stop it at exit.  Exports
+# WAN_PROXY_PORT (connect there instead of VCSIM_PORT: the thumbprint is
+# the same) and WAN_PROXY_LOG (its event log, with the connections open
+# at once: "conn 3: open (2 open, peak 3)").
+start_wan_proxy ()
+{
+  local n dir i pid
+  _wan_proxy_count=$((${_wan_proxy_count:-0} + 1))
+  n=$_wan_proxy_count
+  dir=$PWD
+  rm -f "$dir/wan-proxy-$n.port"
+  /usr/bin/python3 "$srcdir/tests/wan-proxy.py" "$dir/wan-proxy-$n.port" \
+    "$VCSIM_HOST" "$VCSIM_PORT" --log "$dir/wan-proxy-$n.log" "$@" \
+    2> "$dir/wan-proxy-$n.err" &
+  pid=$!
+  cleanup_fn _stop_pid "$pid"
+  for (( i=0; i<300; i++ )); do
+    [ -s "$dir/wan-proxy-$n.port" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ ! -s "$dir/wan-proxy-$n.port" ]; then
+    echo "start_wan_proxy: the proxy did not start:" >&2
+    cat "$dir/wan-proxy-$n.err" >&2
+    return 1
+  fi
+  WAN_PROXY_PORT=$(cat "$dir/wan-proxy-$n.port")
+  export WAN_PROXY_PORT WAN_PROXY_LOG=$dir/wan-proxy-$n.log WAN_PROXY_PID=$pid
+}
+
+# wan_proxy_peak [LOG]: the most connections the proxy had open at once.
+wan_proxy_peak ()
+{
+  sed -n 's/.*open, peak \([0-9]*\)).*/\1/p' "${1:-$WAN_PROXY_LOG}" | sort -n | tail -n 1
+}
+
 # _stop_pid PID: SIGTERM a background process of this test and reap it.
 _stop_pid ()
 {

@@ -83,7 +83,10 @@ cat stall.err
 grep -E "$VCSIM_HOST.*faults/flat-flat.vmdk|faults/flat-flat.vmdk.*$VCSIM_HOST" stall.err
 
 # 3. Cuts beyond the library's retries: the plain read fails with EIO...
-start_cut_proxy --cut-after 200000 --cuts 50
+# (50 kB, so that even a read of one request's own 256 KiB, which is
+# what a reader does when the read-ahead chunk it waited for failed,
+# runs out of retries)
+start_cut_proxy --cut-after 50000 --cuts 50
 refute through "$CUT_PROXY_PORT" -- 'nbdcopy "$uri" many.raw' 2> many.err
 cat many.err
 grep -E "faults/flat-flat.vmdk" many.err

@@ -1,0 +1,427 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Parallel read-ahead for one datastore file read over HTTPS.
+ *
+ * Over a wide-area network one connection carries far less than the
+ * server and the network can together (its window, and the server's
+ * pacing per connection), so a sequential reader is served from chunks
+ * fetched by ranged GETs on several kept-alive connections at once: up
+ * to `connections` fetcher threads, each running one transfer on a
+ * connection of the session's pool (which bounds the connections of
+ * all the files of a session together).
+ *
+ * The file is cut into aligned chunks.  A read is sequential if it
+ * starts where the previous one ended or in the chunk right after one in
+ * memory: its chunk is queued.  A read served from a chunk queues the
+ * `connections` chunks after it, so that every connection has a
+ * transfer while the reader consumes (and a reader that stops after one
+ * read, e.g. a random read that happened to look sequential, costs one
+ * chunk, not a deep read-ahead).  Any other read is one GET of its own
+ * bytes: one round trip.
+ *
+ * Memory: `connections` + 2 chunk buffers at most per file (the chunk
+ * being read, those ahead of it, one left behind for readers still
+ * copying out), each allocated when first used.  The chunk size is the
+ * largest power of two up to MAX_CHUNK for which the session's files
+ * open when reading starts fit BUDGET together, and at least MIN_CHUNK.
+ *
+ * Chunks are usable as their bytes arrive: a reader waits only for its
+ * own bytes (struct waiter), and is woken alone, after the lock is
+ * released.  The lock is never held during a transfer or a copy; a
+ * chunk being copied from is pinned (readers) and not reused meanwhile.
+ * A chunk whose transfer failed is dropped and its waiters read their
+ * bytes directly, so that the error (recorded per thread) reaches them.
+ */
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "log.h"
+#include "remote-readahead.h"
+
+#define MIN_CHUNK ((size_t) 256 << 10)
+#define MAX_CHUNK ((size_t) 8 << 20)
+#define BUDGET ((uint64_t) 64 << 20)
+
+enum chunk_state { EMPTY, QUEUED, LOADING, READY };
+
+/* A reader waiting for a chunk's bytes up to need (filled >= need), or
+ * for the end of its transfer. */
+struct waiter {
+  size_t need;
+  bool failed;                  /* the transfer failed: read directly */
+  sem_t sem;
+  struct waiter *next;
+};
+
+struct chunk {
+  struct vdl_readahead *ra;
+  enum chunk_state state;
+  uint64_t start;
+  size_t len;
+  size_t filled;                /* bytes of [start, start+len) in buf */
+  unsigned char *buf;           /* ra->chunk bytes, from the first use */
+  unsigned readers;             /* copying out without the lock */
+  unsigned long used;           /* for LRU reuse */
+  struct waiter *waiters;
+  size_t wake_at;               /* the least fill a waiter waits for */
+};
+
+struct vdl_readahead {
+  struct vdl_remote_file *f;
+  uint64_t size;
+  const unsigned *files;        /* atomic: the session's open files */
+  unsigned connections;
+  size_t chunk;                 /* 0 until the first chunk is queued */
+  pthread_mutex_t lock;         /* everything below */
+  pthread_cond_t work;          /* a chunk was queued, or closing */
+  unsigned nslots;
+  struct chunk *slots;
+  pthread_t *threads;
+  unsigned nthreads, idle, queued;
+  bool stop;                    /* also read atomically by transfers */
+  uint64_t last_end;            /* where the latest read ended */
+  unsigned long tick;
+};
+
+/* Take the waiters of c that are satisfied (all of them if all, marked
+ * failed if failed), to be woken with wake once the lock is released. */
+static struct waiter *
+satisfied (struct chunk *c, bool all, bool failed)
+{
+  struct waiter **pp = &c->waiters, *x, *woken = NULL;
+
+  c->wake_at = SIZE_MAX;
+  while ((x = *pp)) {
+    if (all || x->need <= c->filled) {
+      *pp = x->next;
+      x->failed = failed;
+      x->next = woken;
+      woken = x;
+    }
+    else {
+      if (x->need < c->wake_at)
+        c->wake_at = x->need;
+      pp = &x->next;
+    }
+  }
+  return woken;
+}
+
+static void
+wake (struct waiter *x)
+{
+  struct waiter *next;
+
+  for (; x; x = next) {
+    next = x->next;             /* x is gone once posted */
+    sem_post (&x->sem);
+  }
+}
+
+/* Called for every piece of a chunk's transfer. */
+static void
+progress (void *opaque, size_t got)
+{
+  struct chunk *c = opaque;
+  struct vdl_readahead *ra = c->ra;
+  struct waiter *woken = NULL;
+
+  pthread_mutex_lock (&ra->lock);
+  c->filled = got;
+  if (c->filled >= c->wake_at)
+    woken = satisfied (c, false, false);
+  pthread_mutex_unlock (&ra->lock);
+  wake (woken);
+}
+
+/* The queued chunk that comes first in the file: the one a reader needs
+ * soonest. */
+static struct chunk *
+next_queued (struct vdl_readahead *ra)
+{
+  struct chunk *best = NULL;
+  unsigned i;
+
+  for (i = 0; i < ra->nslots; i++)
+    if (ra->slots[i].state == QUEUED &&
+        (!best || ra->slots[i].start < best->start))
+      best = &ra->slots[i];
+  return best;
+}
+
+static void *
+fetcher (void *arg)
+{
+  struct vdl_readahead *ra = arg;
+  struct waiter *woken;
+  struct chunk *c;
+  VixError err;
+
+  pthread_mutex_lock (&ra->lock);
+  for (;;) {
+    while (!ra->stop && !(c = next_queued (ra))) {
+      ra->idle++;
+      pthread_cond_wait (&ra->work, &ra->lock);
+      ra->idle--;
+    }
+    if (ra->stop)
+      break;
+    c->state = LOADING;
+    ra->queued--;
+    pthread_mutex_unlock (&ra->lock);
+    err = vdl_remote_file_fetch (ra->f, c->buf, c->len, c->start, progress,
+                                 c, &ra->stop);
+    pthread_mutex_lock (&ra->lock);
+    c->state = err == VIX_OK ? READY : EMPTY;
+    woken = satisfied (c, true, err != VIX_OK);
+    pthread_mutex_unlock (&ra->lock);
+    wake (woken);
+    pthread_mutex_lock (&ra->lock);
+  }
+  pthread_mutex_unlock (&ra->lock);
+  return NULL;
+}
+
+struct vdl_readahead *
+vdl_readahead_new (struct vdl_remote_file *f, uint64_t size,
+                   unsigned connections, const unsigned *files)
+{
+  struct vdl_readahead *ra = calloc (1, sizeof *ra);
+  unsigned i;
+
+  if (!ra)
+    return NULL;
+  ra->f = f;
+  ra->size = size;
+  ra->files = files;
+  ra->connections = connections ? connections : 1;
+  ra->nslots = ra->connections + 2;
+  ra->slots = calloc (ra->nslots, sizeof *ra->slots);
+  ra->threads = calloc (ra->connections, sizeof *ra->threads);
+  if (!ra->slots || !ra->threads) {
+    free (ra->slots);
+    free (ra->threads);
+    free (ra);
+    return NULL;
+  }
+  for (i = 0; i < ra->nslots; i++) {
+    ra->slots[i].ra = ra;
+    ra->slots[i].wake_at = SIZE_MAX;
+  }
+  pthread_mutex_init (&ra->lock, NULL);
+  pthread_cond_init (&ra->work, NULL);
+  return ra;
+}
+
+void
+vdl_readahead_free (struct vdl_readahead *ra)
+{
+  unsigned i;
+
+  if (!ra)
+    return;
+  pthread_mutex_lock (&ra->lock);
+  __atomic_store_n (&ra->stop, true, __ATOMIC_RELAXED);
+  pthread_cond_broadcast (&ra->work);
+  pthread_mutex_unlock (&ra->lock);
+  for (i = 0; i < ra->nthreads; i++)
+    pthread_join (ra->threads[i], NULL);
+  for (i = 0; i < ra->nslots; i++)
+    free (ra->slots[i].buf);
+  pthread_cond_destroy (&ra->work);
+  pthread_mutex_destroy (&ra->lock);
+  free (ra->slots);
+  free (ra->threads);
+  free (ra);
+}
+
+/* The chunk size, chosen when reading ahead starts. */
+static size_t
+chunk_size (struct vdl_readahead *ra)
+{
+  unsigned files;
+  size_t c = MAX_CHUNK;
+
+  if (ra->chunk)
+    return ra->chunk;
+  files = __atomic_load_n (ra->files, __ATOMIC_RELAXED);
+  if (files == 0)
+    files = 1;
+  while (c > MIN_CHUNK && (uint64_t) c * ra->nslots * files > BUDGET)
+    c /= 2;
+  ra->chunk = c;
+  return c;
+}
+
+static uint64_t
+chunk_start (struct vdl_readahead *ra, uint64_t offset)
+{
+  return offset - offset % chunk_size (ra);
+}
+
+/* The chunk in memory (or coming) holding the byte at offset. */
+static struct chunk *
+containing (struct vdl_readahead *ra, uint64_t offset)
+{
+  unsigned i;
+
+  for (i = 0; i < ra->nslots; i++)
+    if (ra->slots[i].state != EMPTY && ra->slots[i].start <= offset &&
+        offset - ra->slots[i].start < ra->slots[i].len)
+      return &ra->slots[i];
+  return NULL;
+}
+
+/* Whether a read at offset continues an earlier one. */
+static bool
+sequential (struct vdl_readahead *ra, uint64_t offset)
+{
+  uint64_t start;
+  unsigned i;
+
+  if (offset == ra->last_end)
+    return true;
+  start = chunk_start (ra, offset);
+  for (i = 0; i < ra->nslots; i++)
+    if (ra->slots[i].state != EMPTY &&
+        ra->slots[i].start + ra->slots[i].len == start)
+      return true;
+  return false;
+}
+
+/* Make sure a fetcher will take the chunk just queued: start one more
+ * while there are more queued chunks than idle fetchers.  False if there
+ * is no fetcher at all. */
+static bool
+start_fetcher (struct vdl_readahead *ra)
+{
+  if (ra->nthreads < ra->connections && ra->queued > ra->idle &&
+      pthread_create (&ra->threads[ra->nthreads], NULL, fetcher, ra) == 0)
+    ra->nthreads++;
+  if (ra->nthreads == 0)
+    return false;
+  pthread_cond_signal (&ra->work);
+  return true;
+}
+
+/* Queue the chunk starting at start in a free slot, or in the least
+ * recently used ready one outside [keep, keep_end) that nobody is
+ * copying from; NULL if there is none. */
+static struct chunk *
+claim (struct vdl_readahead *ra, uint64_t start, uint64_t keep,
+       uint64_t keep_end)
+{
+  struct chunk *best = NULL, *c;
+  size_t size = chunk_size (ra);
+  unsigned i;
+
+  for (i = 0; i < ra->nslots; i++) {
+    c = &ra->slots[i];
+    if (c->state == QUEUED || c->state == LOADING || c->readers > 0 ||
+        (c->state == READY && c->start >= keep && c->start < keep_end))
+      continue;
+    if (!best || (best->state == READY &&
+                  (c->state == EMPTY || c->used < best->used)))
+      best = c;
+  }
+  if (!best)
+    return NULL;
+  if (!best->buf && !(best->buf = malloc (size)))
+    return NULL;
+  best->state = QUEUED;
+  best->start = start;
+  best->len = ra->size - start < size ? ra->size - start : size;
+  best->filled = 0;
+  best->used = ++ra->tick;
+  ra->queued++;
+  if (!start_fetcher (ra)) {
+    best->state = EMPTY;
+    ra->queued--;
+    return NULL;
+  }
+  return best;
+}
+
+/* Queue the chunks after the one holding offset, up to `connections`
+ * of them, where missing. */
+static void
+top_up (struct vdl_readahead *ra, uint64_t offset)
+{
+  size_t size = chunk_size (ra);
+  uint64_t base = chunk_start (ra, offset), s;
+  uint64_t keep_end = base + (uint64_t) size * (ra->connections + 1);
+  unsigned j;
+
+  for (j = 1; j <= ra->connections; j++) {
+    s = base + (uint64_t) size * j;
+    if (s >= ra->size)
+      break;
+    if (!containing (ra, s) && !claim (ra, s, base, keep_end))
+      break;
+  }
+}
+
+VixError
+vdl_readahead_read (struct vdl_readahead *ra, void *buf, size_t len,
+                    uint64_t offset)
+{
+  unsigned char *p = buf;
+  struct chunk *c;
+  size_t n, need;
+  uint64_t base;
+  bool queued_now;
+
+  pthread_mutex_lock (&ra->lock);
+  while (len > 0) {
+    queued_now = false;
+    c = containing (ra, offset);
+    if (!c && sequential (ra, offset)) {
+      base = chunk_start (ra, offset);
+      c = claim (ra, base, base,
+                 base + (uint64_t) chunk_size (ra) * (ra->connections + 1));
+      queued_now = true;
+    }
+    if (!c)
+      break;                    /* not sequential, or no room: directly */
+    if (!queued_now)
+      top_up (ra, offset);
+    n = c->start + c->len - offset < len ? c->start + c->len - offset : len;
+    need = offset + n - c->start;
+    if (c->state != READY && c->filled < need) {
+      struct waiter me = { .need = need, .next = c->waiters };
+
+      sem_init (&me.sem, 0, 0);
+      c->waiters = &me;
+      if (need < c->wake_at)
+        c->wake_at = need;
+      pthread_mutex_unlock (&ra->lock);
+      while (sem_wait (&me.sem) == -1)
+        ;                       /* EINTR */
+      sem_destroy (&me.sem);
+      pthread_mutex_lock (&ra->lock);
+      if (me.failed)
+        break;                  /* the rest directly, for its error */
+      continue;                 /* look again */
+    }
+    c->readers++;
+    c->used = ++ra->tick;
+    pthread_mutex_unlock (&ra->lock);
+    memcpy (p, c->buf + (offset - c->start), n);
+    pthread_mutex_lock (&ra->lock);
+    c->readers--;
+    p += n;
+    offset += n;
+    len -= n;
+    ra->last_end = offset;
+  }
+  if (len == 0) {
+    pthread_mutex_unlock (&ra->lock);
+    return VIX_OK;
+  }
+  ra->last_end = offset + len;
+  pthread_mutex_unlock (&ra->lock);
+  return vdl_remote_file_fetch (ra->f, p, len, offset, NULL, NULL, NULL);
+}
