@@ -105,3 +105,14 @@ cat rd.out
 grep -q "points to sector 2147483392" rd.out ||
   fail "a read error names a placeholder, not the entry in the file"
 refute grep -q 4294967295 rd.out
+
+# ---- the documentation's top agrees with the rest: the open library
+# reads remote disks; the README's blocksize example warns of the abort.
+sed -n '/^=head1 DESCRIPTION/,/^=head1 EXAMPLES/p' \
+  "$srcdir/plugin/nbdkit-vddk-plugin.pod" | tr '\n' ' ' > desc.txt
+refute grep -Eq "does not talk to VMware servers|with VMware's own library, a disk" desc.txt ||
+  fail "the man page's DESCRIPTION says remote disks need VMware's library"
+grep -Eq "reads the disks of VMs on ESXi and vCenter" desc.txt
+grep -q -- '--filter=blocksize' "$srcdir/README.md"
+grep -q -- '--filter=noextents' "$srcdir/README.md" ||
+  fail "the README's blocksize example lacks the noextents warning"
