@@ -16,7 +16,10 @@ set -x
 requires nbdinfo --version
 vcsim_requires
 vcsim_build
-fail () { echo "FAIL: $*" >&2; exit 1; }
+# fail MESSAGE: record a failed check and go on, so that one run shows
+# every behaviour that is wrong; the test fails at the end.
+failures=0
+fail () { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 
 secret="S3cret-$RANDOM-pw"
 start_vcsim --user admin --password "$secret"
@@ -56,11 +59,12 @@ grep -q 'the password login tried after it failed: login to .* as admin failed: 
 # logged in (in the debug log).
 serve good.out cookie=+cookie user=admin password=+pw ||
   fail "a good password after a rejected cookie does not connect"
-grep -q "export-size: $((4 << 20))" good.out
-grep -q 'the session cookie given was rejected; logging in as admin' good.out
+grep -q "export-size: $((4 << 20))" good.out || fail "wrong size served"
+grep -q 'the session cookie given was rejected; logging in as admin' good.out ||
+  fail "the debug log does not say why it logged in after a cookie"
 
 # Remote disks are read-only: a warning line, no error.
-grep -q 'is_read_only: true' good.out
+grep -q 'is_read_only: true' good.out || fail "a remote disk is not read-only"
 grep -Eq '^nbdkit: vddk: warning: serving .*msg/disk.vmdk read-only' good.out ||
   fail "serving a remote disk read-only is not a warning line"
 refute grep -q 'error: warning' good.out || fail "a warning is logged as an error"
@@ -69,3 +73,5 @@ refute grep -q 'error: warning' good.out || fail "a warning is logged as an erro
 refute grep -F -- "$secret" all.log
 refute grep -F -- "bogus-" all.log
 refute grep -F -- "$(cat key)" all.log
+
+[ "$failures" -eq 0 ] || { echo "$failures check(s) failed" >&2; exit 1; }

@@ -15,7 +15,10 @@ set -x
 
 requires nbdinfo --version
 requires qemu-img --version
-fail () { echo "FAIL: $*" >&2; exit 1; }
+# fail MESSAGE: record a failed check and go on, so that one run shows
+# every behaviour that is wrong; the test fails at the end.
+failures=0
+fail () { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 
 # serve OUT [NBDKIT-ARGS...]: nbdkit with the plugin, nbdinfo as the
 # client; nbdkit's and nbdinfo's output in OUT.  Returns nbdkit's status.
@@ -40,7 +43,8 @@ grep -Eq 'lib64/libvixDiskLib\.so\.9(, libvixDiskLib\.so\.9)?: not found' lib.ou
 # Nothing there at all: still the reference plugin's message.
 mkdir empty
 refute serve empty.out libdir=empty "$SAMPLES/monolithicSparse.vmdk"
-grep -F "lib64/libvixDiskLib.so.9: cannot open shared object file" empty.out
+grep -F "lib64/libvixDiskLib.so.9: cannot open shared object file" empty.out ||
+  fail "an empty libdir no longer gets the reference plugin's message"
 
 # ---- transports=nbd on a local file: one sentence, no nested brackets
 refute serve tr.out transports=nbd "$SAMPLES/monolithicSparse.vmdk"
@@ -48,7 +52,8 @@ grep -Fq 'the transport modes "nbd" cannot open a local disk: local disks are re
   fail "transports=nbd on a local file is not told in one clear sentence"
 grep 'transport modes' tr.out | refute grep -q ') (' ||
   fail "the transports message still stacks parentheses"
-serve tr2.out transports=nbd:file "$SAMPLES/monolithicSparse.vmdk"
+serve tr2.out transports=nbd:file "$SAMPLES/monolithicSparse.vmdk" ||
+  fail "transports=nbd:file on a local file does not work"
 
 # ---- a disk that can only be read: a warning, not an error
 truncate -s 1M ro-flat.bin
@@ -73,22 +78,24 @@ refute grep -q "error" ro.out || fail "a warning is logged as an error"
 create_type ()
 {
   rm -f c.vmdk c-*.vmdk
-  serve c.out "$PWD/c.vmdk" create=true create-type=$1 create-size=4M >&2 ||
-    fail "create-type=$1 is refused"
-  vmdk_descriptor c.vmdk | grep -E '^(createType|ddb\.thin)'
+  serve c.out "$PWD/c.vmdk" create=true create-type=$1 create-size=4M >&2 &&
+    vmdk_descriptor c.vmdk | grep -E '^(createType|ddb\.thin)'
 }
 for pair in streamOptimized:stream-optimized STREAMOPTIMIZED:stream-optimized \
             monolithicFlat:monolithic-flat twoGbMaxExtentSparse:split-sparse \
             vmfsThin:vmfs-thin vmfs:vmfs-flat vmfssparse:vmfs-sparse; do
   want=$(create_type "${pair#*:}")
-  got=$(create_type "${pair%%:*}")
+  got=$(create_type "${pair%%:*}") ||
+    { fail "create-type=${pair%%:*} is refused"; continue; }
   [ "$got" = "$want" ] ||
     fail "create-type=${pair%%:*} made '$got', not what ${pair#*:} makes: '$want'"
 done
 rm -f c.vmdk
 refute serve bad.out "$PWD/c.vmdk" create=true create-type=streamoptimised create-size=4M
-grep -Fq "unknown create-type: streamoptimised (monolithic-sparse" bad.out
-grep -Fq "streamOptimized" bad.out
+grep -Fq "unknown create-type: streamoptimised (monolithic-sparse" bad.out ||
+  fail "an unknown create-type does not list the names"
+grep -Fq "streamOptimized" bad.out ||
+  fail "an unknown create-type does not name VMware's spellings"
 [ ! -e c.vmdk ]
 
 # ---- a grain table entry past the end of the file, read through nbdkit
@@ -104,7 +111,7 @@ nbdkit -r -U - "$VDDK_PLUGIN" "$PWD/d.vmdk" \
 cat rd.out
 grep -q "points to sector 2147483392" rd.out ||
   fail "a read error names a placeholder, not the entry in the file"
-refute grep -q 4294967295 rd.out
+refute grep -q 4294967295 rd.out || fail "a read error names the placeholder 4294967295"
 
 # ---- the documentation's top agrees with the rest: the open library
 # reads remote disks; the README's blocksize example warns of the abort.
@@ -112,7 +119,10 @@ sed -n '/^=head1 DESCRIPTION/,/^=head1 EXAMPLES/p' \
   "$srcdir/plugin/nbdkit-vddk-plugin.pod" | tr '\n' ' ' > desc.txt
 refute grep -Eq "does not talk to VMware servers|with VMware's own library, a disk" desc.txt ||
   fail "the man page's DESCRIPTION says remote disks need VMware's library"
-grep -Eq "reads the disks of VMs on ESXi and vCenter" desc.txt
+grep -Eq "reads the disks of VMs on ESXi and vCenter" desc.txt ||
+  fail "the man page's DESCRIPTION does not say the open library reads remote disks"
 grep -q -- '--filter=blocksize' "$srcdir/README.md"
 grep -q -- '--filter=noextents' "$srcdir/README.md" ||
   fail "the README's blocksize example lacks the noextents warning"
+
+[ "$failures" -eq 0 ] || { echo "$failures check(s) failed" >&2; exit 1; }

@@ -16,7 +16,10 @@ set -e
 set -x
 
 esc=$'\033'
-fail () { echo "FAIL: $*" >&2; exit 1; }
+# fail MESSAGE: record a failed check and go on, so that one run shows
+# every behaviour that is wrong; the test fails at the end.
+failures=0
+fail () { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 
 # ---- control characters in names, in the tool's own words
 bad=$'tab\there\033[31m.vmdk'
@@ -50,7 +53,7 @@ vdm_fails 2 "bad size '1\\\\nMB'" -c -s $'1\nMB' x.vmdk ||
   fail "a bad size holding a newline is not one escaped line"
 vdm_fails 2 "unknown disk type 'a\\\\x1b\\[2Jb'" -c -s 1MB -t $'a\033[2Jb' x.vmdk ||
   fail "a bad type holding an escape is not escaped"
-refute grep -q "$esc" fails.err
+refute grep -q "$esc" fails.err || fail "an error holds a raw escape character"
 
 # ---- a damaged grain table entry: the error names the value in the file
 vdm -q -c -s 100MB -t 0 d.vmdk
@@ -65,7 +68,7 @@ cat e.out
 grep -q "points to sector 2147483392" e.out    # what -e sees
 vdm_fails 1 "points to sector 2147483392" -r d.vmdk -t 0 c.vmdk ||
   fail "a read error names a placeholder, not the entry in the file"
-refute grep -q 4294967295 fails.err
+refute grep -q 4294967295 fails.err || fail "an error names the placeholder 4294967295"
 
 # ---- --json: command-line errors as JSON objects
 # json_error FILE OPERATION: FILE holds exactly one JSON error object
@@ -118,11 +121,14 @@ assert e["source"] == "small.vmdk" and e["destination"] == "exists.vmdk", e
 assert "file" not in e, e
 PY
 "$VDM" --json -r small.vmdk -t 0 new.vmdk > done.out
-/usr/bin/python3 - done.out <<'PY'
+/usr/bin/python3 - done.out <<'PY' || fail "a convert's done event has no source and destination fields"
 import json, sys
 e = [json.loads(l) for l in open(sys.argv[1])][-1]
 assert e == {"event": "done", "operation": "convert",
              "source": "small.vmdk", "destination": "new.vmdk"}, e
 PY
 # Single-file events keep "file".
-"$VDM" --json -x 2MB small.vmdk | tail -n1 | grep -F '"file": "small.vmdk"'
+"$VDM" --json -x 2MB small.vmdk | tail -n1 | grep -F '"file": "small.vmdk"' ||
+  fail "a single-file event has no \"file\""
+
+[ "$failures" -eq 0 ] || { echo "$failures check(s) failed" >&2; exit 1; }
