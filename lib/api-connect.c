@@ -43,11 +43,15 @@ check_transports (const char *modes, bool remote)
         (remote && n == 6 && strncmp (p, "nbdssl", 6) == 0))
       return VIX_OK;
   }
+  if (!remote)
+    return vdl_error (VIX_E_INVALID_ARG, "the transport modes \"%s\" "
+                      "cannot open a local disk: local disks are read "
+                      "with the mode \"file\" only", modes);
   return vdl_error (VIX_E_INVALID_ARG, "none of the transport modes \"%s\" "
-                    "is available: this VixDiskLib reads %s (nbd and nbdssl "
-                    "are served by https; san and hotadd need VMware's "
-                    "VDDK)", modes, remote ? "remote disks over https"
-                    : "local files only (file)");
+                    "is available for a remote disk: this VixDiskLib reads "
+                    "remote disks over https, which the modes \"nbd\", "
+                    "\"nbdssl\" and \"https\" select, and \"san\" and "
+                    "\"hotadd\" need VMware's VDDK", modes);
 }
 
 /* "moref=vm-16" -> "vm-16". */

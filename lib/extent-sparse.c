@@ -186,12 +186,29 @@ sparse_file_end (struct sparse_extent *s)
   return end < UINT32_MAX ? end : UINT32_MAX;
 }
 
+/* The value of an entry read_gt replaced with UINT32_MAX, as the file
+ * holds it, so that an error names what -e reports (read once more:
+ * only errors pay for it). */
+static uint32_t
+entry_in_file (struct sparse_extent *s, uint64_t sector, uint32_t entry)
+{
+  uint32_t at = __atomic_load_n (&s->gd[sector / s->gt_cover],
+                                 __ATOMIC_ACQUIRE), raw;
+
+  if (entry != UINT32_MAX || at == 0 ||
+      vdl_file_pread (s->file, &raw, sizeof raw, (uint64_t) at * SS +
+                      sparse_grain_index (s, sector) * sizeof raw) != VIX_OK)
+    return entry;
+  return le32toh (raw);
+}
+
 VixError
 sparse_check_entry (struct sparse_extent *s, uint64_t sector, uint32_t entry)
 {
   uint64_t end = sparse_file_end (s);
   if (entry >= s->h.overhead && entry < end)
     return VIX_OK;
+  entry = entry_in_file (s, sector, entry);
   return vdl_error (VIX_E_DISK_NEEDSREPAIR,
                     "%s is corrupt: the grain table entry for sector %llu "
                     "points to sector %u, %s%llu sectors)", s->e.path,

@@ -180,14 +180,29 @@ vdl_remote_call (struct vdl_remote *r, const char *method, const char *body,
       return vdl_error (VIX_E_FILE_ACCESS_ERROR,
                         "%s: %s: not authenticated, even after logging in "
                         "again", r->host, method);
+    /* Generation 0: the cookie is the one given (cookie=), not one of
+     * our logins; say so rather than blame the password. */
     if (!r->user || !r->password)
       return vdl_error (VIX_E_FILE_ACCESS_ERROR,
-                        "%s: %s: not authenticated: the session cookie is "
-                        "not (or no longer) valid, and no user and "
-                        "password were given to log in again",
-                        r->host, method);
+                        "%s: %s: not authenticated: %s, and no password "
+                        "login was tried: no user name and password were "
+                        "given", r->host, method, generation == 0
+                        ? "the session cookie given (cookie=) was rejected "
+                        "(not or no longer valid)"
+                        : "the session is no longer valid");
     vdl_soap_reply_free (reply);
+    if (generation == 0)
+      vdl_debug ("VixDiskLib: %s: the session cookie given was rejected; "
+                 "logging in as %s with the password", r->host, r->user);
     err = vdl_remote_relogin (r, generation);
+    if (err != VIX_OK && generation == 0) {
+      char *text = vdl_error_text (err);
+      vdl_error (err, "%s: the session cookie given (cookie=) was rejected "
+                 "(not or no longer valid), and the password login tried "
+                 "after it failed: %s", r->host,
+                 text ? text : "unknown error");
+      free (text);
+    }
     if (err != VIX_OK)
       return err;
   }

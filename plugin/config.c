@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -75,6 +76,20 @@ static const struct name_value disk_type_names[] = {
   { "stream-optimized", VIXDISKLIB_DISK_STREAM_OPTIMIZED },
   { "vmfs-thin", VIXDISKLIB_DISK_VMFS_THIN },
   { "vmfs-sparse", VIXDISKLIB_DISK_VMFS_SPARSE },
+  { NULL, 0 }
+};
+
+/* The createType a VMDK descriptor holds for each, which VMware's own
+ * tools print: accepted too, in any case. */
+static const struct name_value create_type_names[] = {
+  { "monolithicSparse", VIXDISKLIB_DISK_MONOLITHIC_SPARSE },
+  { "monolithicFlat", VIXDISKLIB_DISK_MONOLITHIC_FLAT },
+  { "twoGbMaxExtentSparse", VIXDISKLIB_DISK_SPLIT_SPARSE },
+  { "twoGbMaxExtentFlat", VIXDISKLIB_DISK_SPLIT_FLAT },
+  { "vmfs", VIXDISKLIB_DISK_VMFS_FLAT },
+  { "streamOptimized", VIXDISKLIB_DISK_STREAM_OPTIMIZED },
+  { "vmfsThin", VIXDISKLIB_DISK_VMFS_THIN },
+  { "vmfsSparse", VIXDISKLIB_DISK_VMFS_SPARSE },
   { NULL, 0 }
 };
 
@@ -283,8 +298,21 @@ vddk_config (const char *key, const char *value)
     create_size = size;
   }
   else if (strcmp (key, "create-type") == 0) {
-    if (!lookup (disk_type_names, value, &v)) {
-      vddk_error ("unknown create-type: %s", value);
+    const struct name_value *t;
+
+    for (t = create_type_names; t->name; t++)
+      if (strcasecmp (t->name, value) == 0)
+        break;
+    if (t->name)
+      v = t->value;
+    else if (!lookup (disk_type_names, value, &v)) {
+      vddk_error ("unknown create-type: %s (monolithic-sparse, "
+                  "monolithic-flat, split-sparse, split-flat, vmfs-flat, "
+                  "stream-optimized, vmfs-thin, vmfs-sparse, or the "
+                  "createType of a VMDK descriptor: monolithicSparse, "
+                  "monolithicFlat, twoGbMaxExtentSparse, "
+                  "twoGbMaxExtentFlat, vmfs, streamOptimized, vmfsThin, "
+                  "vmfsSparse)", value);
       return -1;
     }
     create_type = v;

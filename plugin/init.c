@@ -28,10 +28,10 @@ vddk_after_fork (void)
   VixError err;
 
   VDDK_NAMED_CALL_START (InitEx,
-                         "6, 5, &debug_fn, &error_fn, &error_fn, %s, %s",
+                         "6, 5, &debug_fn, &warning_fn, &error_fn, %s, %s",
                          get_libdir (), config_file ? config_file : "NULL");
-  err = vix.InitEx (6, 5, &debug_function, &error_function, &error_function,
-                    get_libdir (), config_file);
+  err = vix.InitEx (6, 5, &debug_function, &warning_function,
+                    &error_function, get_libdir (), config_file);
   VDDK_CALL_END (InitEx, 0);
   if (err != VIX_OK) {
     VDDK_ERROR (err, "VixDiskLib_InitEx");

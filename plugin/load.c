@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include "escape.h"
 #include "vddk.h"
@@ -65,6 +66,89 @@ load_symbols (void)
     (capabilities () & OPENVIXDISKLIB_CAP_THREAD_SAFE);
 }
 
+/* Append sep (unless *out is empty) and text to *out; exits if out of
+ * memory. */
+static void
+append (char **out, const char *sep, const char *text)
+{
+  char *s;
+
+  if (asprintf (&s, "%s%s%s", *out ? *out : "", *out ? sep : "",
+                text) == -1) {
+    nbdkit_error ("asprintf: %m");
+    exit (EXIT_FAILURE);
+  }
+  free (*out);
+  *out = s;
+}
+
+/* Add "NAMES: not found" for the names not there so far. */
+static void
+flush_missing (char **msg, char **missing)
+{
+  if (*missing) {
+    append (missing, "", ": not found");
+    append (msg, "; ", *missing);
+    free (*missing);
+    *missing = NULL;
+  }
+}
+
+/* Why nothing loaded, in the order tried: the names that are not there,
+ * and each library that is there with dlopen's reason (not a library,
+ * a missing dependency), rather than only the first name's "not found"
+ * (which hid that a .so.8 was there but broken). */
+static void
+report_failures (const char *dir, char *const *errors, const char *first)
+{
+  char *msg = NULL, *missing = NULL, *item, *safe;
+  bool any = false;
+  size_t i, n = strlen (dir), k;
+
+  for (i = 0; i < NR_CANDIDATES; i++) {
+    const char *e = errors[i], *name = candidates[i].soname;
+    if (!e) {
+      append (&missing, ", ", name);
+      continue;
+    }
+    any = true;
+    flush_missing (&msg, &missing);
+    /* dlerror starts with the path, which the name already says. */
+    k = strlen (name);
+    if (strncmp (e, dir, n) == 0 && e[n] == '/' &&
+        strncmp (e + n + 1, name, k) == 0 &&
+        strncmp (e + n + 1 + k, ": ", 2) == 0)
+      e += n + 1 + k + 2;
+    if (asprintf (&item, "%s: %s", name, e) == -1) {
+      nbdkit_error ("asprintf: %m");
+      exit (EXIT_FAILURE);
+    }
+    append (&msg, "; ", item);
+    free (item);
+  }
+  flush_missing (&msg, &missing);
+
+  if (!any) {
+    /* Nothing there at all: the reference plugin's message. */
+    safe = escape_controls_dup (first ? first : "dlopen failed");
+    nbdkit_error ("%s\n\n"
+                  "If '%s' is located on a non-standard path "
+                  "you may need to\n"
+                  "set libdir=/path/to/vmware-vix-disklib-distrib.\n\n"
+                  "See nbdkit-vddk-plugin(1) man page section "
+                  "\"LIBRARY LOCATION\" for details.",
+                  safe ? safe : first ? first : "dlopen failed",
+                  candidates[0].soname);
+    free (safe);
+  }
+  else
+    /* One line: dlerror's text names paths, which may hold anything. */
+    vddk_error ("cannot load VMware's library (libvixDiskLib) from %s: %s.  "
+                "See nbdkit-vddk-plugin(1) man page section "
+                "\"LIBRARY LOCATION\".", dir, msg);
+  free (msg);
+}
+
 /* Returns 0 on success.  On failure, exits if REQUIRED (nbdkit is
  * about to serve and cannot without the library), else returns -1
  * quietly (--dump-plugin then just omits the library lines).
@@ -73,7 +157,8 @@ int
 load_library (bool required)
 {
   const char *dir = get_libdir ();
-  char *first_error = NULL, *path;
+  char *errors[NR_CANDIDATES] = { NULL }, *first = NULL, *path;
+  const char *e;
   size_t i;
 
   if (dl)
@@ -85,8 +170,8 @@ load_library (bool required)
       exit (EXIT_FAILURE);
     }
     dl = dlopen (path, RTLD_NOW);
-    free (path);
     if (dl) {
+      free (path);
       library_version = candidates[i].version;
       if (asprintf (&library_dir, "%s%s", dir,
                     candidates[i].in_lib64 ? "/lib64" : "") == -1) {
@@ -95,30 +180,27 @@ load_library (bool required)
       }
       break;
     }
+    /* A name that is there but does not load is worth its own reason;
+     * one that is not there is only "not found". */
+    e = dlerror ();
+    if (!e)
+      e = "dlopen failed";
     if (i == 0)
-      first_error = strdup (dlerror ());
+      first = strdup (e);
+    if (access (path, F_OK) == 0)
+      errors[i] = strdup (e);
+    free (path);
   }
 
-  if (dl == NULL) {
-    if (required) {
-      /* The text is several lines on purpose; dlerror's part names a
-       * path, which may hold anything. */
-      char *safe = first_error ? escape_controls_dup (first_error) : NULL;
-      nbdkit_error ("%s\n\n"
-                    "If '%s' is located on a non-standard path "
-                    "you may need to\n"
-                    "set libdir=/path/to/vmware-vix-disklib-distrib.\n\n"
-                    "See nbdkit-vddk-plugin(1) man page section "
-                    "\"LIBRARY LOCATION\" for details.",
-                    safe ? safe : first_error ? first_error
-                    : "dlopen failed",
-                    candidates[0].soname);
-      exit (EXIT_FAILURE);
-    }
-    free (first_error);
-    return -1;
+  if (dl == NULL && required) {
+    report_failures (dir, errors, first);
+    exit (EXIT_FAILURE);
   }
-  free (first_error);
+  for (i = 0; i < NR_CANDIDATES; i++)
+    free (errors[i]);
+  free (first);
+  if (dl == NULL)
+    return -1;
 
   load_symbols ();
   return 0;

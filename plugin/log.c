@@ -6,6 +6,7 @@
 #include <string.h>
 #include <stdarg.h>
 #include <errno.h>
+#include <unistd.h>
 
 #include "escape.h"
 #include "vddk.h"
@@ -30,36 +31,58 @@ format_message (const char *fs, va_list args)
   return str;
 }
 
-/* nbdkit_error or nbdkit_debug of str with its control characters
- * escaped. */
+enum level { DEBUG, WARNING, ERROR };
+
+/* nbdkit 1.32 has no warning level: a warning is one line on standard
+ * error, beside nbdkit's own (it is not an error, and must be seen
+ * without -v). */
 static void
-emit (bool error, const char *str)
+warn (const char *str)
+{
+  char *line;
+  int n = asprintf (&line, "nbdkit: vddk: warning: %s\n", str);
+
+  if (n == -1)
+    return;
+  /* One write, so that lines of other threads do not cut it. */
+  if (write (STDERR_FILENO, line, n) != n) {
+    /* nowhere to tell */
+  }
+  free (line);
+}
+
+/* str with its control characters escaped, at that level. */
+static void
+emit (enum level level, const char *str)
 {
   char *safe = escape_controls_dup (str);
+  const char *s = safe ? safe : str;
 
-  if (error)
-    nbdkit_error ("%s", safe ? safe : str);
+  if (level == ERROR)
+    nbdkit_error ("%s", s);
+  else if (level == WARNING)
+    warn (s);
   else
-    nbdkit_debug ("%s", safe ? safe : str);
+    nbdkit_debug ("%s", s);
   free (safe);
 }
 
 /* emit of the formatted message. */
-static void log_escaped (bool error, const char *fs, va_list args)
+static void log_escaped (enum level level, const char *fs, va_list args)
   __attribute__ ((__format__ (__printf__, 2, 0)));
 static void
-log_escaped (bool error, const char *fs, va_list args)
+log_escaped (enum level level, const char *fs, va_list args)
 {
   char *str = format_message (fs, args);
 
   if (str == NULL) {
-    if (error)
+    if (level == ERROR)
       nbdkit_error ("lost error message: %s", fs);
     else
-      nbdkit_debug ("lost debug message: %s", fs);
+      nbdkit_debug ("lost message: %s", fs);
     return;
   }
-  emit (error, str);
+  emit (level, str);
   free (str);
 }
 
@@ -69,7 +92,17 @@ vddk_error (const char *fs, ...)
   va_list args;
 
   va_start (args, fs);
-  log_escaped (true, fs, args);
+  log_escaped (ERROR, fs, args);
+  va_end (args);
+}
+
+void
+vddk_warning (const char *fs, ...)
+{
+  va_list args;
+
+  va_start (args, fs);
+  log_escaped (WARNING, fs, args);
   va_end (args);
 }
 
@@ -79,7 +112,7 @@ vddk_debug (const char *fs, ...)
   va_list args;
 
   va_start (args, fs);
-  log_escaped (false, fs, args);
+  log_escaped (DEBUG, fs, args);
   va_end (args);
 }
 
@@ -89,12 +122,12 @@ vddk_debug (const char *fs, ...)
 void
 debug_function (const char *fs, va_list args)
 {
-  log_escaped (false, fs, args);
+  log_escaped (DEBUG, fs, args);
 }
 
-/* Used for both warnings and panics. */
-void
-error_function (const char *fs, va_list args)
+/* The library's warnings and panics. */
+static void
+library_message (enum level level, const char *fs, va_list args)
 {
   char *str;
 
@@ -109,9 +142,24 @@ error_function (const char *fs, va_list args)
   /* VDDK "phones home" and complains loudly when it cannot; that is
    * harmless, so keep it out of the error log.
    */
-  emit (!strstr (str, "Get CEIP status failed") &&
-        !strstr (str, "VDDK_PhoneHome:"), str);
+  if (strstr (str, "Get CEIP status failed") ||
+      strstr (str, "VDDK_PhoneHome:"))
+    level = DEBUG;
+  emit (level, str);
   free (str);
+}
+
+/* A warning is not an error: a warning line, not nbdkit's "error:". */
+void
+warning_function (const char *fs, va_list args)
+{
+  library_message (WARNING, fs, args);
+}
+
+void
+error_function (const char *fs, va_list args)
+{
+  library_message (ERROR, fs, args);
 }
 
 char *

@@ -158,7 +158,10 @@ connect_and_open (struct vddk_handle *h, int readonly)
       VIX_ERROR_CODE (err) == VIX_E_FILE_READ_ONLY) {
     /* A disk that can only be read is exported read-only, so clients
      * see it at once instead of every write failing later. */
-    VDDK_ERROR (err, "warning: serving %s read-only", filename);
+    char *why = vddk_error_text (err);
+    vddk_warning ("serving %s read-only: %s", filename,
+                  why ? why : "it can only be read");
+    vddk_free_error_text (why);
     disk_read_only = true;
     h->readonly = 1;
     VDDK_NAMED_CALL_START (Open, "connection, %s, %" PRIu32 ", &handle",

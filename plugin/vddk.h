@@ -165,7 +165,8 @@ extern void display_stats (void);
 /* ---- Library log output and error text (log.c) ---- */
 
 extern __thread bool error_suppression;
-extern VixDiskLibGenericLogFunc debug_function, error_function;
+extern VixDiskLibGenericLogFunc debug_function, warning_function,
+  error_function;
 
 /* Messages that may hold a name from the user, the disk or the server
  * (file names, paths, the library's error texts) go through these:
@@ -178,6 +179,10 @@ extern VixDiskLibGenericLogFunc debug_function, error_function;
 extern void vddk_error (const char *fs, ...)
   __attribute__ ((__format__ (__printf__, 1, 2)));
 extern void vddk_debug (const char *fs, ...)
+  __attribute__ ((__format__ (__printf__, 1, 2)));
+/* "nbdkit: vddk: warning: ..." on standard error (nbdkit has no warning
+ * level of its own). */
+extern void vddk_warning (const char *fs, ...)
   __attribute__ ((__format__ (__printf__, 1, 2)));
 extern char *vddk_error_text (VixError err);
 extern void vddk_free_error_text (char *text);

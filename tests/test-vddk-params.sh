@@ -33,8 +33,12 @@ for size in 0 1000 1025 513; do
       /f create-size=$size
 done
 bad "could not parse size" /f create-size=lots
-bad 'unknown create-type: monolithicSparse$' /f create-type=monolithicSparse
-bad 'unknown create-type: flat$' /f create-type=flat
+# (VMware's createType names, monolithicSparse..., are accepted: see
+# test-vddk-messages.sh.)  An unknown name gets the list of names.
+bad 'unknown create-type: Monolithic-Sparse \(monolithic-sparse, ' \
+    /f create-type=Monolithic-Sparse
+bad 'unknown create-type: flat \(.*streamOptimized, vmfsThin, vmfsSparse\)$' \
+    /f create-type=flat
 bad "unknown parameter 'foo'$" /f foo=bar
 bad "unknown parameter 'File'$" File=/f
 for key in create single-link unbuffered noreexec; do

@@ -64,7 +64,8 @@ events = [json.loads(l) for l in open(sys.argv[1])]
 pc = [e["percent"] for e in events if e["event"] == "progress"]
 assert pc and pc == sorted(pc) and pc[-1] == 100, pc
 assert events[-1] == {"event": "done", "operation": "convert",
-                      "file": "j.vmdk"}, events[-1]
+                      "source": "child.vmdk", "destination": "j.vmdk"}, \
+    events[-1]
 PY
 
 # Errors: an existing destination is not replaced; a missing source and

@@ -78,6 +78,14 @@ main (int argc, char **argv)
   char *end;
 
   opterr = 0;                   /* our own messages, on one line */
+  /* With --json even a mistake on the command line before it is told
+   * as JSON: look for it (or an abbreviation getopt would take) first. */
+  for (int i = 1; i < argc && strcmp (argv[i], "--") != 0; i++) {
+    size_t n = strlen (argv[i]);
+    if (n >= 3 && n <= 6 && strncmp (argv[i], "--json", n) == 0)
+      o.json = true;
+  }
+  vdm_report_init (&o);
   while ((ch = getopt_long (argc, argv, ":cdkn:pr:x:ReDqa:s:t:h:u:f:",
                             long_opts, NULL)) != -1) {
     switch (ch) {

@@ -147,50 +147,79 @@ print_json (const struct vdm_opts *o, const struct info *in)
   printf ("\n  ]\n}\n");
 }
 
+/* Text from the disk or the user, escaped for one printf, then freed. */
+struct shown {
+  char *s[8];
+  size_t n;
+};
+
+static const char *
+esc (struct shown *k, const char *s)
+{
+  return k->s[k->n++] = vdm_escape (s);
+}
+
+static void
+release (struct shown *k)
+{
+  while (k->n)
+    free (k->s[--k->n]);
+}
+
+#define S(x) esc (&k, (x))
+#define FLUSH() release (&k)
+
 static void
 print_text (const struct vdm_opts *o, const struct info *in)
 {
   const OpenVixDiskLibLinkInfo *top = in->links[0];
   int vt = vdm_vmware_type (top->diskType);
   uint32_t i, j;
+  struct shown k = { .n = 0 };
 
-  printf ("disk:             %s\n", o->disk);
-  printf ("type:             %s (%s", top->createType,
+  printf ("disk:             %s\n", S (o->disk));
+  printf ("type:             %s (%s", S (top->createType),
           vdm_type_name (top->diskType));
+  FLUSH ();
   if (vt >= 0)
     printf (", -t %d", vt);
   printf (")\n");
   printf ("capacity:         %" PRIu64 " bytes (%" PRIu64 " sectors)\n",
           in->vi->capacity * VIXDISKLIB_SECTOR_SIZE, in->vi->capacity);
   printf ("adapter:          %s\n", vdm_adapter_name (in->vi->adapterType));
-  printf ("hardware version: %s\n", in->hw[0] ? in->hw : "-");
+  printf ("hardware version: %s\n", in->hw[0] ? S (in->hw) : "-");
   printf ("geometry:         %u/%u/%u (cylinders/heads/sectors)\n",
           in->vi->physGeo.cylinders, in->vi->physGeo.heads,
           in->vi->physGeo.sectors);
-  printf ("uuid:             %s\n", in->vi->uuid ? in->vi->uuid : "-");
+  printf ("uuid:             %s\n", in->vi->uuid ? S (in->vi->uuid) : "-");
+  FLUSH ();
   printf ("allocated:        %" PRIu64 " bytes of data\n", in->allocated);
   printf ("on disk:          %" PRIu64 " bytes\n", in->on_disk);
   printf ("chain:            %u link%s\n", in->n_links,
           in->n_links == 1 ? "" : "s");
   for (i = 0; i < in->n_links; i++) {
     const OpenVixDiskLibLinkInfo *l = in->links[i];
-    printf ("  [%u] %s\n      %s, CID %08x", i, l->fileName, l->createType,
-            l->cid);
+    printf ("  [%u] %s\n      %s, CID %08x", i, S (l->fileName),
+            S (l->createType), l->cid);
     if (l->parentFileNameHint)
-      printf (", parent %s (parentCID %08x)", l->parentFileNameHint,
+      printf (", parent %s (parentCID %08x)", S (l->parentFileNameHint),
               l->parentCid);
     printf ("\n");
+    FLUSH ();
     for (j = 0; j < l->numExtents; j++) {
       const OpenVixDiskLibExtentInfo *x = &l->extents[j];
-      printf ("      %s %" PRIu64 " %s %s", x->access, x->sectors, x->type,
-              x->fileName ? x->fileName : "");
+      printf ("      %s %" PRIu64 " %s %s", S (x->access), x->sectors,
+              S (x->type), S (x->fileName));
       if (x->fileName)
         printf (" (%" PRIu64 " bytes, %" PRIu64 " allocated)", x->fileBytes,
                 x->allocatedBytes);
       printf ("\n");
+      FLUSH ();
     }
   }
 }
+#undef S
+#undef FLUSH
 
 int
 vdm_info (VixDiskLibConnection conn, const struct vdm_opts *o)

@@ -62,8 +62,7 @@ op_create (VixDiskLibConnection conn, const struct vdm_opts *o)
   if (o->adapter && vdm_parse_adapter (o->adapter, &p.adapterType) == -1)
     return vdm_usage_error ("unknown adapter type '%s' (ide, buslogic, "
                             "lsilogic)", o->adapter);
-  if (!o->quiet && !o->json)
-    printf ("Creating disk '%s'\n", o->disk);
+  vdm_say (o, "Creating disk '%s'", o->disk);
   vdm_progress_init (&pg, o, "Creating", "create");
   err = VixDiskLib_Create (conn, o->disk, &p, vdm_progress_cb, &pg);
   vdm_progress_done (&pg);
@@ -119,15 +118,8 @@ op_convert (VixDiskLibConnection conn, const struct vdm_opts *o)
   err = VixDiskLib_Clone (conn, o->disk, conn, o->source, &p,
                           vdm_progress_cb, &pg, 0);
   vdm_progress_done (&pg);
-  if (err != VIX_OK) {
-    char *both = NULL;
-    int rc;
-    if (asprintf (&both, "%s to %s", o->source, o->disk) == -1)
-      both = NULL;
-    rc = vdm_error (o, both ? both : o->disk, err, "convert");
-    free (both);
-    return rc;
-  }
+  if (err != VIX_OK)
+    return vdm_error (o, o->disk, err, "convert");
   vdm_success (o, "convert", o->disk, "Virtual disk conversion successful.");
   return VDM_EXIT_OK;
 }

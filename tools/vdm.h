@@ -53,7 +53,11 @@ void vdm_progress_init (struct vdm_progress *p, const struct vdm_opts *o,
 char vdm_progress_cb (void *data, int percent);   /* VixDiskLibProgressFunc */
 void vdm_progress_done (struct vdm_progress *p);
 
-/* vdm-report.c: results and errors, one line each. */
+/* vdm-report.c: results and errors, one line each, names escaped. */
+void vdm_report_init (const struct vdm_opts *o);  /* for usage errors */
+char *vdm_escape (const char *s);   /* control characters escaped, malloc'd */
+void vdm_say (const struct vdm_opts *o, const char *fmt, ...)
+  __attribute__ ((format (printf, 2, 3)));      /* a line unless -q/--json */
 void vdm_json_string (FILE *fp, const char *s);
 int vdm_error (const struct vdm_opts *o, const char *file, VixError err,
                const char *doing);
