@@ -27,8 +27,11 @@ vddk_after_fork (void)
 {
   VixError err;
 
+  /* The trace names the callbacks as the reference plugin's does (its
+   * warn and panic callbacks are both error_fn); ours sends warnings
+   * out as warnings, not errors. */
   VDDK_NAMED_CALL_START (InitEx,
-                         "6, 5, &debug_fn, &warning_fn, &error_fn, %s, %s",
+                         "6, 5, &debug_fn, &error_fn, &error_fn, %s, %s",
                          get_libdir (), config_file ? config_file : "NULL");
   err = vix.InitEx (6, 5, &debug_function, &warning_function,
                     &error_function, get_libdir (), config_file);

@@ -26,7 +26,7 @@ serve ()
 # Default: every library call is logged, the data path included, but
 # none of the optional output.
 serve -- 'nbdcopy "$uri" /dev/null'
-grep -F "VDDK call: VixDiskLib_InitEx (6, 5, &debug_fn, &warning_fn, &error_fn, $VDDK_LIBDIR, NULL)" log
+grep -F "VDDK call: VixDiskLib_InitEx (6, 5, &debug_fn, &error_fn, &error_fn, $VDDK_LIBDIR, NULL)" log
 grep -F "VDDK call: VixDiskLib_ConnectEx (h->params, 1, NULL, NULL, &connection)" log
 grep -F "VDDK call: VixDiskLib_Open (connection, $disk, 4, &handle)" log
 grep -F "VDDK call: VixDiskLib_GetInfo (handle, info)" log
