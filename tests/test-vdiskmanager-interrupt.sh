@@ -69,10 +69,11 @@ held ()
   echo "held at $kind $at: $(cat ready)"
 }
 
-# interrupt SIG: signal the held process, let it go, check its end.
+# interrupt SIG T: signal the held process making a type T disk, let
+# it go, check its end and what it left.
 interrupt ()
 {
-  local sig=$1 rc=0
+  local sig=$1 t=$2 rc=0
   ls -la out
   # Evidence that the work is under way: the file being written exists.
   [ -e "$(cat ready)" ]
@@ -83,6 +84,7 @@ interrupt ()
   echo "exit status $rc after SIG$sig"
   [ $rc -eq ${status[$sig]} ] ||
     { echo "FAIL: expected death by SIG$sig (${status[$sig]})" >&2; return 1; }
+  nothing_final $t
   if [ $sig != KILL ]; then
     grep -q "cancelled" run.err
     # Nothing left at all, not even the temporaries.
@@ -131,8 +133,7 @@ for t in 0 1 2 3 5; do
     rm -rf out
     mkdir out
     held write $at "$VDM" -q -r $src -t $t out/d.vmdk
-    interrupt $sig
-    nothing_final $t
+    interrupt $sig $t
     vdm -q -r $src -t $t out/d.vmdk
     check_copy $t $src
   done
@@ -158,8 +159,7 @@ for sig in INT TERM KILL; do
   rm -rf out
   mkdir out
   held write 3 "$VDM" -q -c -s 3GB -t 1 out/d.vmdk
-  interrupt $sig
-  nothing_final 1
+  interrupt $sig 1
   vdm -q -c -s 3GB -t 1 out/d.vmdk
   vdm -q -e out/d.vmdk
   only_final 1
