@@ -34,6 +34,16 @@ vdm_signals_catch (void)
       sigaction (sigs[i], &sa, NULL);
 }
 
+/* A signal that came before the library began its operation would be
+ * lost (a cancel stops only what is in progress): the progress
+ * callback, called once it runs, says it again. */
+void
+vdm_signals_recancel (void)
+{
+  if (caught)
+    OpenVixDiskLib_Cancel ();
+}
+
 void
 vdm_signals_reraise (void)
 {
