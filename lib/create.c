@@ -609,13 +609,17 @@ create_pending (const char *path, const VixDiskLibCreateParams *p,
     err = check_name (path, parent->hint, "the name of its parent");
   if (err != VIX_OK)
     return err;
-  if (!overwrite && stat (path, &st) == 0)
-    return vdl_error (VIX_E_FILE_ALREADY_EXISTS, "cannot create %s: the file "
-                      "already exists", path);
+  /* Begin first: it removes what a killed run left, even beside a
+   * disk that was complete (hidden links that would keep its extents'
+   * space after it is deleted). */
   err = vdl_pending_begin (path, &pend);
   if (err != VIX_OK)
     return err;
-  err = create_disk (pend, path, p, &l, parent, overwrite);
+  if (!overwrite && stat (path, &st) == 0)
+    err = vdl_error (VIX_E_FILE_ALREADY_EXISTS, "cannot create %s: the file "
+                     "already exists", path);
+  if (err == VIX_OK)
+    err = create_disk (pend, path, p, &l, parent, overwrite);
   if (err != VIX_OK) {
     vdl_pending_abort (pend);
     return err;
