@@ -365,6 +365,13 @@ VixError VixDiskLib_GetConnectParams (const VixDiskLibConnection connection,
                                              * GetInfo) */
 uint32_t OpenVixDiskLib_Capabilities (void);
 
+/* Stop the Create, CreateChild and Clone calls in progress in this
+ * process: each removes what it made (the new disk appears under its
+ * name only when complete) and returns VIX_E_CANCELLED.  Calls started
+ * afterwards are not affected.  Async-signal-safe: made to be called
+ * from a SIGINT or SIGTERM handler. */
+void OpenVixDiskLib_Cancel (void);
+
 /* The request size, in bytes, that suits the opened disk best: a
  * multiple of it avoids read-modify-write inside the library (for
  * stream-optimized disks, one grain, which is compressed whole). */

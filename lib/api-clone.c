@@ -6,10 +6,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cancel.h"
+#include "create.h"
 #include "error.h"
 #include "handle.h"
 #include "remote.h"
 #include "link.h"
+#include "pending.h"
 
 #define API __attribute__ ((visibility ("default")))
 #define SS VIXDISKLIB_SECTOR_SIZE
@@ -66,6 +69,7 @@ struct copy {
   VixDiskLibProgressFunc progress;
   void *progress_data;
   int percent;
+  unsigned cancel_token;
 };
 
 static void
@@ -88,6 +92,8 @@ copy_run (void *vctx, uint64_t sector, uint64_t count, bool allocated)
   VixError err = VIX_OK;
 
   while (allocated && count > 0 && err == VIX_OK) {
+    if (vdl_cancelled (c->cancel_token))
+      return VIX_E_CANCELLED;
     n = count < COPY_SECTORS ? count : COPY_SECTORS;
     err = vdl_disk_read (c->src, sector, n, c->buf);
     if (err == VIX_OK)
@@ -110,7 +116,9 @@ VixDiskLib_Clone (const VixDiskLibConnection dstConnection,
                   void *progressCallbackData, char overWrite)
 {
   struct copy c = { .progress = progressFunc,
-                    .progress_data = progressCallbackData, .percent = -1 };
+                    .progress_data = progressCallbackData, .percent = -1,
+                    .cancel_token = vdl_cancel_token () };
+  struct vdl_pending *pend = NULL;
   VixDiskLibCreateParams p;
   struct stat st;
   VixError err, e;
@@ -132,20 +140,20 @@ VixDiskLib_Clone (const VixDiskLibConnection dstConnection,
   c.capacity = vdl_disk_capacity (c.src);
   p = *vixCreateParams;
   p.capacity = c.capacity;      /* a clone is as large as its source */
-  if (stat (dstPath, &st) == 0) {
-    if (!overWrite) {
-      err = vdl_error (VIX_E_FILE_ALREADY_EXISTS, "Clone: %s already "
-                       "exists", dstPath);
-      goto out_src;
-    }
-    err = VixDiskLib_Unlink (dstConnection, dstPath);
-    if (err != VIX_OK)
-      goto out_src;
+  if (!overWrite && stat (dstPath, &st) == 0) {
+    vdl_disk_close (c.src);
+    return vdl_error (VIX_E_FILE_ALREADY_EXISTS, "Clone: %s already exists",
+                      dstPath);
   }
-  err = VixDiskLib_Create (dstConnection, dstPath, &p, NULL, NULL);
-  if (err != VIX_OK)
-    goto out_src;
-  err = vdl_disk_open (&vdl_local_store, dstPath, 0, &c.dst);
+  /* The copy is made under temporary names (pending.h): until it is
+   * complete, nothing appears under dstPath. */
+  err = vdl_create_pending (dstPath, &p, overWrite, &pend);
+  if (err != VIX_OK) {
+    vdl_disk_close (c.src);
+    return err;                 /* Create's own message */
+  }
+  err = vdl_disk_open (&vdl_local_store, vdl_pending_path (pend), 0,
+                         &c.dst);
   if (err == VIX_OK) {
     c.buf = malloc (COPY_SECTORS * SS);
     if (!c.buf)
@@ -157,15 +165,24 @@ VixDiskLib_Clone (const VixDiskLibConnection dstConnection,
     if (err == VIX_OK)
       err = e;
   }
-  if (err != VIX_OK) {
-    /* Do not leave half a copy behind. */
+  vdl_disk_close (c.src);
+  if (err == VIX_OK && vdl_cancelled (c.cancel_token))
+    err = VIX_E_CANCELLED;
+  if (err == VIX_OK && overWrite && stat (dstPath, &st) == 0)
+    err = VixDiskLib_Unlink (dstConnection, dstPath);
+  if (err == VIX_OK) {
+    err = vdl_pending_commit (pend);
+    pend = NULL;
+  }
+  vdl_pending_abort (pend);
+  if (err == VIX_E_CANCELLED)
+    err = vdl_error (err, "Clone of %s to %s was cancelled: the partial "
+                     "copy was removed", srcPath, dstPath);
+  else if (err != VIX_OK) {
     char *text = VixDiskLib_GetErrorText (err, NULL);
-    VixDiskLib_Unlink (dstConnection, dstPath);
     err = vdl_error (err, "Clone of %s to %s failed: %s", srcPath, dstPath,
                      text ? text : "unknown error");
     VixDiskLib_FreeErrorText (text);
   }
- out_src:
-  vdl_disk_close (c.src);
   return err;
 }

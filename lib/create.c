@@ -10,12 +10,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cancel.h"
 #include "create.h"
 #include "descriptor.h"
 #include "error.h"
 #include "file.h"
 #include "handle.h"
 #include "link.h"
+#include "pending.h"
 #include "sparse-format.h"
 
 #define API __attribute__ ((visibility ("default")))
@@ -469,29 +471,13 @@ struct parent_ref {
   const char *hint;             /* parentFileNameHint */
 };
 
-struct created {
-  char *paths[MAX_EXTENT_FILES + 1];
-  size_t n;
-};
-
+/* Make the disk's files under pend's temporary names; the descriptor
+ * names the temporary extents until the commit.  Unless overwrite (a
+ * Clone replacing a disk), the final names must be free. */
 static VixError
-create_file (struct created *c, const char *path, struct vdl_file **f)
-{
-  VixError err = vdl_file_create (path, f);
-
-  if (err == VIX_OK && !(c->paths[c->n++] = strdup (path))) {
-    vdl_file_close (*f);
-    unlink (path);
-    c->n--;
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-  }
-  return err;
-}
-
-static VixError
-create_disk (const char *path, const VixDiskLibCreateParams *p,
-             const struct layout *l, const struct parent_ref *parent,
-             struct created *c)
+create_disk (struct vdl_pending *pend, const char *path,
+             const VixDiskLibCreateParams *p, const struct layout *l,
+             const struct parent_ref *parent, bool overwrite)
 {
   struct vdl_descriptor d = { .version = 1, .parent_cid = 0xffffffff };
   char *dirc = strdup (path), *basec = strdup (path), *base, *dir, *text = NULL;
@@ -526,18 +512,30 @@ create_disk (const char *path, const VixDiskLibCreateParams *p,
     x->sectors = l->split && i + 1 < n_ext ? SPLIT_SECTORS
       : p->capacity - i * SPLIT_SECTORS * l->split;
     snprintf (suffix, sizeof suffix, l->suffix, (int) i + 1);
-    if (l->embedded)
+    if (l->embedded) {
+      /* The file itself, which is renamed whole. */
       snprintf (name, sizeof name, "%s.vmdk", base);
-    else
+      if (!(x->filename = strdup (name)))
+        goto oom;
+    }
+    else {
+      char *tmp_path = NULL;
       snprintf (name, sizeof name, "%s%s.vmdk", base, suffix);
-    if (!(x->filename = strdup (name)))
-      goto oom;
+      err = vdl_pending_extent (pend, name, &x->filename, &tmp_path);
+      free (tmp_path);
+      if (err != VIX_OK)
+        goto out;
+    }
   }
+  if (!overwrite)
+    err = vdl_pending_check_free (pend);
+  if (err != VIX_OK)
+    goto out;
   if (fill_ddb (&d, p, l) == -1 || !(text = vdl_descriptor_format (&d)))
     goto oom;
 
-  /* The descriptor (or monolithic sparse file) claims the name first. */
-  err = create_file (c, path, &f);
+  err = vdl_file_open (vdl_pending_path (pend), true, false, VDL_LOCK_NONE,
+                       &f);
   if (err != VIX_OK)
     goto out;
   if (l->embedded) {
@@ -553,7 +551,7 @@ create_disk (const char *path, const VixDiskLibCreateParams *p,
     f = NULL;
     if (!xpath)
       goto oom;
-    err = create_file (c, xpath, &f);
+    err = vdl_file_create (xpath, &f);
     free (xpath);
     if (err != VIX_OK)
       break;
@@ -582,17 +580,16 @@ create_disk (const char *path, const VixDiskLibCreateParams *p,
   return err;
 }
 
-/* Check the parameters, create, and remove what was made on failure. */
+/* Check the parameters and make the disk under temporary names. */
 static VixError
-create_checked (const char *path, const VixDiskLibCreateParams *p,
-                const struct parent_ref *parent,
-                VixDiskLibProgressFunc progress, void *progress_data)
+create_pending (const char *path, const VixDiskLibCreateParams *p,
+                const struct parent_ref *parent, bool overwrite,
+                struct vdl_pending **out)
 {
-  struct created c = { .n = 0 };
+  struct vdl_pending *pend;
   struct layout l = { 0 };
   struct stat st;
   VixError err;
-  size_t i;
 
   if (!path || !*path || !p)
     return vdl_error (VIX_E_INVALID_ARG, "Create: no file name or parameters");
@@ -612,16 +609,44 @@ create_checked (const char *path, const VixDiskLibCreateParams *p,
     err = check_name (path, parent->hint, "the name of its parent");
   if (err != VIX_OK)
     return err;
-  if (stat (path, &st) == 0)
-    return vdl_error (VIX_E_FILE_ALREADY_EXISTS, "cannot create %s: the file "
-                      "already exists", path);
-  err = create_disk (path, p, &l, parent, &c);
+  /* Begin first: it removes what a killed run left, even beside a
+   * disk that was complete (hidden links that would keep its extents'
+   * space after it is deleted). */
+  err = vdl_pending_begin (path, &pend);
+  if (err != VIX_OK)
+    return err;
+  if (!overwrite && stat (path, &st) == 0)
+    err = vdl_error (VIX_E_FILE_ALREADY_EXISTS, "cannot create %s: the file "
+                     "already exists", path);
+  if (err == VIX_OK)
+    err = create_disk (pend, path, p, &l, parent, overwrite);
   if (err != VIX_OK) {
-    for (i = 0; i < c.n; i++)
-      unlink (c.paths[i]);
+    vdl_pending_abort (pend);
+    return err;
   }
-  for (i = 0; i < c.n; i++)
-    free (c.paths[i]);
+  *out = pend;
+  return VIX_OK;
+}
+
+/* Create and give the disk its name, or leave nothing. */
+static VixError
+create_checked (const char *path, const VixDiskLibCreateParams *p,
+                const struct parent_ref *parent,
+                VixDiskLibProgressFunc progress, void *progress_data)
+{
+  unsigned token = vdl_cancel_token ();
+  struct vdl_pending *pend;
+  VixError err;
+
+  err = create_pending (path, p, parent, false, &pend);
+  if (err != VIX_OK)
+    return err;
+  if (vdl_cancelled (token)) {
+    vdl_pending_abort (pend);
+    return vdl_error (VIX_E_CANCELLED, "the creation of %s was cancelled: "
+                      "nothing was left", path);
+  }
+  err = vdl_pending_commit (pend);
   if (err == VIX_OK && progress)
     progress (progress_data, 100);
   return err;
@@ -735,6 +760,13 @@ vdl_create_check_capacity (VixDiskLibDiskType t, uint64_t capacity)
   VixError err = layout_of (t, &l);
 
   return err == VIX_OK ? check_capacity (&l, capacity) : err;
+}
+
+VixError
+vdl_create_pending (const char *path, const VixDiskLibCreateParams *p,
+                    bool overwrite, struct vdl_pending **out)
+{
+  return create_pending (path, p, NULL, overwrite, out);
 }
 
 VixError

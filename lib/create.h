@@ -5,6 +5,7 @@
 #ifndef VDL_CREATE_H
 #define VDL_CREATE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "file.h"
@@ -22,6 +23,14 @@ void vdl_create_geometry (VixDiskLibAdapterType a, uint64_t capacity,
                           VixDiskLibGeometry *g);
 /* The capacity limit of a disk type, with Create's message. */
 VixError vdl_create_check_capacity (VixDiskLibDiskType t, uint64_t capacity);
+
+/* Create's checks, then an empty disk of p made under temporary names
+ * (pending.h), for Clone to fill and commit.  overwrite: the final names
+ * may be taken (Clone removes the old disk before the commit). */
+struct vdl_pending;
+VixError vdl_create_pending (const char *path,
+                             const VixDiskLibCreateParams *p, bool overwrite,
+                             struct vdl_pending **out);
 
 /* Write an empty extent of `sectors` into a new, empty file: hosted
  * sparse (with an embedded descriptor if desc is not NULL), stream-

@@ -233,6 +233,8 @@ vdm_run (const struct vdm_opts *o)
     err = VixDiskLib_ConnectEx (NULL, 0, NULL, NULL, &conn);
   if (err != VIX_OK)
     return vdm_error (o, NULL, err, "initialise");
+  if (o->op == OP_CREATE || o->op == OP_CONVERT)
+    vdm_signals_catch ();       /* these leave nothing when interrupted */
   switch (o->op) {
   case OP_CREATE: rc = op_create (conn, o); break;
   case OP_CONVERT: rc = op_convert (conn, o); break;
@@ -252,5 +254,7 @@ vdm_run (const struct vdm_opts *o)
   }
   VixDiskLib_Disconnect (conn);
   VixDiskLib_Exit ();
+  if (rc != VDM_EXIT_OK)
+    vdm_signals_reraise ();
   return rc;
 }

@@ -28,6 +28,7 @@ vdm_progress_cb (void *data, int percent)
   char bar[WIDTH + 1];
   int fill;
 
+  vdm_signals_recancel ();
   if (percent < 0)
     percent = 0;
   if (percent > 100)

@@ -69,6 +69,12 @@ void vdm_success (const struct vdm_opts *o, const char *op, const char *file,
 /* vdm-info.c: --info. */
 int vdm_info (VixDiskLibConnection conn, const struct vdm_opts *o);
 
+/* vdm-signal.c: SIGINT, SIGTERM and SIGHUP cancel -c and -r; after
+ * the library cleaned up, the tool dies of the signal it got. */
+void vdm_signals_catch (void);
+void vdm_signals_recancel (void);   /* from the progress callback */
+void vdm_signals_reraise (void);
+
 /* vdm-ops.c: the operations. */
 int vdm_run (const struct vdm_opts *o);
 

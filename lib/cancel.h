@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* OpenVixDiskLib_Cancel: long operations that make new disks (Create,
+ * CreateChild, Clone) take a token when they start and stop, removing
+ * what they made, once a cancel has come after it. */
+#ifndef VDL_CANCEL_H
+#define VDL_CANCEL_H
+
+#include <stdbool.h>
+
+unsigned vdl_cancel_token (void);
+bool vdl_cancelled (unsigned token);
+
+#endif
