@@ -201,6 +201,8 @@ check_link (struct vdl_check *c, const char *path, unsigned depth,
     /* A delta file opened by itself: check just its tables. */
     bool saved = c->repair;
     c->repair = repair;
+    c->delta = true;
+    c->base = 0;
     err = vdl_check_grained (c, f, true, 0);
     c->repair = saved;
     *cid = 0xffffffff;
@@ -226,7 +228,9 @@ check_link (struct vdl_check *c, const char *path, unsigned depth,
   }
   *cid = d.cid;
   *capacity = 0;
+  c->delta = d.parent_hint != NULL;
   for (i = 0; i < d.n_extents && err == VIX_OK; i++) {
+    c->base = *capacity;
     *capacity += d.extents[i].sectors;
     err = check_extent (c, dir, &d.extents[i], embedded ? f : NULL, repair);
   }
