@@ -168,7 +168,7 @@ static const char *
 describe (const struct grained *g, uint32_t v, char *buf, size_t len)
 {
   if (v == 0)
-    snprintf (buf, len, "0 (no grain)");
+    snprintf (buf, len, "0, no grain");
   else if (grain_class (g, v) == ENT_BAD)
     snprintf (buf, len, "sector %" PRIu32 ", %s", v, grain_why (g, v));
   else
