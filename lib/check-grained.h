@@ -27,6 +27,10 @@ struct grained {
   /* 1 (primary) or 2 (redundant): that directory was lost as a whole
    * and is being rebuilt in a new place, its entries 0 until then. */
   int rebuilt_dir;
+  bool gd_dirty, rgd_dirty;     /* changed in memory, to be committed */
+  bool hold;                    /* this table is left as it is */
+  unsigned char *shared;        /* per table: 1 primary, 2 redundant
+                                 * entry names a table another names */
   uint32_t *grains;             /* every grain location, for duplicates */
   uint64_t n_grains, cap_grains;
 };
@@ -34,5 +38,11 @@ struct grained {
 /* Check (and with c->repair, repair) every grain table pair of g and
  * the directory entries naming them. */
 VixError vdl_check_tables (struct grained *g);
+
+/* Write the directories repaired in memory after the end of the file
+ * and switch the header to them (hosted sparse files only). */
+VixError vdl_check_commit_dirs (struct grained *g);
+
+#define KDMV_RGD_OFFSET_FIELD 48  /* byte offsets in a KDMV header */
 
 #endif

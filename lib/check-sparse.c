@@ -66,51 +66,12 @@ dir_fits (const struct grained *g, uint64_t at, uint64_t other)
     !(other && at < other + n && other < at + n);
 }
 
-/* One directory lies outside the file, the other is usable: give the
- * bad one a new place after the end of the file, all entries 0, so
- * that check-tables.c fills it from the other copy.  The header names
- * it only at the end (rehome_commit), once everything it names is
- * durable. */
-static VixError
-rehome_dir (struct grained *g, uint32_t **dir, uint64_t *at)
-{
-  size_t bytes = g->gd_sectors * SS;
-  unsigned char *zero = calloc (1, bytes);
-  VixError err;
-
-  *dir = calloc (g->n_gts ? g->n_gts : 1, 4);
-  if (!zero || !*dir) {
-    free (zero);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-  }
-  if (g->append_at + g->gd_sectors > UINT32_MAX) {
-    free (zero);
-    return vdl_error (VIX_E_FILE_TOO_BIG, "%s: no room for a new grain "
-                      "directory below 2 TiB", g->f->path);
-  }
-  *at = g->append_at;
-  g->append_at += g->gd_sectors;
-  g->changed = true;
-  err = vdl_file_pwrite (g->f, zero, bytes, *at * SS);
-  free (zero);
-  return err == VIX_OK ? vdl_file_sync (g->f) : err;
-}
-
-static VixError
-rehome_commit (struct grained *g, unsigned field, uint64_t at)
-{
-  uint64_t le = htole64 (at);
-  VixError err = vdl_file_pwrite (g->f, &le, 8, field);
-
-  return err == VIX_OK ? vdl_file_sync (g->f) : err;
-}
-
 VixError
 vdl_check_grained (struct vdl_check *c, struct vdl_file *f, bool cowd,
                    uint64_t sectors)
 {
   struct grained g = { .c = c, .f = f, .cowd = cowd };
-  uint64_t size, new_gd = 0, new_rgd = 0, old;
+  uint64_t size;
   bool has_rgd, gd_ok, rgd_ok = false, repair;
   VixError err;
   char *text;
@@ -170,31 +131,28 @@ vdl_check_grained (struct vdl_check *c, struct vdl_file *f, bool cowd,
     err = read_dir (&g, g.h.gd_offset, &g.gd);
   if (err == VIX_OK && rgd_ok)
     err = read_dir (&g, g.h.rgd_offset, &g.rgd);
-  /* One directory lost as a whole: rebuilt from the other. */
+  /* One directory lost as a whole: rebuilt from the other, in a new
+   * place (check-tables.c fills it and commits it). */
   if (err == VIX_OK && (!gd_ok || (has_rgd && !rgd_ok))) {
-    old = gd_ok ? g.h.rgd_offset : g.h.gd_offset;
     vdl_check_problem (c, f->path, repair, "its %sgrain directory (sector "
                        "%" PRIu64 ") lies outside the file or over other "
                        "metadata; %s the %s one", gd_ok ? "redundant " : "",
-                       old, repair ? "rebuilt from" : "it can be rebuilt "
-                       "from", gd_ok ? "primary" : "redundant");
-    if (repair && !gd_ok)
-      err = rehome_dir (&g, &g.gd, &new_gd);
-    else if (repair) {
-      err = rehome_dir (&g, &g.rgd, &new_rgd);
-      if (err == VIX_OK)
-        g.h.rgd_offset = new_rgd;
-    }
-    if (new_gd)
-      g.h.gd_offset = new_gd;
+                       gd_ok ? g.h.rgd_offset : g.h.gd_offset,
+                       repair ? "rebuilt from" : "it can be rebuilt from",
+                       gd_ok ? "primary" : "redundant");
     g.rebuilt_dir = gd_ok ? 2 : 1;
+    if (repair) {
+      uint32_t **d = gd_ok ? &g.rgd : &g.gd;
+      if (!(*d = calloc (g.n_gts ? g.n_gts : 1, 4)))
+        err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+      g.gd_dirty = !gd_ok;
+      g.rgd_dirty = gd_ok;
+    }
   }
-  if (err == VIX_OK && (g.gd && (g.rgd || !has_rgd || !repair)))
+  if (err == VIX_OK && g.gd)
     err = vdl_check_tables (&g);
-  if (err == VIX_OK && new_gd)
-    err = rehome_commit (&g, KDMV_GD_OFFSET_FIELD, new_gd);
-  if (err == VIX_OK && new_rgd)
-    err = rehome_commit (&g, KDMV_GD_OFFSET_FIELD - 8, new_rgd);
+  if (err == VIX_OK && repair && !cowd)
+    err = vdl_check_commit_dirs (&g);
   /* Last: the flag says the metadata may be stale until all is done. */
   if (err == VIX_OK && c->repair && !cowd && !g.stream &&
       g.h.unclean_shutdown) {

@@ -14,12 +14,16 @@
  * Where both are bad, or bad with no copy (COWD), the entry is cleared
  * and the sectors it covered are reported: they read as unallocated.
  *
- * Crash safety: a value that is good is never overwritten; only bad or
- * none values are.  A table that lost its directory entry is written
- * afresh after the end of the file and synced before the directory
- * entry names it; the primary copy is fixed and synced before the
- * redundant one.  So a kill at any point leaves each entry with at
- * least the good values it had, and a second run finishes the job. */
+ * Where a table has such a conflict, nothing of that table is changed.
+ *
+ * Nothing is overwritten in a hosted sparse file (copy on write): a
+ * repaired table is written after the end of the file, then a repaired
+ * directory naming it, both synced before the header's 64-bit directory
+ * offset is switched to the new directory (vdl_check_commit_dirs).  A
+ * kill at any point leaves either the old metadata or the repaired one,
+ * never a mix, and never loses a good value; the old tables stay where
+ * they were, unused.  A COWD file has no copies: its bad entries are
+ * cleared in place, which overwrites nothing good. */
 #include <endian.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -32,6 +36,13 @@
 #define SAID_MAX 4              /* detailed messages per table and kind */
 
 enum ent { ENT_BAD, ENT_NONE, ENT_GOOD };   /* worse to better */
+
+/* Are problems being repaired (not for a table held by a conflict)? */
+static bool
+fixing (const struct grained *g)
+{
+  return g->c->repair && !g->stream && !g->hold;
+}
 
 /* One copy of a table: its entries, or what every entry is when the
  * directory names no usable table (absent != ENT_GOOD). */
@@ -73,9 +84,10 @@ table_class (const struct grained *g, uint32_t e)
   if (e < g->min_gt || e + g->gt_sectors > g->file_sectors ||
       (g->h.desc_size &&
        overlaps (e, g->gt_sectors, g->h.desc_offset, g->h.desc_size)) ||
-      overlaps (e, g->gt_sectors, g->h.gd_offset, g->gd_sectors) ||
-      (g->rgd && overlaps (e, g->gt_sectors, g->h.rgd_offset,
-                           g->gd_sectors)))
+      (g->rebuilt_dir != 1 &&
+       overlaps (e, g->gt_sectors, g->h.gd_offset, g->gd_sectors)) ||
+      (g->rgd && g->rebuilt_dir != 2 &&
+       overlaps (e, g->gt_sectors, g->h.rgd_offset, g->gd_sectors)))
     return ENT_BAD;
   return ENT_GOOD;
 }
@@ -91,7 +103,59 @@ static const char *
 table_why (const struct grained *g, uint32_t e)
 {
   return e + g->gt_sectors > g->file_sectors ? "outside the file"
-    : "into the header, the descriptor or a directory";
+    : table_class (g, e) == ENT_BAD
+    ? "into the header, the descriptor or a directory"
+    : "onto another grain table";
+}
+
+struct span {
+  uint32_t at;
+  uint32_t who;                 /* table * 2 + (1 if redundant) */
+};
+
+static int
+span_cmp (const void *a, const void *b)
+{
+  const struct span *x = a, *y = b;
+
+  return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* Mark in g->shared the directory entries whose table overlaps another
+ * one's: a damaged entry that names another table (or the table of the
+ * other copy) looks valid, but its table is not its own. */
+static VixError
+find_shared (struct grained *g)
+{
+  struct span *sp = malloc (2 * g->n_gts * sizeof *sp + 1);
+  uint64_t n = 0, t, i;
+
+  g->shared = calloc (g->n_gts + 1, 1);
+  if (!sp || !g->shared) {
+    free (sp);
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  }
+  for (t = 0; t < g->n_gts; t++) {
+    if (table_class (g, g->gd[t]) == ENT_GOOD)
+      sp[n++] = (struct span) { g->gd[t], t * 2 };
+    if (g->rgd && table_class (g, g->rgd[t]) == ENT_GOOD)
+      sp[n++] = (struct span) { g->rgd[t], t * 2 + 1 };
+  }
+  qsort (sp, n, sizeof *sp, span_cmp);
+  /* Tables are all the same size: overlaps are between neighbours. */
+  for (i = 1; i < n; i++)
+    if (sp[i].at < (uint64_t) sp[i - 1].at + g->gt_sectors) {
+      /* Both copies of one entry naming one table: the data is not in
+       * doubt, only the redundancy is lost (rebuilt from the primary). */
+      if (sp[i].who / 2 == sp[i - 1].who / 2 && sp[i].at == sp[i - 1].at) {
+        g->shared[sp[i].who / 2] |= 2;
+        continue;
+      }
+      g->shared[sp[i].who / 2] |= 1 << (sp[i].who % 2);
+      g->shared[sp[i - 1].who / 2] |= 1 << (sp[i - 1].who % 2);
+    }
+  free (sp);
+  return VIX_OK;
 }
 
 /* "sectors A-B" of the disk covered by n grains from grain index i
@@ -120,7 +184,7 @@ outcome (const struct grained *g, uint64_t grain, uint64_t n, char *buf,
   char r[96];
 
   sectors (g, grain, n, r, sizeof r);
-  if (g->c->repair && !g->stream)
+  if (fixing (g))
     snprintf (buf, len, "cleared, %s now read as %s", r,
               g->c->delta || g->cowd ? "the parent's data" : "zeros");
   else
@@ -131,7 +195,7 @@ static void
 say_lost_run (struct grained *g, struct tally *y)
 {
   struct vdl_check *c = g->c;
-  bool repair = c->repair && !g->stream;
+  bool repair = fixing (g);
   char r[160];
 
   if (y->lost_n == 0)
@@ -183,7 +247,7 @@ say_entry (struct grained *g, struct tally *y, enum kind k, uint64_t i,
            uint32_t p, uint32_t r)
 {
   struct vdl_check *c = g->c;
-  bool repair = c->repair && !g->stream;
+  bool repair = fixing (g);
   char a[96], b[96];
 
   if (y->said[k] == SAID_MAX) {
@@ -216,7 +280,7 @@ static void
 say_more (struct grained *g, const struct tally *y)
 {
   struct vdl_check *c = g->c;
-  bool repair = c->repair && !g->stream;
+  bool repair = fixing (g);
 
   if (y->more[RESTORED_PRIMARY])
     vdl_check_problem (c, g->f->path, repair, "grain table %" PRIu64 ": %u "
@@ -249,6 +313,21 @@ note_grain (struct grained *g, uint32_t e)
   }
   g->grains[g->n_grains++] = e;
   return VIX_OK;
+}
+
+/* Entries that name different grains in the two copies. */
+static uint64_t
+conflicts (const struct grained *g, const struct side *p,
+           const struct side *r)
+{
+  uint64_t i, n = 0;
+
+  if (p->absent != ENT_GOOD || r->absent != ENT_GOOD)
+    return 0;
+  for (i = 0; i < g->gt_entries; i++)
+    n += p->e[i] != r->e[i] && grain_class (g, p->e[i]) == ENT_GOOD &&
+      grain_class (g, r->e[i]) == ENT_GOOD;
+  return n;
 }
 
 /* Decide every entry of table t from its two copies (see the top). */
@@ -305,7 +384,7 @@ read_table (struct grained *g, uint32_t at, uint32_t *e)
   return err;
 }
 
-/* Write a table (padded to whole sectors) at sector at, and sync. */
+/* Write a table (padded to whole sectors) at sector at. */
 static VixError
 write_table (struct grained *g, const uint32_t *e, uint64_t at)
 {
@@ -321,30 +400,41 @@ write_table (struct grained *g, const uint32_t *e, uint64_t at)
   g->changed = true;
   err = vdl_file_pwrite (g->f, le, bytes, at * SS);
   free (le);
-  return err == VIX_OK ? vdl_file_sync (g->f) : err;
+  return err;
 }
 
-/* Set directory entry t (of the directory at sector dir), and sync. */
+/* Set directory entry t (of a directory in memory): in a COWD file in
+ * place, at once; otherwise when the directory is committed. */
 static VixError
-write_dir_entry (struct grained *g, uint64_t dir, uint64_t t, uint32_t v)
+set_dir_entry (struct grained *g, bool primary, uint64_t t, uint32_t v)
 {
   uint32_t le = htole32 (v);
   VixError err;
 
+  if (!g->cowd) {
+    (primary ? g->gd : g->rgd)[t] = v;
+    *(primary ? &g->gd_dirty : &g->rgd_dirty) = true;
+    return VIX_OK;
+  }
   g->changed = true;
-  err = vdl_file_pwrite (g->f, &le, 4, dir * SS + t * 4);
+  err = vdl_file_pwrite (g->f, &le, 4, g->h.gd_offset * SS + t * 4);
   return err == VIX_OK ? vdl_file_sync (g->f) : err;
 }
 
-/* Give copy s of table t a place of its own: write it after the end of
- * the file, durable before its directory entry (dir) names it. */
+/* Store copy s of table t: in a COWD file over the old one (only bad
+ * entries were cleared); otherwise after the end of the file, named by
+ * its directory once that is committed. */
 static VixError
-place_copy (struct grained *g, uint64_t dir, uint32_t *entry, uint64_t t,
-            const struct side *s)
+store_table (struct grained *g, bool primary, uint64_t t,
+             const struct side *s)
 {
   uint64_t at = g->append_at;
   VixError err;
 
+  if (g->cowd) {
+    err = write_table (g, s->e, g->gd[t]);
+    return err == VIX_OK ? vdl_file_sync (g->f) : err;
+  }
   if (at + g->gt_sectors > UINT32_MAX)
     return vdl_error (VIX_E_FILE_TOO_BIG, "%s: no room for a copy of grain "
                       "table %" PRIu64 " below 2 TiB", g->f->path, t);
@@ -352,8 +442,7 @@ place_copy (struct grained *g, uint64_t dir, uint32_t *entry, uint64_t t,
   if (err != VIX_OK)
     return err;
   g->append_at = at + g->gt_sectors;
-  *entry = at;
-  return write_dir_entry (g, dir, t, at);
+  return set_dir_entry (g, primary, t, at);
 }
 
 /* Report a directory entry of one copy (what: "" or "redundant ") that
@@ -363,7 +452,7 @@ say_directory (struct grained *g, uint64_t t, const char *what,
                uint32_t v, const char *other, uint32_t ov)
 {
   struct vdl_check *c = g->c;
-  bool repair = c->repair && !g->stream;
+  bool repair = fixing (g);
 
   if (v == 0)
     vdl_check_problem (c, g->f->path, repair, "%sgrain directory entry %"
@@ -385,7 +474,7 @@ static VixError
 both_unusable (struct grained *g, uint64_t t, enum ent sp, enum ent sr)
 {
   struct vdl_check *c = g->c;
-  bool repair = c->repair && !g->stream, lost = sp == ENT_BAD;
+  bool repair = fixing (g), lost = sp == ENT_BAD;
   uint32_t v = sp == ENT_BAD && g->gd[t] ? g->gd[t] : g->rgd[t];
   char r[160];
   VixError err = VIX_OK;
@@ -404,9 +493,9 @@ both_unusable (struct grained *g, uint64_t t, enum ent sp, enum ent sr)
   if (!repair)
     return VIX_OK;
   if (sp == ENT_BAD)
-    err = write_dir_entry (g, g->h.gd_offset, t, 0);
+    err = set_dir_entry (g, true, t, 0);
   if (err == VIX_OK && g->rgd && sr == ENT_BAD)
-    err = write_dir_entry (g, g->h.rgd_offset, t, 0);
+    err = set_dir_entry (g, false, t, 0);
   return err;
 }
 
@@ -427,8 +516,22 @@ check_pair (struct grained *g, uint64_t t, uint32_t *pt, uint32_t *rt)
   if (g->rebuilt_dir == 2 && g->rgd && sr == ENT_NONE && sp != ENT_NONE)
     sr = ENT_BAD;
 
+  /* A table shared with another entry is not trusted, but with no
+   * good copy to rebuild from, it is not cleared either. */
+  if (g->shared[t] & 1)
+    sp = ENT_BAD;
+  if (g->shared[t] & 2)
+    sr = ENT_BAD;
   if (sp == ENT_NONE && (sr == ENT_NONE || !g->rgd))
     return VIX_OK;
+  if (sp != ENT_GOOD && sr != ENT_GOOD && g->shared[t]) {
+    vdl_check_problem (g->c, g->f->path, false, "grain directory entry %"
+                       PRIu64 " names a grain table that another entry "
+                       "names too (sector %" PRIu32 "), with no good copy: "
+                       "left as it is", t, g->shared[t] & 1 ? g->gd[t]
+                       : g->rgd[t]);
+    return VIX_OK;
+  }
   if (sp != ENT_GOOD && sr != ENT_GOOD)
     return both_unusable (g, t, sp, sr);
   if (sp == ENT_GOOD)
@@ -447,22 +550,60 @@ check_pair (struct grained *g, uint64_t t, uint32_t *pt, uint32_t *rt)
     if (g->rgd && g->rebuilt_dir != 2)
       say_directory (g, t, "redundant ", g->rgd[t], "primary", g->gd[t]);
   }
+  /* Two plausible copies that differ: hands off the whole table. */
+  g->hold = err == VIX_OK && conflicts (g, &p, &r) > 0;
   if (err == VIX_OK)
     err = merge (g, t, &p, &r);
+  repair = fixing (g);
+  g->hold = false;
   if (err != VIX_OK || !repair)
     return err;
-  /* The primary copy first: its fixes (or its new place) are durable
-   * before the redundant copy, whose good values restored it, changes. */
-  if (sp != ENT_GOOD)
-    err = place_copy (g, g->h.gd_offset, &g->gd[t], t, &p);
-  else if (p.fixed)
-    err = write_table (g, p.e, g->gd[t]);
-  if (err != VIX_OK || !g->rgd)
-    return err;
-  if (sr != ENT_GOOD)
-    err = place_copy (g, g->h.rgd_offset, &g->rgd[t], t, &r);
-  else if (r.fixed)
-    err = write_table (g, r.e, g->rgd[t]);
+  if (sp != ENT_GOOD || p.fixed)
+    err = store_table (g, true, t, &p);
+  if (err == VIX_OK && g->rgd && (sr != ENT_GOOD || r.fixed))
+    err = store_table (g, false, t, &r);
+  return err;
+}
+
+/* Write the directory d after the end of the file, then switch the
+ * header's offset (at byte field) to it, each step synced. */
+static VixError
+commit_dir (struct grained *g, const uint32_t *d, unsigned field)
+{
+  size_t bytes = g->gd_sectors * SS;
+  uint32_t *le = calloc (1, bytes);
+  uint64_t at = g->append_at, i, off = htole64 (at);
+  VixError err;
+
+  if (!le)
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  for (i = 0; i < g->n_gts; i++)
+    le[i] = htole32 (d[i]);
+  g->changed = true;
+  /* The tables it names are durable before it. */
+  err = vdl_file_sync (g->f);
+  if (err == VIX_OK)
+    err = vdl_file_pwrite (g->f, le, bytes, at * SS);
+  free (le);
+  if (err == VIX_OK)
+    err = vdl_file_sync (g->f);
+  if (err == VIX_OK)
+    err = vdl_file_pwrite (g->f, &off, 8, field);
+  if (err == VIX_OK)
+    err = vdl_file_sync (g->f);
+  g->append_at = at + g->gd_sectors;
+  return err;
+}
+
+VixError
+vdl_check_commit_dirs (struct grained *g)
+{
+  VixError err = VIX_OK;
+
+  if (g->gd_dirty)
+    err = commit_dir (g, g->gd, KDMV_GD_OFFSET_FIELD);
+  if (err == VIX_OK && g->rgd_dirty)
+    err = commit_dir (g, g->rgd, KDMV_RGD_OFFSET_FIELD);
   return err;
 }
 
@@ -484,6 +625,8 @@ vdl_check_tables (struct grained *g)
 
   if (!pt || !rt)
     err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  if (err == VIX_OK)
+    err = find_shared (g);
   for (t = 0; t < g->n_gts && err == VIX_OK; t++)
     err = check_pair (g, t, pt, rt);
   /* Two entries naming one grain: a write to either changes both. */
@@ -497,5 +640,7 @@ vdl_check_tables (struct grained *g)
   }
   free (pt);
   free (rt);
+  free (g->shared);
+  g->shared = NULL;
   return err;
 }

@@ -44,6 +44,16 @@ for t in 0 1; do
   poke a/d.vmdk gd:$t $BAD
   repaired d.vmdk a/d.vmdk "grain directory entry $t points .*rebuilt from the redundant"
 done
+# A directory entry damaged into a plausible place: another table of
+# the same directory, a table of the other one, its own counterpart.
+# The tables it shares are not trusted; those with a good copy are
+# rebuilt from it, and nothing is written over the shared table.
+for dmg in "gd:1 $(peek d.vmdk gd:0)" "gd:0 $(peek d.vmdk rgd:3)" \
+           "rgd:2 $(peek d.vmdk gd:2)"; do
+  copy_disk d.vmdk a
+  poke a/d.vmdk $dmg
+  repaired d.vmdk a/d.vmdk 'onto another grain table; rebuilt from'
+done
 # The redundant directory entry (-R said "cannot be repaired" before),
 # and one that lost its table (0).
 copy_disk d.vmdk a
