@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* VixDiskLib_CheckRepair: check a disk's files and its chain of parents,
  * and with repair, fix what can be fixed without guessing (check.h,
- * check-sparse.c; flat extent files that are too short are extended with
- * zeros).  Files are read directly, not through Open, so that a disk too
+ * check-sparse.c, check-tables.c; flat extent files that are too short
+ * are extended with zeros).  Files are read directly, not through Open, so that a disk too
  * damaged to open can still be checked.  Each problem is logged
  * ("VixDiskLib: check: FILE: PROBLEM", with "(repaired)" when fixed).
  * Returns VIX_OK when nothing is left wrong, VIX_E_DISK_NEEDSREPAIR

@@ -10,11 +10,10 @@
  * place is right; where one is none and the other bad, none is right.
  * Where both name different places, either may be right (a write was
  * interrupted between the copies, or one was damaged into something
- * plausible): nothing is changed, the problem is left to the user.
- * Where both are bad, or bad with no copy (COWD), the entry is cleared
- * and the sectors it covered are reported: they read as unallocated.
- *
- * Where a table has such a conflict, nothing of that table is changed.
+ * plausible): nothing of that table is changed, the problem is left to
+ * the user.  Where both are bad, or bad with no copy (COWD), the entry
+ * is cleared and the sectors it covered are reported: they read as
+ * unallocated.
  *
  * Nothing is overwritten in a hosted sparse file (copy on write): a
  * repaired table is written after the end of the file, then a repaired
