@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* VixDiskLib_CheckRepair: check a disk's files and its chain of parents,
  * and with repair, fix what can be fixed without guessing (check.h,
- * check-sparse.c; flat extent files that are too short are extended with
- * zeros).  Files are read directly, not through Open, so that a disk too
+ * check-sparse.c, check-tables.c; flat extent files that are too short
+ * are extended with zeros).  Files are read directly, not through Open, so that a disk too
  * damaged to open can still be checked.  Each problem is logged
  * ("VixDiskLib: check: FILE: PROBLEM", with "(repaired)" when fixed).
  * Returns VIX_OK when nothing is left wrong, VIX_E_DISK_NEEDSREPAIR
@@ -201,6 +201,8 @@ check_link (struct vdl_check *c, const char *path, unsigned depth,
     /* A delta file opened by itself: check just its tables. */
     bool saved = c->repair;
     c->repair = repair;
+    c->delta = true;
+    c->base = 0;
     err = vdl_check_grained (c, f, true, 0);
     c->repair = saved;
     *cid = 0xffffffff;
@@ -226,7 +228,9 @@ check_link (struct vdl_check *c, const char *path, unsigned depth,
   }
   *cid = d.cid;
   *capacity = 0;
+  c->delta = d.parent_hint != NULL;
   for (i = 0; i < d.n_extents && err == VIX_OK; i++) {
+    c->base = *capacity;
     *capacity += d.extents[i].sectors;
     err = check_extent (c, dir, &d.extents[i], embedded ? f : NULL, repair);
   }

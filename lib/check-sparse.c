@@ -1,42 +1,21 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Checking grain-table extents (hosted sparse, stream-optimized, COWD):
- * the header, each directory entry and each table entry must point
- * inside the file and past the metadata, no two entries may share a
- * grain, and the redundant tables must match the primary ones.
- * Repairs change only metadata: an entry pointing outside the file is
- * cleared (its grain reads as unallocated: zeros, or the parent), a
- * redundant table is rewritten from the primary one, the unclean-
- * shutdown flag is cleared.  Grains are never moved or rewritten. */
+ * the header, and where the directories lie; the tables and the
+ * directory entries naming them are checked (and repaired from their
+ * redundant copies) by check-tables.c.  Repairs change only metadata:
+ * grains are never moved or rewritten.  The unclean-shutdown flag is
+ * cleared last, after every other repair is durable. */
 #include <endian.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "check-grained.h"
 #include "error.h"
 #include "sparse-extent.h"
 #include "sparse-format.h"
 
 #define UNCLEAN_FIELD 72        /* byte offset in a KDMV header */
-
-struct grained {
-  struct vdl_check *c;
-  struct vdl_file *f;
-  struct kdmv_header h;
-  bool cowd, stream, changed;
-  uint64_t file_sectors, n_gts, gt_bytes, min_entry, min_gt;
-  uint32_t *gd, *rgd;
-  uint32_t *grains;             /* every grain location, for duplicates */
-  uint64_t n_grains, cap_grains;
-};
-
-static int
-cmp_u32 (const void *a, const void *b)
-{
-  uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
-
-  return x < y ? -1 : x > y;
-}
 
 static VixError
 read_dir (struct grained *g, uint64_t at, uint32_t **out)
@@ -57,126 +36,6 @@ read_dir (struct grained *g, uint64_t at, uint32_t **out)
   return err;
 }
 
-static VixError
-write_entry (struct grained *g, uint64_t sector, uint64_t index,
-             uint32_t value)
-{
-  uint32_t v = htole32 (value);
-
-  g->changed = true;
-  return vdl_file_pwrite (g->f, &v, 4, sector * SS + index * 4);
-}
-
-/* Check table t (located at gd[t]); clear entries outside the file. */
-static VixError
-check_table (struct grained *g, uint64_t t, uint32_t *gt)
-{
-  struct vdl_check *c = g->c;
-  uint64_t i, n = g->gt_bytes / 4;
-  VixError err = VIX_OK;
-
-  for (i = 0; i < n && err == VIX_OK; i++) {
-    uint32_t e = le32toh (gt[i]);
-    if (e == 0 || (e == 1 && (g->h.flags & KDMV_FLAG_ZERO_GTE)))
-      continue;
-    if (e >= g->min_entry && e < g->file_sectors) {
-      if (g->n_grains == g->cap_grains) {
-        uint64_t nc = g->cap_grains ? 2 * g->cap_grains : 4096;
-        uint32_t *ng = realloc (g->grains, nc * 4);
-        if (!ng)
-          return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-        g->grains = ng;
-        g->cap_grains = nc;
-      }
-      g->grains[g->n_grains++] = e;
-      continue;
-    }
-    vdl_check_problem (c, g->f->path, c->repair && !g->stream,
-                       "grain table %" PRIu64 " entry %" PRIu64 " points "
-                       "to sector %u, %s", t, i, e, e >= g->file_sectors
-                       ? "past the end of the file" : "into the metadata");
-    if (c->repair && !g->stream) {
-      gt[i] = 0;
-      err = write_entry (g, g->gd[t], i, 0);
-      if (err == VIX_OK && g->rgd && g->rgd[t])
-        err = write_entry (g, g->rgd[t], i, 0);
-    }
-  }
-  return err;
-}
-
-/* The redundant copy of table t must equal the primary one. */
-static VixError
-check_redundant (struct grained *g, uint64_t t, const uint32_t *gt,
-                 uint32_t *rgt)
-{
-  struct vdl_check *c = g->c;
-  VixError err;
-
-  if (g->rgd[t] == 0 || g->rgd[t] + g->gt_bytes / SS > g->file_sectors) {
-    if (g->gd[t] != 0)
-      vdl_check_problem (c, g->f->path, false, "redundant grain directory "
-                         "entry %" PRIu64 " is %u, but the table is at %u",
-                         t, g->rgd[t], g->gd[t]);
-    return VIX_OK;
-  }
-  err = vdl_file_pread (g->f, rgt, g->gt_bytes, (uint64_t) g->rgd[t] * SS);
-  if (err != VIX_OK || memcmp (gt, rgt, g->gt_bytes) == 0)
-    return err;
-  vdl_check_problem (c, g->f->path, c->repair, "the redundant copy of "
-                     "grain table %" PRIu64 " differs from the primary one",
-                     t);
-  if (!c->repair)
-    return VIX_OK;
-  g->changed = true;
-  return vdl_file_pwrite (g->f, gt, g->gt_bytes, (uint64_t) g->rgd[t] * SS);
-}
-
-static VixError
-check_tables (struct grained *g)
-{
-  struct vdl_check *c = g->c;
-  uint32_t *gt = malloc (g->gt_bytes), *rgt = malloc (g->gt_bytes);
-  uint64_t t, i;
-  VixError err = VIX_OK;
-
-  if (!gt || !rgt)
-    err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-  for (t = 0; t < g->n_gts && err == VIX_OK; t++) {
-    if (g->gd[t] == 0)
-      continue;
-    if (g->gd[t] < g->min_gt ||
-        (uint64_t) g->gd[t] + g->gt_bytes / SS > g->file_sectors) {
-      vdl_check_problem (c, g->f->path, c->repair && !g->stream,
-                         "grain directory entry %" PRIu64 " points to "
-                         "sector %u, outside the file", t, g->gd[t]);
-      if (c->repair && !g->stream) {
-        err = write_entry (g, g->h.gd_offset, t, 0);
-        if (err == VIX_OK && g->rgd)
-          err = write_entry (g, g->h.rgd_offset, t, 0);
-      }
-      continue;
-    }
-    err = vdl_file_pread (g->f, gt, g->gt_bytes, (uint64_t) g->gd[t] * SS);
-    if (err == VIX_OK)
-      err = check_table (g, t, gt);
-    if (err == VIX_OK && g->rgd)
-      err = check_redundant (g, t, gt, rgt);
-  }
-  /* Two entries naming one grain: a write to either changes both. */
-  if (err == VIX_OK && g->n_grains > 1 && !g->stream) {
-    qsort (g->grains, g->n_grains, 4, cmp_u32);
-    for (i = 1; i < g->n_grains; i++)
-      if (g->grains[i] == g->grains[i - 1])
-        vdl_check_problem (c, g->f->path, false, "the grain at sector %u "
-                           "is named by more than one table entry",
-                           g->grains[i]);
-  }
-  free (gt);
-  free (rgt);
-  return err;
-}
-
 /* Where a stream's directory is when its header says "at the end": in
  * the footer before the end-of-stream marker. */
 static bool
@@ -194,12 +53,26 @@ stream_footer (struct grained *g)
   return true;
 }
 
+/* Can a directory of g lie at sector at? */
+static bool
+dir_fits (const struct grained *g, uint64_t at, uint64_t other)
+{
+  uint64_t n = g->gd_sectors;
+
+  return at != 0 && at >= (g->cowd ? COWD_HEADER_SIZE / SS : 1) &&
+    at + n <= g->file_sectors &&
+    !(g->h.desc_size && at < g->h.desc_offset + g->h.desc_size &&
+      g->h.desc_offset < at + n) &&
+    !(other && at < other + n && other < at + n);
+}
+
 VixError
 vdl_check_grained (struct vdl_check *c, struct vdl_file *f, bool cowd,
                    uint64_t sectors)
 {
   struct grained g = { .c = c, .f = f, .cowd = cowd };
-  uint64_t size, gd_sectors;
+  uint64_t size;
+  bool has_rgd, gd_ok, rgd_ok = false, repair;
   VixError err;
   char *text;
 
@@ -215,19 +88,14 @@ vdl_check_grained (struct vdl_check *c, struct vdl_file *f, bool cowd,
   }
   g.file_sectors = (size + SS - 1) / SS;
   g.stream = g.h.flags & KDMV_FLAG_COMPRESSED;
+  repair = c->repair && !g.stream;
   if (g.h.capacity < sectors)
     vdl_check_problem (c, f->path, false, "it holds %" PRIu64 " sectors "
                        "but the descriptor gives it %" PRIu64,
                        g.h.capacity, sectors);
-  if (!cowd && !g.stream && g.h.unclean_shutdown) {
+  if (!cowd && !g.stream && g.h.unclean_shutdown)
     vdl_check_problem (c, f->path, c->repair, "it was not closed cleanly "
                        "(the unclean-shutdown flag is set)");
-    if (c->repair) {
-      unsigned char zero = 0;
-      g.changed = true;
-      err = vdl_file_pwrite (f, &zero, 1, UNCLEAN_FIELD);
-    }
-  }
   if (g.stream && g.h.gd_offset == KDMV_GD_AT_END && !stream_footer (&g)) {
     vdl_check_problem (c, f->path, false, "the stream ends without a "
                        "footer naming its grain directory (an interrupted "
@@ -235,28 +103,63 @@ vdl_check_grained (struct vdl_check *c, struct vdl_file *f, bool cowd,
     return VIX_OK;
   }
   g.n_gts = kdmv_num_gts (&g.h);
-  g.gt_bytes = (uint64_t) g.h.gtes_per_gt * 4;
-  gd_sectors = (g.n_gts * 4 + SS - 1) / SS;
-  g.min_gt = cowd ? g.h.gd_offset + gd_sectors : 1;
+  g.gt_entries = g.h.gtes_per_gt;
+  g.gt_bytes = g.gt_entries * 4;
+  g.gt_sectors = kdmv_gt_sectors (&g.h);
+  g.gd_sectors = kdmv_gd_sectors (g.n_gts);
+  g.min_gt = cowd ? g.h.gd_offset + g.gd_sectors : 1;
   g.min_entry = g.stream ? 1 : cowd ? g.min_gt : g.h.overhead;
-  if (g.h.gd_offset == 0 || g.h.gd_offset + gd_sectors > g.file_sectors) {
+  /* Copies go where the library would put its next grain. */
+  g.append_at = g.file_sectors > g.h.overhead ? g.file_sectors
+    : g.h.overhead;
+  if (g.h.grain_size)
+    g.append_at = (g.append_at + g.h.grain_size - 1) / g.h.grain_size
+      * g.h.grain_size;
+  has_rgd = !cowd && !g.stream && (g.h.flags & KDMV_FLAG_RGD) &&
+    g.h.rgd_offset != 0;
+  gd_ok = dir_fits (&g, g.h.gd_offset, has_rgd ? g.h.rgd_offset : 0);
+  if (has_rgd)
+    rgd_ok = dir_fits (&g, g.h.rgd_offset, g.h.gd_offset);
+  if (!gd_ok && !rgd_ok) {
     vdl_check_problem (c, f->path, false, "its grain directory (sector "
                        "%" PRIu64 ") lies outside the file (%" PRIu64
-                       " sectors)", g.h.gd_offset, g.file_sectors);
+                       " sectors)%s", g.h.gd_offset, g.file_sectors,
+                       has_rgd ? ", and so does its redundant copy" : "");
     return VIX_OK;
   }
-  if (err == VIX_OK)
+  if (gd_ok)
     err = read_dir (&g, g.h.gd_offset, &g.gd);
-  if (err == VIX_OK && !cowd && !g.stream && (g.h.flags & KDMV_FLAG_RGD) &&
-      g.h.rgd_offset != 0) {
-    if (g.h.rgd_offset + gd_sectors > g.file_sectors)
-      vdl_check_problem (c, f->path, false, "its redundant grain directory "
-                         "lies outside the file");
-    else
-      err = read_dir (&g, g.h.rgd_offset, &g.rgd);
+  if (err == VIX_OK && rgd_ok)
+    err = read_dir (&g, g.h.rgd_offset, &g.rgd);
+  /* One directory lost as a whole: rebuilt from the other, in a new
+   * place (check-tables.c fills it and commits it). */
+  if (err == VIX_OK && (!gd_ok || (has_rgd && !rgd_ok))) {
+    vdl_check_problem (c, f->path, repair, "its %sgrain directory (sector "
+                       "%" PRIu64 ") lies outside the file or over other "
+                       "metadata; %s the %s one", gd_ok ? "redundant " : "",
+                       gd_ok ? g.h.rgd_offset : g.h.gd_offset,
+                       repair ? "rebuilt from" : "it can be rebuilt from",
+                       gd_ok ? "primary" : "redundant");
+    g.rebuilt_dir = gd_ok ? 2 : 1;
+    if (repair) {
+      uint32_t **d = gd_ok ? &g.rgd : &g.gd;
+      if (!(*d = calloc (g.n_gts ? g.n_gts : 1, 4)))
+        err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+      g.gd_dirty = !gd_ok;
+      g.rgd_dirty = gd_ok;
+    }
   }
-  if (err == VIX_OK)
-    err = check_tables (&g);
+  if (err == VIX_OK && g.gd)
+    err = vdl_check_tables (&g);
+  if (err == VIX_OK && repair && !cowd)
+    err = vdl_check_commit_dirs (&g);
+  /* Last: the flag says the metadata may be stale until all is done. */
+  if (err == VIX_OK && c->repair && !cowd && !g.stream &&
+      g.h.unclean_shutdown) {
+    unsigned char zero = 0;
+    g.changed = true;
+    err = vdl_file_pwrite (f, &zero, 1, UNCLEAN_FIELD);
+  }
   if (err == VIX_OK && g.changed)
     err = vdl_file_sync (f);
   free (g.gd);

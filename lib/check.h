@@ -13,6 +13,8 @@
 
 struct vdl_check {
   bool repair;                  /* fix what can be fixed */
+  bool delta;                   /* the link has a parent (for messages) */
+  uint64_t base;                /* first sector of the extent checked */
   FILE *list;                   /* "; "-separated problems not fixed */
   char *list_text;
   size_t list_len;

@@ -9,6 +9,8 @@
  * (EIO or ENOSPC, default EIO) without doing anything, and so do the
  * FAULT_COUNT - 1 calls after it (default 1; 0 means every later call,
  * like a disk that stays full).  FAULT_AT unset or 0 only counts.
+ * FAULT_ERRNO=KILL instead kills the process (SIGKILL) at that call,
+ * before it does anything: a crash between two writes.
  *
  * FAULT_LOG, if set, is a file that gets one line per counted call,
  *   CALL N NAME SITE PATH    (FAULT instead of CALL when it failed)
@@ -22,6 +24,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -120,6 +123,9 @@ intercept (int fd, const char *name)
     fclose (f);
   }
   errno = saved;
+  if (fail && getenv ("FAULT_ERRNO") &&
+      strcmp (getenv ("FAULT_ERRNO"), "KILL") == 0)
+    raise (SIGKILL);
   return fail ? fault_errno () : 0;
 }
 
