@@ -81,7 +81,8 @@ grep -q '^type: *monolithicSparse (monolithic-sparse, -t 0)' info.txt
 grep -q "^capacity: *$((16 << 20)) bytes (32768 sectors)" info.txt
 grep -q '^adapter: *ide' info.txt
 grep -q '^chain: *3 links' info.txt
-grep -q "CID $(ddb_value base.vmdk CID)" info.txt
+# qemu-img writes the CID without leading zeros; --info prints 8 digits.
+grep -q "CID $(printf %08x "0x$(ddb_value base.vmdk CID)")" info.txt
 grep -q "allocated: *$(( (2 << 20) + (64 << 10) )) bytes" info.txt
 
 # Stream-optimized and thin.
