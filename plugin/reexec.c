@@ -205,8 +205,9 @@ process_start (struct timespec *out)
     return false;
   buf[r] = '\0';
   p = strrchr (buf, ')');       /* the name may hold spaces */
-  /* Field 22 is starttime; p is at the end of field 2. */
-  for (field = 2; p && field < 21; field++)
+  /* Field 22 is starttime; p is at the end of field 2, and each step
+   * moves it to the space before the next field. */
+  for (field = 2; p && field < 22; field++)
     p = strchr (p + 1, ' ');
   if (!p || sscanf (p + 1, "%llu", &ticks) != 1)
     return false;
