@@ -117,17 +117,37 @@ drop_one_locked (struct table_cache *c, uint32_t keep, bool *held)
   return false;
 }
 
+/* Write the changed tables back so that they can be dropped: only
+ * they are left.  All at once, so that this happens once per budget's
+ * worth.  On error the cache stays over budget, with the tables still
+ * changed (the next flush writes them again), and the request that
+ * needed the room fails: an I/O error is never silent.  c->lock held. */
+static VixError
+write_back_locked (struct table_cache *c)
+{
+  VixError err = c->write_back (c->owner);
+
+  if (err != VIX_OK)
+    vdl_debug ("VixDiskLib: could not write grain tables back to make "
+               "room in the cache (error %llu): kept in memory",
+               (unsigned long long) err);
+  else
+    vdl_debug ("VixDiskLib: grain table cache full (%u tables): changed "
+               "tables written back to make room", c->max_loaded);
+  return err;
+}
+
 /* Count one more private table for table i (which is kept), dropping
  * others or waiting for room if the budget is full.  *reserved says
  * whether it did: not if slot i stopped holding was meanwhile (another
  * thread published table i while this one waited; it holds table i,
- * so waiting on would wait for itself).  Fails if the write-back that
- * was needed failed: then it goes over budget, with the tables still
- * changed (the next flush writes them again), and the request that
- * needed the room fails: an I/O error is never silent.  c->lock held. */
+ * so waiting on would wait for itself).  When only changed (or pinned)
+ * tables are left, it goes over budget: with write_back, after writing
+ * them back (failing if that failed); without, the caller trims once
+ * it knows it needs the room (trim_locked).  c->lock held. */
 static VixError
 reserve_locked (struct table_cache *c, uint32_t i, const void *was,
-                bool *reserved)
+                bool write_back, bool *reserved)
 {
   bool wrote_back = false, held;
   VixError err = VIX_OK;
@@ -147,20 +167,11 @@ reserve_locked (struct table_cache *c, uint32_t i, const void *was,
       pthread_cond_wait (&c->room, c->lock);
       continue;
     }
-    /* Only dirty (or pinned) tables are left: write the dirty ones all
-     * back at once, so that this happens once per budget's worth. */
-    if (wrote_back || !c->write_back)
-      break;                    /* only pinned ones: over budget */
+    if (!write_back || wrote_back || !c->write_back)
+      break;                    /* over budget */
     wrote_back = true;
-    err = c->write_back (c->owner);
-    if (err != VIX_OK) {
-      vdl_debug ("VixDiskLib: could not write grain tables back to make "
-                 "room in the cache (error %llu): kept in memory",
-                 (unsigned long long) err);
+    if ((err = write_back_locked (c)) != VIX_OK)
       break;
-    }
-    vdl_debug ("VixDiskLib: grain table cache full (%u tables): changed "
-               "tables written back to make room", c->max_loaded);
   }
   if (c->slots[i] == was) {
     *reserved = true;
@@ -170,6 +181,28 @@ reserve_locked (struct table_cache *c, uint32_t i, const void *was,
   }
  out:
   __atomic_sub_fetch (&c->waiters, 1, __ATOMIC_SEQ_CST);
+  return err;
+}
+
+/* Private table i was just published over budget (only changed tables
+ * were left when its room was reserved): write them back and drop
+ * down to the budget.  c->lock held. */
+static VixError
+trim_locked (struct table_cache *c, uint32_t i)
+{
+  bool wrote_back = false, held;
+  VixError err = VIX_OK;
+
+  while (c->loaded > c->max_loaded) {
+    held = false;
+    if (drop_one_locked (c, i, &held))
+      continue;
+    if (wrote_back || !c->write_back)
+      break;
+    wrote_back = true;
+    if ((err = write_back_locked (c)) != VIX_OK)
+      break;
+  }
   return err;
 }
 
@@ -194,7 +227,10 @@ load_bounded (struct table_cache *c, uint32_t i, table_load_fn load,
   void *t;
 
   pthread_mutex_lock (c->lock);
-  err = reserve_locked (c, i, NULL, &reserved);
+  /* A table read from the file may be all zeros (shared, no room
+   * needed): changed tables are written back for room only once it is
+   * known to be needed. */
+  err = reserve_locked (c, i, NULL, false, &reserved);
   t = c->slots[i];
   if (reserved)
     c->loading++;
@@ -225,8 +261,12 @@ load_bounded (struct table_cache *c, uint32_t i, table_load_fn load,
     __atomic_store_n (&c->slots[i], t, __ATOMIC_RELEASE);
     if (t == c->shared)
       unreserve_locked (c);
-    else if (__atomic_load_n (&c->waiters, __ATOMIC_SEQ_CST))
-      pthread_cond_broadcast (&c->room);  /* some may wait for this one */
+    else {
+      if (__atomic_load_n (&c->waiters, __ATOMIC_SEQ_CST))
+        pthread_cond_broadcast (&c->room);  /* some may wait for it */
+      if (c->loaded > c->max_loaded)
+        err = trim_locked (c, i);
+    }
   }
   pthread_mutex_unlock (c->lock);
   __atomic_store_n (&c->used[i], 1, __ATOMIC_RELAXED);
@@ -288,7 +328,7 @@ table_cache_replace (struct table_cache *c, uint32_t i, void **expected,
    * and the shared table it replaces is not counted).  Another writer
    * may replace it first, while this one waits. */
   pthread_mutex_lock (c->lock);
-  err = reserve_locked (c, i, *expected, replaced);
+  err = reserve_locked (c, i, *expected, true, replaced);
   if (*replaced) {
     __atomic_store_n (&c->slots[i], t, __ATOMIC_RELEASE);
     if (__atomic_load_n (&c->waiters, __ATOMIC_SEQ_CST))
