@@ -135,12 +135,11 @@ grain_state (struct sesparse_extent *x, uint64_t sector, enum vdl_run *state,
              uint64_t *at, uint64_t *span)
 {
   uint64_t j = (sector / x->h.grain_size) % GTES, *gt;
+  uint32_t i = sector / (GTES * x->h.grain_size);
   void *t;
   VixError err;
 
-  table_cache_enter (&x->cache);
-  err = table_cache_get (&x->cache, sector / (GTES * x->h.grain_size),
-                         load_table, &t);
+  err = table_cache_get (&x->cache, i, load_table, &t);
   gt = t;
   if (err == VIX_OK)
     err = entry_state (x, gt[j], state, at);
@@ -148,7 +147,7 @@ grain_state (struct sesparse_extent *x, uint64_t sector, enum vdl_run *state,
   if (span)
     while (err == VIX_OK && ++j < GTES && type_state (gt[j]) == (int) *state)
       *span += x->h.grain_size;
-  table_cache_leave (&x->cache);
+  table_cache_release (&x->cache, i);
   return err;
 }
 

@@ -102,6 +102,12 @@ sparse_get_gt (struct sparse_extent *s, uint64_t sector, uint32_t **out)
   return err;
 }
 
+void
+sparse_release_gt (struct sparse_extent *s, uint64_t sector)
+{
+  table_cache_release (&s->cache, sector / s->gt_cover);
+}
+
 VixError
 sparse_get_gt_for_write (struct sparse_extent *s, uint64_t sector,
                          uint32_t **out)
@@ -138,17 +144,16 @@ sparse_lock_gt_for_write (struct sparse_extent *s, uint64_t sector,
   /* Tables change only with the lock held, and the cache drops them
    * only with it held. */
   for (;;) {
-    table_cache_enter (&s->cache);
     err = sparse_get_gt_for_write (s, sector, &gt);
     if (err != VIX_OK) {
-      table_cache_leave (&s->cache);
+      sparse_release_gt (s, sector);
       return err;
     }
     pthread_mutex_lock (&s->lock);
     if (gt && __atomic_load_n (&s->gts[i], __ATOMIC_ACQUIRE) == gt)
       break;
     pthread_mutex_unlock (&s->lock);
-    table_cache_leave (&s->cache);
+    sparse_release_gt (s, sector);
   }
   *out = gt;
   return VIX_OK;
@@ -258,11 +263,10 @@ table_entry (struct sparse_extent *s, uint64_t sector, uint32_t *entry,
     *entry = 0;
     return VIX_OK;
   }
-  table_cache_enter (&s->cache);
   err = (writing ? sparse_get_gt : get_gt_to_read) (s, sector, &gt);
   if (err == VIX_OK)
     *entry = get_entry (gt, sparse_grain_index (s, sector));
-  table_cache_leave (&s->cache);
+  sparse_release_gt (s, sector);
   return err;
 }
 
@@ -295,7 +299,6 @@ grain_state (struct vdl_extent *e, uint64_t sector, enum vdl_run *state,
     *span = s->gt_cover - sector % s->gt_cover;
     return VIX_OK;
   }
-  table_cache_enter (&s->cache);
   err = get_gt_to_read (s, sector, &gt);
   if (err == VIX_OK) {
     /* Extend the span over the following grains of the same table in
@@ -306,7 +309,7 @@ grain_state (struct vdl_extent *e, uint64_t sector, enum vdl_run *state,
            sparse_state_of (s, get_entry (gt, i)) == *state)
       *span += s->h.grain_size;
   }
-  table_cache_leave (&s->cache);
+  sparse_release_gt (s, sector);
   return err;
 }
 
@@ -640,7 +643,7 @@ allocate_grain (struct sparse_extent *s, uint64_t sector, uint64_t count,
   if (sparse_state_of (s, entry) == VDL_RUN_DATA) {
     /* Another writer allocated it meanwhile. */
     pthread_mutex_unlock (&s->lock);
-    table_cache_leave (&s->cache);
+    sparse_release_gt (s, first);
     return vdl_file_pwrite (s->file, buf, count * SS,
                             ((uint64_t) entry + sector % g) * SS);
   }
@@ -684,7 +687,7 @@ allocate_grain (struct sparse_extent *s, uint64_t sector, uint64_t count,
   s->gt_dirty[i] = s->any_dirty = true;
  out:
   pthread_mutex_unlock (&s->lock);
-  table_cache_leave (&s->cache);
+  sparse_release_gt (s, first);
   free (grain);
   return err;
 }

@@ -680,7 +680,7 @@ stream_write (struct sparse_extent *s, uint64_t sector, uint64_t count,
     err = write_grain_locked (s, gi, in_grain, n, buf, compressed, bytes,
                               fill, ctx);
     pthread_mutex_unlock (&s->lock);
-    table_cache_leave (&s->cache);
+    sparse_release_gt (s, sector);
     buf += n * SS;
     sector += n;
     count -= n;

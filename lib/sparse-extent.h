@@ -48,19 +48,22 @@ get_entry (uint32_t *gt, uint64_t i)
   return __atomic_load_n (&gt[i], __ATOMIC_ACQUIRE);
 }
 
-/* The grain table covering extent sector, loaded if needed.  Hold
- * table pointers only between table_cache_enter and _leave. */
+/* The grain table covering extent sector, loaded if needed, and held
+ * (the cache does not drop it) until sparse_release_gt, which must
+ * follow whatever this returns.  Hold one table of an extent at a
+ * time (see table-cache.h). */
 VixError sparse_get_gt (struct sparse_extent *s, uint64_t sector,
                         uint32_t **out);
+void sparse_release_gt (struct sparse_extent *s, uint64_t sector);
 /* The same, with a table of this extent's own that writers may change
  * (tables of zeros are shared until written). */
 VixError sparse_get_gt_for_write (struct sparse_extent *s, uint64_t sector,
                                   uint32_t **out);
 /* Take s->lock with the table covering sector in memory, this extent's
- * own, in *out: the cache may drop a table between a look-up and the
- * lock, so look up again until the slot still holds it.  On success
- * the caller holds s->lock and is inside the cache: unlock, then
- * table_cache_leave. */
+ * own, in *out, held: look up again until the slot, with the lock
+ * held, still holds it (another writer may have replaced a shared
+ * table meanwhile).  On success the caller holds s->lock and the
+ * table: unlock, then sparse_release_gt. */
 VixError sparse_lock_gt_for_write (struct sparse_extent *s, uint64_t sector,
                                    uint32_t **out);
 /* Index in its grain table of the grain holding sector. */

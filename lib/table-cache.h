@@ -3,18 +3,27 @@
  * seSparse extents), so that memory does not grow with the disk.
  *
  * The owner keeps one pointer per table (slots, NULL until loaded);
- * readers load them without locks.  Past a budget the least recently
- * used tables are dropped (a clock with a "used since the hand passed"
- * mark per table).  A dropped table may still be in a reader's hands,
- * so it is only freed once no reader is inside: readers hold table
- * pointers only between table_cache_enter and table_cache_leave.
+ * readers find loaded tables without locks.  Past a budget the least
+ * recently used tables are dropped (a clock with a "used since the hand
+ * passed" mark per table).
+ *
+ * The budget bounds the memory whatever the concurrency: a thread holds
+ * table i between table_cache_get and table_cache_release (a count per
+ * table), and a held table is never dropped, so it counts toward the
+ * budget.  A thread that needs a table not in memory first reserves
+ * room for it; while every table in memory is held by other threads, it
+ * waits until one is released, instead of allocating past the budget.
+ * So hold one table of a cache at a time (tables of different caches,
+ * such as a child's and its parent's, are fine: a parent never waits
+ * for its child).
  *
  * Tables that writers changed (dirty) stay until written back.  When
  * only dirty tables are left to drop, the owner's write_back makes them
  * clean (called with the owner's lock held); pinned tables are kept
- * whatever their state.  Writers must change a
- * table only with that lock held, after checking that its slot still
- * holds the table they loaded: dropping also takes the lock. */
+ * whatever their state.  When only such tables are left, the cache goes
+ * over its budget rather than wait for ever.  Writers change a table
+ * only with that lock held, after checking that its slot still holds
+ * the table they got: dropping also takes the lock. */
 #ifndef VDL_TABLE_CACHE_H
 #define VDL_TABLE_CACHE_H
 
@@ -41,12 +50,16 @@ struct table_cache {
   void *owner;
   size_t table_bytes;
   bool bounded;                 /* else every table stays loaded */
-  uint32_t max_loaded, loaded;  /* private tables in memory */
+  uint32_t max_loaded;          /* the budget, in tables */
+  uint32_t loaded;              /* private tables in memory or being
+                                 * loaded (lock held) */
+  uint32_t loading;             /* of which being loaded (lock held) */
+  uint32_t peak;                /* the most there were at once */
   uint32_t hand;                /* the clock's next table */
-  unsigned readers;             /* threads holding table pointers */
+  uint32_t *holders;            /* per table: threads holding it */
   unsigned char *used;          /* per table: used since the hand passed */
-  void **retired;               /* dropped, freed once no reader is in */
-  size_t n_retired, cap_retired;
+  unsigned waiters;             /* threads waiting for room */
+  pthread_cond_t room;          /* a held table was released */
 };
 
 /* Set c up for n tables of table_bytes each.  It is bounded if they
@@ -72,25 +85,27 @@ void table_cache_limit (struct table_cache *c, uint64_t bytes, bool live);
 /* Read table i into *out (a new allocation, or shared for zeros). */
 typedef VixError (*table_load_fn) (void *owner, uint32_t i, void **out);
 
-/* Table i, loaded with load if it is not in memory.  Two threads may
- * load it at once: the first to publish wins.  Call between enter and
- * leave when the cache is bounded.  Also fails, with the table in
- * memory and in *out (NULL on other failures), when making room for it
- * needed a write-back that failed. */
+/* Table i, loaded with load if it is not in memory, and held until
+ * table_cache_release (c, i), which must follow whatever this returns.
+ * Two threads may load it at once: the first to publish wins.  Also
+ * fails, with the table in memory and in *out (NULL on other
+ * failures), when making room for it needed a write-back that failed.
+ * Never call it with the owner's lock held: it may wait for room. */
 VixError table_cache_get (struct table_cache *c, uint32_t i,
                           table_load_fn load, void **out);
 
 /* Publish t as table i if the slot still holds expected (a writer
- * replacing the shared zero table with a copy of its own): *replaced
- * says whether it did; if not, *expected is what the slot holds.  Fails
- * like table_cache_get when making room failed. */
+ * replacing the shared zero table with a copy of its own), with table i
+ * held: *replaced says whether it did; if not, *expected is what the
+ * slot holds.  Fails like table_cache_get when making room failed. */
 VixError table_cache_replace (struct table_cache *c, uint32_t i,
                               void **expected, void *t, bool *replaced);
 
-void table_cache_enter (struct table_cache *c);
-void table_cache_leave (struct table_cache *c);
+/* Let go of table i, after table_cache_get (c, i, ...). */
+void table_cache_release (struct table_cache *c, uint32_t i);
 
-/* Free every table and the bookkeeping (no reader may be inside). */
+/* Free every table and the bookkeeping (no table may be held).  Logs
+ * how many private tables were in memory at most (with the budget). */
 void table_cache_free (struct table_cache *c);
 
 #endif

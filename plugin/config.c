@@ -333,6 +333,13 @@ vddk_config (const char *key, const char *value)
   }
   else if (strcmp (key, "port") == 0)
     return nbdkit_parse_uint16_t ("port", value, &port);
+  else if (strcmp (key, "reexec_tmpdir_") == 0) {
+    free (old_socket_dir);
+    if ((old_socket_dir = strdup (value)) == NULL) {
+      nbdkit_error ("strdup: %m");
+      return -1;
+    }
+  }
   else if (strcmp (key, "reexeced_") == 0) {
     free (reexeced);
     reexeced = strdup (value);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <dlfcn.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "escape.h"
 #include "vddk.h"
@@ -204,6 +205,37 @@ load_library (bool required)
 
   load_symbols ();
   return 0;
+}
+
+/* Whether the directories where the dynamic linker looks for what the
+ * library needs name dir: its own run path (DT_RUNPATH or DT_RPATH,
+ * with $ORIGIN expanded), else the system's.  Then what it needs, now
+ * or when it dlopens more later, is found there without
+ * LD_LIBRARY_PATH.  Directories are compared by inode, so that a
+ * symlinked path still matches.  (glibc leaves dls_flags 0 here: the
+ * list cannot tell run paths from the rest.) */
+bool
+library_search_path_has (const char *dir)
+{
+  Dl_serinfo size, *info;
+  struct stat want, st;
+  unsigned int i;
+  bool found = false;
+
+  if (!dl || stat (dir, &want) == -1 ||
+      dlinfo (dl, RTLD_DI_SERINFOSIZE, &size) == -1)
+    return false;
+  info = malloc (size.dls_size);
+  if (!info)
+    return false;
+  info->dls_size = size.dls_size;
+  info->dls_cnt = size.dls_cnt;
+  if (dlinfo (dl, RTLD_DI_SERINFO, info) == 0)
+    for (i = 0; i < info->dls_cnt && !found; i++)
+      found = stat (info->dls_serpath[i].dls_name, &st) == 0 &&
+        st.st_dev == want.st_dev && st.st_ino == want.st_ino;
+  free (info);
+  return found;
 }
 
 /* The library lines of --dump-plugin. */

@@ -10,6 +10,13 @@
  * back in config_complete, so that --run commands do not see it.  The
  * password and the cookie reach it through pipes, never on its command
  * line or in its environment.
+ *
+ * No re-exec when the library finds its neighbours by itself (a run
+ * path naming its own directory, as in make vddk-distrib), and none
+ * for a directory holding nothing else.  With nbdkit -U -, nbdkit has
+ * already made its socket directory when the plugin decides; the new
+ * process makes another, so it is told the old one (reexec_tmpdir_=)
+ * and removes it.
  */
 
 #include <errno.h>
@@ -20,11 +27,24 @@
 #include <fcntl.h>
 #include <dirent.h>
 #include <stdbool.h>
+#include <time.h>
+#include <link.h>
+#include <sys/stat.h>
 
 #include "vddk.h"
 
 bool noreexec;
 char *reexeced;
+char *old_socket_dir;
+
+/* When the plugin was loaded: nbdkit had parsed -U - by then. */
+static struct timespec loaded_at;
+
+static void __attribute__ ((constructor))
+note_load_time (void)
+{
+  clock_gettime (CLOCK_REALTIME, &loaded_at);
+}
 
 /* Whether DIR is one of the ':'-separated elements of PATH. */
 static bool
@@ -136,6 +156,182 @@ secret_arg (const char *key, const char *secret, int *fd)
   return arg;
 }
 
+/* Whether nbdkit's command line has -U - (--unix -): then it made a
+ * directory for its socket before loading the plugin.  Options end at
+ * the plugin's name (the first argument not starting with '-', other
+ * than an option's value: those taking one are given as separate
+ * arguments or joined, and only -U's matters here). */
+static bool
+has_random_socket (const char *cmdline, size_t len)
+{
+  const char *p, *end = cmdline + len, *prev = NULL;
+  size_t n;
+
+  for (p = cmdline; p < end; prev = p, p += strlen (p) + 1) {
+    if (p == cmdline)
+      continue;                 /* argv[0] */
+    if (strcmp (p, "--unix=-") == 0 || strcmp (p, "-U-") == 0)
+      return true;
+    if (strcmp (p, "-") == 0 && prev &&
+        (strcmp (prev, "--unix") == 0 ||
+         (prev[0] == '-' && prev[1] != '-' && (n = strlen (prev)) > 1 &&
+          prev[n - 1] == 'U')))
+      return true;
+    if (strcmp (p, "--") == 0)
+      return false;
+  }
+  return false;
+}
+
+/* When this process started, as wall-clock time (the kernel counts
+ * clock ticks since boot). */
+static bool
+process_start (struct timespec *out)
+{
+  char buf[1024], *p;
+  unsigned long long ticks = 0;
+  struct timespec boot, real;
+  long hz = sysconf (_SC_CLK_TCK);
+  ssize_t r;
+  int fd, field;
+  double ago;
+
+  fd = open ("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  if (fd == -1)
+    return false;
+  r = read (fd, buf, sizeof buf - 1);
+  close (fd);
+  if (r <= 0 || hz <= 0)
+    return false;
+  buf[r] = '\0';
+  p = strrchr (buf, ')');       /* the name may hold spaces */
+  /* Field 22 is starttime; p is at the end of field 2, and each step
+   * moves it to the space before the next field. */
+  for (field = 2; p && field < 22; field++)
+    p = strchr (p + 1, ' ');
+  if (!p || sscanf (p + 1, "%llu", &ticks) != 1)
+    return false;
+  clock_gettime (CLOCK_BOOTTIME, &boot);
+  clock_gettime (CLOCK_REALTIME, &real);
+  ago = boot.tv_sec + boot.tv_nsec / 1e9 - (double) ticks / hz;
+  ago += 2.0 / hz;              /* ticks are truncated; ctime is coarse */
+  out->tv_sec = real.tv_sec - (time_t) ago;
+  out->tv_nsec = real.tv_nsec - (long) ((ago - (time_t) ago) * 1e9);
+  if (out->tv_nsec < 0) {
+    out->tv_sec--;
+    out->tv_nsec += 1000000000;
+  }
+  return true;
+}
+
+static bool
+before (const struct timespec *a, const struct timespec *b)
+{
+  return a->tv_sec < b->tv_sec ||
+    (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* Whether name is of the form nbdkit's -U - gives its directories. */
+static bool
+socket_dir_name (const char *name)
+{
+  return strncmp (name, "nbdkit", 6) == 0 && strlen (name) == 12 &&
+    strchr (name, '/') == NULL;
+}
+
+/* Whether path is an empty directory of ours, as nbdkit makes them
+ * (mkdtemp: mode 0700). */
+static bool
+empty_dir_of_ours (const char *path, struct stat *st)
+{
+  DIR *d;
+  struct dirent *e;
+  bool empty = true;
+
+  if (lstat (path, st) == -1 || !S_ISDIR (st->st_mode) ||
+      st->st_uid != geteuid () || (st->st_mode & 0777) != 0700)
+    return false;
+  d = opendir (path);
+  if (d == NULL)
+    return false;
+  while (empty && (e = readdir (d)) != NULL)
+    empty = strcmp (e->d_name, ".") == 0 || strcmp (e->d_name, "..") == 0;
+  closedir (d);
+  return empty;
+}
+
+/* The directory nbdkit made for -U - in this process, or NULL.  nbdkit
+ * does not say which it is, so look where it makes them (/tmp, or
+ * $TMPDIR in some versions) for empty directories of ours made between
+ * this process's start and the plugin's load.  Ours is one of them: if
+ * it is the only one, it is ours; if another nbdkit made one at the
+ * same moment, leave both (an empty directory left over is better than
+ * another nbdkit's socket gone). */
+static char *
+find_socket_dir (void)
+{
+  const char *tmpdirs[2] = { "/tmp", getenv ("TMPDIR") };
+  struct timespec start;
+  struct stat st;
+  struct dirent *e;
+  char *found = NULL, *path;
+  int candidates = 0;
+  size_t i;
+  DIR *d;
+
+  if (!process_start (&start))
+    return NULL;
+  for (i = 0; i < 2; i++) {
+    if (!tmpdirs[i] || !tmpdirs[i][0] ||
+        (i == 1 && strcmp (tmpdirs[i], "/tmp") == 0) ||
+        (d = opendir (tmpdirs[i])) == NULL)
+      continue;
+    while ((e = readdir (d)) != NULL) {
+      if (!socket_dir_name (e->d_name) ||
+          asprintf (&path, "%s/%s", tmpdirs[i], e->d_name) == -1)
+        continue;
+      if (empty_dir_of_ours (path, &st) &&
+          !before (&st.st_ctim, &start) && !before (&loaded_at, &st.st_ctim)) {
+        candidates++;
+        free (found);
+        found = path;
+      }
+      else
+        free (path);
+    }
+    closedir (d);
+  }
+  if (candidates != 1) {
+    nbdkit_debug ("-U -: %d candidates for the socket directory nbdkit "
+                  "made: the new process will not remove any",
+                  candidates);
+    free (found);
+    return NULL;
+  }
+  return found;
+}
+
+static void
+remove_old_socket_dir (void)
+{
+  const char *name;
+  struct stat st;
+
+  if (old_socket_dir == NULL)
+    return;
+  name = strrchr (old_socket_dir, '/');
+  if (name && socket_dir_name (name + 1) &&
+      empty_dir_of_ours (old_socket_dir, &st) &&
+      rmdir (old_socket_dir) == 0)
+    vddk_debug ("removed %s, made for -U - before the re-exec",
+                old_socket_dir);
+  else
+    nbdkit_debug ("not removing %s: not an empty socket directory of "
+                  "ours", old_socket_dir);
+  free (old_socket_dir);
+  old_socket_dir = NULL;
+}
+
 /* Only returns if the re-exec could not be done; nbdkit then carries
  * on without it, as if noreexec=true had been given.
  */
@@ -144,6 +340,7 @@ perform_reexec (const char *env, const char *dir)
 {
   char *cmdline, *p, *new_env = NULL;
   char *password_arg = NULL, *cookie_arg = NULL, *reexeced_arg = NULL;
+  char *socket_dir = NULL, *socket_dir_arg = NULL;
   char **argv = NULL;
   size_t len, nr_args = 0, i;
   int password_fd = -1, cookie_fd = -1;
@@ -158,7 +355,7 @@ perform_reexec (const char *env, const char *dir)
   for (i = 0; i < len; i++)
     if (cmdline[i] == '\0')
       nr_args++;
-  argv = calloc (nr_args + 4, sizeof *argv);
+  argv = calloc (nr_args + 5, sizeof *argv);
   if (argv == NULL)
     goto out;
   /* The password and the cookie go through pipes (whichever way they
@@ -183,6 +380,13 @@ perform_reexec (const char *env, const char *dir)
     argv[nr_args++] = cookie_arg;
   }
 
+  if (has_random_socket (cmdline, len) &&
+      (socket_dir = find_socket_dir ()) != NULL) {
+    if (asprintf (&socket_dir_arg, "reexec_tmpdir_=%s", socket_dir) == -1)
+      goto out;
+    vddk_debug ("adding %s", socket_dir_arg);
+    argv[nr_args++] = socket_dir_arg;
+  }
   if (asprintf (&reexeced_arg, "reexeced_=%s", env ? env : "") == -1)
     goto out;
   vddk_debug ("adding reexeced_=%s", env ? env : "");
@@ -212,6 +416,8 @@ perform_reexec (const char *env, const char *dir)
   if (cookie_fd >= 0)
     close (cookie_fd);
   free (new_env);
+  free (socket_dir);
+  free (socket_dir_arg);
   free (reexeced_arg);
   free (cookie_arg);
   free (password_arg);
@@ -224,8 +430,7 @@ perform_reexec (const char *env, const char *dir)
 /* The re-exec exists so that the libraries VMware bundles beside
  * libvixDiskLib (its own OpenSSL, curl, ...) are found.  A directory
  * holding nothing but libvixDiskLib needs no re-exec, which saves a
- * second start-up (and the temporary directory nbdkit -U - would leave
- * behind).
+ * second start-up.
  */
 static bool
 has_bundled_libraries (const char *dir)
@@ -243,6 +448,35 @@ has_bundled_libraries (const char *dir)
   return found;
 }
 
+/* A library loaded in this process under the name of one bundled in
+ * dir, but from another file (the dynamic linker found that one first,
+ * or it was loaded before): then only LD_LIBRARY_PATH brings in the
+ * bundled one. */
+static int
+check_shadowed (struct dl_phdr_info *info, size_t size, void *data)
+{
+  const char *dir = data, *base;
+  struct stat loaded, bundled;
+  char *path;
+  int r = 0;
+
+  (void) size;
+  if (!info->dlpi_name || !info->dlpi_name[0])
+    return 0;
+  base = strrchr (info->dlpi_name, '/');
+  base = base ? base + 1 : info->dlpi_name;
+  if (asprintf (&path, "%s/%s", dir, base) == -1)
+    return 0;
+  if (stat (path, &bundled) == 0 && stat (info->dlpi_name, &loaded) == 0 &&
+      (bundled.st_dev != loaded.st_dev || bundled.st_ino != loaded.st_ino)) {
+    vddk_debug ("%s is loaded from %s, not from %s", base, info->dlpi_name,
+                dir);
+    r = 1;
+  }
+  free (path);
+  return r;
+}
+
 void
 reexec_if_needed (const char *dir)
 {
@@ -258,6 +492,12 @@ reexec_if_needed (const char *dir)
                 "not re-executing", dir);
     return;
   }
+  if (library_search_path_has (dir) &&
+      dl_iterate_phdr (check_shadowed, (void *) dir) == 0) {
+    vddk_debug ("the library's search path names %s and nothing bundled "
+                "there is loaded from elsewhere: not re-executing", dir);
+    return;
+  }
   perform_reexec (env, dir);
 }
 
@@ -266,6 +506,7 @@ restore_ld_library_path (void)
 {
   const char *env, *dir;
 
+  remove_old_socket_dir ();
   if (reexeced == NULL)
     return 0;
 

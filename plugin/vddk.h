@@ -46,6 +46,7 @@ extern int library_version;         /* 6, 7, 8 or 9; 0 if not loaded */
 extern char *library_dir;           /* directory the library came from */
 
 extern int load_library (bool required);
+extern bool library_search_path_has (const char *dir);
 extern void dump_library (void);
 
 /* ---- Configuration (config.c) ---- */
@@ -106,6 +107,7 @@ extern bool noreexec;               /* hidden noreexec= */
 extern char *reexeced;              /* internal reexeced_= */
 extern void reexec_if_needed (const char *dir);
 extern int restore_ld_library_path (void);
+extern char *old_socket_dir;         /* internal reexec_tmpdir_= */
 
 /* ---- Lifecycle callbacks (init.c) ---- */
 

@@ -10,7 +10,7 @@ build_pkgs="gcc binutils make meson ninja-build pkg-config perl nbdkit nbdkit-pl
 test_pkgs="qemu-utils libnbd-bin python3-libnbd nbdkit expect valgrind
   coreutils procps strace e2fsprogs bsdextrautils util-linux mount
   python3-libvmdk golang-go golang-github-vmware-govmomi-dev python3-pyvmomi
-  openssl curl"
+  openssl curl patchelf"
 # make fuzz only: libFuzzer comes with clang (libclang-common); the
 # standalone libFuzzer package is listed for builds that link it directly.
 fuzz_pkgs="clang-14 libfuzzer-14-dev"

@@ -127,3 +127,17 @@ print("read %d data grains, %d zero places, %d ranges: all as "
       "expected" % (len(sums), len(zero_spots), len(jobs)))
 PY
 }
+
+# check_table_peaks LOG: the library (nbdkit -v) logged, at close, the
+# most grain tables each bounded cache held at once, and none held more
+# than its budget (read-only disks: writers may go over it while only
+# changed tables are left).
+check_table_peaks ()
+{
+  local peaks
+  peaks=$(grep -oE "grain table cache: at most [0-9]+ tables in memory at once \(budget [0-9]+ of [0-9]+\)" "$1") ||
+    { echo "FAIL: no grain table cache statistics in $1" >&2; return 1; }
+  echo "$peaks" | sort | uniq -c
+  echo "$peaks" | awk '{ if ($6 + 0 > $13 + 0) { print "FAIL: " $0; bad = 1 } }
+                       END { exit bad }' >&2
+}
