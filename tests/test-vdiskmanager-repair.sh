@@ -101,6 +101,9 @@ vdm -R a/d.vmdk > repair.out
 cat repair.out
 grep -q 'grain table 0 entry 1 points to sector 2147483392, past the end of the file, with no good copy: cleared, sectors 128-255 of the disk now read as zeros' repair.out
 grep -q 'grain directory entry 1 points to sector 2147483392, outside the file, with no good copy: cleared, sectors 65536-131071 of the disk now read as zeros' repair.out
+# ... and the closing line does not call that a full success.
+grep -q "has been repaired (2 problems fixed), but 2 of them had no good copy: the data there is lost" repair.out
+refute grep -q 'successfully repaired' repair.out
 vdm -q -e a/d.vmdk
 qemu-io -f vmdk -c 'read -P 0 64k 64k' -c 'read -P 0 40M 1M' a/d.vmdk > read.out
 refute grep -qi fail read.out

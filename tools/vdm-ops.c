@@ -10,6 +10,7 @@
 
 static const struct vdm_opts *log_opts;
 static unsigned repaired;
+static unsigned lost;           /* of those, ranges with no good copy */
 
 /* The library's log: check findings are shown (they are the output of
  * -e and -R), the rest only with --debug. */
@@ -28,6 +29,8 @@ log_fn (const char *fmt, va_list args)
   if (strncmp (msg, prefix, sizeof prefix - 1) == 0) {
     const char *m = msg + sizeof prefix - 1;
     repaired += strstr (m, " (repaired)") != NULL;
+    lost += strstr (m, " now read as ") != NULL &&
+      strstr (m, " (repaired)") != NULL;
     if (log_opts->json) {
       printf ("{\"event\": \"check\", \"message\": ");
       vdm_json_string (stdout, m);
@@ -205,11 +208,18 @@ op_check (VixDiskLibConnection conn, const struct vdm_opts *o)
   VixError err;
   char msg[4096];
 
-  repaired = 0;
+  repaired = lost = 0;
   err = VixDiskLib_CheckRepair (conn, o->disk, repair);
   if (err != VIX_OK)
     return vdm_error (o, o->disk, err, repair ? "repair" : "check");
-  if (repaired)
+  /* Metadata with no good copy left is cleared: the disk is consistent
+   * again, but not all of its data came back.  Say so plainly. */
+  if (lost)
+    snprintf (msg, sizeof msg, "The virtual disk, '%s', was corrupted and "
+              "has been repaired (%u problem%s fixed), but %u of them had "
+              "no good copy: the data there is lost (see above).",
+              o->disk, repaired, repaired == 1 ? "" : "s", lost);
+  else if (repaired)
     snprintf (msg, sizeof msg, "The virtual disk, '%s', was corrupted and "
               "has been successfully repaired (%u problem%s fixed).",
               o->disk, repaired, repaired == 1 ? "" : "s");
