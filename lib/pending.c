@@ -34,7 +34,8 @@ struct pending_extent {
 };
 
 struct vdl_pending {
-  char *dir, *base, *stem;      /* of the final path */
+  char *dir, *stem;             /* of the final path */
+  char *base;                   /* its file name, or shorten_base's */
   char *final;                  /* the final path */
   char *path;                   /* the first temporary file */
   int lock_fd;
@@ -64,6 +65,31 @@ same_file (const char *a, const char *b)
 
   return lstat (a, &sa) == 0 && lstat (b, &sb) == 0 &&
     sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* The temporary names add up to about 40 bytes to the final name.  A
+ * final name too long for that is represented in them by its first
+ * bytes and a hash of the whole, so that any name a filesystem takes
+ * can still be made, and the next maker of the same name still finds
+ * what a killed one left. */
+#define LONGEST_BASE 160
+
+static int
+shorten_base (struct vdl_pending *p)
+{
+  uint64_t h = 14695981039346656037ULL;    /* FNV-1a */
+  const unsigned char *c;
+  char *s;
+
+  if (strlen (p->base) <= LONGEST_BASE)
+    return 0;
+  for (c = (const unsigned char *) p->base; *c; c++)
+    h = (h ^ *c) * 1099511628211ULL;
+  if (asprintf (&s, "%.64s~%016" PRIx64, p->base, h) == -1)
+    return -1;
+  free (p->base);
+  p->base = s;
+  return 0;
 }
 
 /* If name is one of our temporary names for base, the length of its
@@ -277,6 +303,10 @@ vdl_pending_begin (const char *path, struct vdl_pending **out)
   len = strlen (p->stem);
   if (len > 5 && strcmp (p->stem + len - 5, ".vmdk") == 0)
     p->stem[len - 5] = '\0';
+  if (shorten_base (p) == -1) {
+    pending_free (p);
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  }
   clean_stale (p);
   err = claim (p);
   if (err != VIX_OK) {

@@ -339,6 +339,34 @@ vcsim_vm_disks ()
   vcsim_fixture disks "$@"
 }
 
+# _start_proxy NAME SCRIPT [OPTIONS...]: start a proxy script of ours
+# (its first three arguments are a file for its port, the host and the
+# port it forwards to) in front of the current simulator, wait for its
+# port, stop it at exit.  Sets _proxy_port, _proxy_log and _proxy_pid.
+_start_proxy ()
+{
+  local name=$1 script=$2 n dir=$PWD i pid
+  shift 2
+  _proxy_count=$((${_proxy_count:-0} + 1))
+  n=$name-$_proxy_count
+  rm -f "$dir/$n.port"
+  /usr/bin/python3 "$script" "$dir/$n.port" "$VCSIM_HOST" "$VCSIM_PORT" \
+    --log "$dir/$n.log" "$@" 2> "$dir/$n.err" &
+  pid=$!
+  cleanup_fn _stop_pid "$pid"
+  for (( i=0; i<300; i++ )); do
+    [ -s "$dir/$n.port" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ ! -s "$dir/$n.port" ]; then
+    echo "start_$name: the proxy did not start:" >&2
+    cat "$dir/$n.err" >&2
+    return 1
+  fi
+  _proxy_port=$(cat "$dir/$n.port") _proxy_log=$dir/$n.log _proxy_pid=$pid
+}
+
 # start_cut_proxy [OPTIONS...]: start tests/cut-proxy.py in front of the
 # current simulator (see that script for --cut-after, --cuts,
 # --stall-after, --stalls, --refuse, --rst) and stop it at exit.  Exports
@@ -346,28 +374,9 @@ vcsim_vm_disks ()
 # the same) and CUT_PROXY_LOG (its event log).
 start_cut_proxy ()
 {
-  local n dir i pid
-  _cut_proxy_count=$((_cut_proxy_count + 1))
-  n=$_cut_proxy_count
-  dir=$PWD
-  rm -f "$dir/cut-proxy-$n.port"
-  /usr/bin/python3 "$CUT_PROXY" "$dir/cut-proxy-$n.port" "$VCSIM_HOST" \
-    "$VCSIM_PORT" --log "$dir/cut-proxy-$n.log" "$@" \
-    2> "$dir/cut-proxy-$n.err" &
-  pid=$!
-  cleanup_fn _stop_pid "$pid"
-  for (( i=0; i<100; i++ )); do
-    [ -s "$dir/cut-proxy-$n.port" ] && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if [ ! -s "$dir/cut-proxy-$n.port" ]; then
-    echo "start_cut_proxy: the proxy did not start:" >&2
-    cat "$dir/cut-proxy-$n.err" >&2
-    return 1
-  fi
-  CUT_PROXY_PORT=$(cat "$dir/cut-proxy-$n.port")
-  export CUT_PROXY_PORT CUT_PROXY_LOG=$dir/cut-proxy-$n.log CUT_PROXY_PID=$pid
+  _start_proxy cut_proxy "$CUT_PROXY" "$@" || return 1
+  export CUT_PROXY_PORT=$_proxy_port CUT_PROXY_LOG=$_proxy_log \
+         CUT_PROXY_PID=$_proxy_pid
 }
 
 # start_wan_proxy [OPTIONS...]: start tests/wan-proxy.py in front of the
@@ -379,28 +388,9 @@ start_cut_proxy ()
 # at once: "conn 3: open (2 open, peak 3)").
 start_wan_proxy ()
 {
-  local n dir i pid
-  _wan_proxy_count=$((${_wan_proxy_count:-0} + 1))
-  n=$_wan_proxy_count
-  dir=$PWD
-  rm -f "$dir/wan-proxy-$n.port"
-  /usr/bin/python3 "$srcdir/tests/wan-proxy.py" "$dir/wan-proxy-$n.port" \
-    "$VCSIM_HOST" "$VCSIM_PORT" --log "$dir/wan-proxy-$n.log" "$@" \
-    2> "$dir/wan-proxy-$n.err" &
-  pid=$!
-  cleanup_fn _stop_pid "$pid"
-  for (( i=0; i<300; i++ )); do
-    [ -s "$dir/wan-proxy-$n.port" ] && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if [ ! -s "$dir/wan-proxy-$n.port" ]; then
-    echo "start_wan_proxy: the proxy did not start:" >&2
-    cat "$dir/wan-proxy-$n.err" >&2
-    return 1
-  fi
-  WAN_PROXY_PORT=$(cat "$dir/wan-proxy-$n.port")
-  export WAN_PROXY_PORT WAN_PROXY_LOG=$dir/wan-proxy-$n.log WAN_PROXY_PID=$pid
+  _start_proxy wan_proxy "$srcdir/tests/wan-proxy.py" "$@" || return 1
+  export WAN_PROXY_PORT=$_proxy_port WAN_PROXY_LOG=$_proxy_log \
+         WAN_PROXY_PID=$_proxy_pid
 }
 
 # wan_proxy_peak [LOG]: the most connections the proxy had open at once.

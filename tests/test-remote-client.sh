@@ -216,7 +216,7 @@ VDL_TEST_COOKIE=vmware_soap_session=$cookie \
 refute grep 'logged out' cookie.out
 same_raw out.bin data.bin
 VDL_TEST_COOKIE=0000-not-a-session fails \
-  'not authenticated: the session cookie is not \(or no longer\) valid' \
+  'not authenticated: the session cookie given \(cookie=\) was rejected \(not or no longer valid\)' \
   "$URL" "$default_sha1" vm-57 "$disk0"
 VDL_TEST_COOKIE=0000-not-a-session VDL_TEST_USER=alice VDL_TEST_PASSWORD=$password \
   reads "$URL" "$default_sha1" vm-57 "$disk0" | tee relogin.out

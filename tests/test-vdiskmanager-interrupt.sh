@@ -165,6 +165,26 @@ for sig in INT TERM KILL; do
   only_final 1
 done
 
+# A name as long as a filesystem takes (NAME_MAX 255 with its extents'
+# "-s001"): the temporaries must still fit, and a killed run's leftovers
+# are still found and removed by the next run of the same command.
+long=$(printf 'n%.0s' {1..244})
+echo "==== -r -t 1 to a ${#long}-byte stem, SIGKILL"
+rm -rf out
+mkdir out
+files[L]="$long.vmdk $long-s001.vmdk $long-s002.vmdk"
+held write 60 "$VDM" -q -r big.vmdk -t 1 "out/$long.vmdk"
+kill -KILL $pid
+wait $pid || true
+nothing_final L
+vdm -q -r big.vmdk -t 1 "out/$long.vmdk"
+only_final L
+qemu-img compare -f vmdk -F vmdk big.vmdk "out/$long.vmdk"
+rm -rf out
+mkdir out
+vdm -q -c -s 10MB -t 0 "out/$long-s001.vmdk"
+[ "$(ls -A out)" = "$long-s001.vmdk" ]
+
 # A file of the user's that looks like a leftover is never removed: a
 # final extent name that is not linked to a temporary stops the run.
 rm -rf out
