@@ -120,12 +120,13 @@ done
 # Each bundled library finds the others beside it, whoever loads it.
 chroot "$root" patchelf --version > /dev/null
 for so in "${bundled[@]}"; do
+  strip --strip-unneeded "$dist/lib64/$so"
   cp "$dist/lib64/$so" "$work/$so"
   chroot "$root" patchelf --force-rpath --set-rpath '$ORIGIN' "$rel/$so"
   cp "$work/$so" "$dist/lib64/$so"
 done
 
-floor=$("$srcdir/scripts/glibc-floor.sh" --max "$glibc_max" "$dist/lib64")
+floor=$("$srcdir/scripts/glibc-floor.sh" --number --max "$glibc_max" "$dist/lib64")
 
 {
   echo "open-vixdisklib $version: an open implementation of VMware's VixDiskLib"
