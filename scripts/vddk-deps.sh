@@ -4,7 +4,7 @@
 # bundles, inside the Debian 11 root ROOT (scripts/bullseye-root.sh),
 # into ROOT/opt/vddk-deps:
 #
-#   zlib, libdeflate    VMDK grains (streamOptimized, compression)
+#   libdeflate          VMDK grains (streamOptimized, compression)
 #   OpenSSL             TLS for libcurl, and the thumbprint pin
 #   curl (libcurl)      HTTPS to vSphere, HTTPS only, over OpenSSL
 #   libxml2             the SOAP replies, without ICU, lzma or zlib
@@ -31,7 +31,7 @@ flock 9
 [ "$(cat "$root$prefix/.complete" 2>/dev/null)" = "$stamp" ] && exit 0
 
 start=$(date +%s)
-echo "vddk-deps: building zlib, libdeflate, OpenSSL, libcurl, libxml2 in $root (log: $root.deps.log)"
+echo "vddk-deps: building libdeflate, OpenSSL, libcurl, libxml2 in $root (log: $root.deps.log)"
 if ! chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
        HOME=/root LC_ALL=C PREFIX="$prefix" \
        JOBS="$(nproc)" /bin/bash -s > "$root.deps.log" 2>&1 <<'EOF'
@@ -72,13 +72,6 @@ fetch ()
   find . -exec touch -h -d '2000-01-01 00:00' {} +
 }
 manifest () { echo "$1 $2 $version ${licence:-see-copyright}" >> "$PREFIX/MANIFEST"; }
-
-fetch zlib
-./configure --prefix="$PREFIX" --shared
-make -j"$JOBS"
-make install
-manifest libz.so.1 zlib
-cd ..
 
 fetch libdeflate
 make -j"$JOBS" libdeflate.so.0 CFLAGS="$CFLAGS"

@@ -83,7 +83,7 @@ if ! chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C 
     -Wl,-soname,libvixDiskLib.so.8 -Wl,--version-script=lib/libvixDiskLib.syms \
     -Wl,--no-undefined -Wl,--as-needed -Wl,-z,relro -Wl,-z,now \
     -Wl,--disable-new-dtags -Wl,-rpath,\$ORIGIN \
-    -L"$deps/lib" -lcurl -lxml2 -lssl -lcrypto -ldeflate -lz
+    -L"$deps/lib" -lcurl -lxml2 -lssl -lcrypto -ldeflate
 ' vddk-distrib "$rel" "$deps" "${sources[@]}" > "$work.log" 2>&1; then
   cat "$work.log" >&2
   echo "vddk-distrib: compiling the library in $root failed" >&2

@@ -50,8 +50,9 @@ grep -Fx 'c++ runtime none' floor.txt
 grep -F "glibc $("$srcdir/scripts/glibc-floor.sh" --number "$dist/lib64") or newer" "$dist/LICENSE.txt"
 
 # The root's glibc is the older one.
-chroot "$root" /usr/bin/ldd --version | head -n 1 | tee root-glibc.txt
-grep -E ' 2\.31$' root-glibc.txt
+chroot "$root" /usr/bin/ldd --version > root-glibc.txt
+head -n 1 root-glibc.txt
+grep -E '^ldd .* 2\.31$' root-glibc.txt
 
 # --- A client built in the root ----------------------------------------
 # Its own directory in the root's /tmp; the directory is copied there
@@ -79,12 +80,12 @@ readelf -d "$inside/distrib-client" | grep -F "(RUNPATH)"
 
 in_root ldd ./distrib-client | tee ldd.out
 refute grep -q 'not found' ldd.out
-for so in libvixDiskLib.so.8 libcurl.so.4 libxml2.so.2 libssl.so.3 libcrypto.so.3 libz.so.1 libdeflate.so.0; do
+for so in libvixDiskLib.so.8 libcurl.so.4 libxml2.so.2 libssl.so.3 libcrypto.so.3 libdeflate.so.0; do
   grep -E "^[[:space:]]*$so => $d/lib64/$so " ldd.out
 done
 # Nothing else but glibc.
 awk '$2 == "=>" { print $1 }' ldd.out |
-  grep -vE '^(libvixDiskLib|libcurl|libxml2|libssl|libcrypto|libz|libdeflate)\.so\.' |
+  grep -vE '^(libvixDiskLib|libcurl|libxml2|libssl|libcrypto|libdeflate)\.so\.' |
   grep -vxE '(libc|libm|libpthread|libdl|librt)\.so\.[0-9]+' > others || true
 [ ! -s others ] || { cat others; echo "unexpected libraries"; exit 1; }
 

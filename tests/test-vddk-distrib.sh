@@ -64,7 +64,7 @@ readelf -d "$lib64/libvixDiskLib.so.8" | grep -E '\(RPATH\).*\[\$ORIGIN\]'
 # its copyright file, which is there.
 grep -q 'BSD 3-Clause License' "$dist/LICENSE.txt"
 grep -q 'glibc [0-9.]* or newer' "$dist/LICENSE.txt"
-for so in libcurl.so.4 libxml2.so.2 libdeflate.so.0 libz.so.1 libssl.so.3 libcrypto.so.3; do
+for so in libcurl.so.4 libxml2.so.2 libdeflate.so.0 libssl.so.3 libcrypto.so.3; do
   test -f "$lib64/$so"
   line=$(grep -E "^lib64/$so: Debian source package [a-z0-9]+ [^ ]+, main licence [^;]+; see " "$dist/LICENSE.txt")
   copyright=$(sed -n 's/.*see \(doc\/licenses\/[^ ]*\.copyright\)$/\1/p' <<<"$line")
@@ -137,9 +137,13 @@ check_ldd ()
 check_ldd "$lib64/libvixDiskLib.so.8" LD_LIBRARY_PATH="$lib64"
 # Without LD_LIBRARY_PATH too: the library's DT_RPATH is $ORIGIN.
 check_ldd "$lib64/libvixDiskLib.so.8" -u LD_LIBRARY_PATH
-# Every bundled library finds its own dependencies there as well.
+# Every bundled library finds its own dependencies there as well, by
+# its own run path too.
 for f in "$lib64"/lib*.so.*; do
-  [ -L "$f" ] || check_ldd "$f" LD_LIBRARY_PATH="$lib64"
+  [ -L "$f" ] && continue
+  readelf -d "$f" | grep -E '\(RPATH\).*\[\$ORIGIN\]'
+  check_ldd "$f" LD_LIBRARY_PATH="$lib64"
+  check_ldd "$f" -u LD_LIBRARY_PATH
 done
 # Nothing is bundled that the library does not need.
 LD_LIBRARY_PATH="$lib64" ldd "$lib64/libvixDiskLib.so.8" |
@@ -164,7 +168,7 @@ grep -Fx "vddk_dll=$lib64/libvixDiskLib.so.8" dump
 check_maps ()
 {
   local so
-  for so in libvixDiskLib.so.8 libcurl.so.4 libxml2.so.2 libssl.so.3 libcrypto.so.3 libdeflate.so.0 libz.so.1; do
+  for so in libvixDiskLib.so.8 libcurl.so.4 libxml2.so.2 libssl.so.3 libcrypto.so.3 libdeflate.so.0; do
     grep -F "/$so" "$1" | awk '{ print $6 }' | sort -u > mapped
     cat mapped
     [ -s mapped ] || { echo "$so is not loaded"; return 1; }
