@@ -10,7 +10,10 @@ build_pkgs="gcc binutils make meson ninja-build pkg-config perl nbdkit nbdkit-pl
 test_pkgs="qemu-utils libnbd-bin python3-libnbd nbdkit expect valgrind
   coreutils procps strace e2fsprogs bsdextrautils util-linux mount
   python3-libvmdk golang-go golang-github-vmware-govmomi-dev python3-pyvmomi
-  openssl curl patchelf"
+  openssl curl patchelf debootstrap mmdebstrap buildah"
+# debootstrap or mmdebstrap (faster): make vddk-distrib builds the VDDK
+# directory in a Debian 11 root (scripts/bullseye-root.sh), and its tests
+# load it there; buildah builds its init image offline.
 # make fuzz only: libFuzzer comes with clang (libclang-common); the
 # standalone libFuzzer package is listed for builds that link it directly.
 fuzz_pkgs="clang-14 libfuzzer-14-dev"
