@@ -185,7 +185,7 @@ cat local.log
 # The plugin may re-exec with lib64 on LD_LIBRARY_PATH, as upstream's
 # does (then cleaning up after itself), or not: the library's run path
 # makes that unnecessary.
-if grep -F "re-executing" local.log; then
+if grep -F "re-executing with" local.log; then
   grep -Fx "nbdkit: debug: re-executing with updated LD_LIBRARY_PATH=$lib64" local.log
   grep -F "cleaning up after re-exec" local.log
 fi
@@ -204,7 +204,7 @@ nbdkit -v -r -U - "$VDDK_PLUGIN" libdir="$dist" \
   thumbprint="$VCSIM_THUMBPRINT" vm=moref="$VCSIM_VM" "$remote" \
   --run 'cat /proc/$PPID/maps > maps.remote
          nbdcopy "$uri" remote.raw' > remote.log 2>&1 || { cat remote.log; exit 1; }
-if grep -F "re-executing" remote.log; then
+if grep -F "re-executing with" remote.log; then
   grep -Fx "nbdkit: debug: re-executing with updated LD_LIBRARY_PATH=$lib64" remote.log
 fi
 # The password survived the re-exec (it is handed over on an fd).

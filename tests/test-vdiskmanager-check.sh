@@ -59,7 +59,7 @@ grep -q 'grain table 0 entry 3 points' fails.out
 vdm -R $f > out.txt
 cat out.txt
 grep -q '(repaired)' out.txt
-grep -q 'was corrupted and has been successfully repaired' out.txt
+grep -q 'was corrupted and has been repaired (1 problem fixed), but 1 of them had no good copy' out.txt
 vdm -e $f
 qemu-img check $f
 qemu-img compare $f "$SAMPLES/monolithicSparse.vmdk" && false
