@@ -745,3 +745,28 @@ if bad:
     sys.exit("FAIL: grains reported as holes but holding data: %r" % bad[:20])
 PY
 }
+
+# make_vddk_distrib OUT: build the VDDK directory into OUT with
+# scripts/vddk-distrib.sh (in the Debian 11 root it keeps in the build
+# tree) and set $dist to OUT/vmware-vix-disklib-distrib.  Skips the test
+# where that root cannot be made: not root, no mmdebstrap/debootstrap,
+# or the Debian archive out of reach (the script's exit status 3).
+make_vddk_distrib ()
+{
+  local rc=0
+  if [ "$(id -u)" != 0 ]; then
+    echo "SKIP: building in the Debian 11 root needs root (chroot)"
+    exit 77
+  fi
+  if ! command -v mmdebstrap >/dev/null && ! command -v debootstrap >/dev/null; then
+    echo "SKIP: neither mmdebstrap nor debootstrap is installed"
+    exit 77
+  fi
+  "$srcdir/scripts/vddk-distrib.sh" "$builddir" "$1" || rc=$?
+  if [ "$rc" = 3 ]; then
+    echo "SKIP: no Debian 11 root: debootstrap cannot reach the Debian archive"
+    exit 77
+  fi
+  [ "$rc" = 0 ] || { echo "make_vddk_distrib: vddk-distrib.sh failed ($rc)" >&2; return 1; }
+  dist=$1/vmware-vix-disklib-distrib
+}

@@ -22,26 +22,10 @@ source "$srcdir/tests/remote-functions.sh"
 set -e
 set -x
 
-if [ "$(id -u)" != 0 ]; then
-  echo "SKIP: chroot into the Debian 11 root needs root"
-  exit 77
-fi
-if ! command -v mmdebstrap >/dev/null && ! command -v debootstrap >/dev/null; then
-  echo "SKIP: neither mmdebstrap nor debootstrap is installed"
-  exit 77
-fi
 requires qemu-img --version
 vcsim_requires
-
 root=${VDDK_BULLSEYE_ROOT:-$builddir/bullseye-root}
-rc=0
-"$srcdir/scripts/vddk-distrib.sh" "$builddir" "$PWD/out" || rc=$?
-if [ "$rc" = 3 ]; then
-  echo "SKIP: no Debian 11 root: debootstrap cannot reach the Debian archive"
-  exit 77
-fi
-[ "$rc" = 0 ]
-dist=$PWD/out/vmware-vix-disklib-distrib
+make_vddk_distrib "$PWD/out"
 
 # --- The glibc floor ---------------------------------------------------
 "$srcdir/scripts/glibc-floor.sh" --max 2.31 "$dist/lib64" | tee floor.txt

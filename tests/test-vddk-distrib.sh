@@ -28,22 +28,7 @@ requires nbdcopy --version
 requires nbdinfo --version
 vcsim_requires
 
-if [ "$(id -u)" != 0 ]; then
-  echo "SKIP: building in the Debian 11 root needs root (chroot)"
-  exit 77
-fi
-if ! command -v mmdebstrap >/dev/null && ! command -v debootstrap >/dev/null; then
-  echo "SKIP: neither mmdebstrap nor debootstrap is installed"
-  exit 77
-fi
-rc=0
-"$srcdir/scripts/vddk-distrib.sh" "$builddir" "$PWD/out" || rc=$?
-if [ "$rc" = 3 ]; then
-  echo "SKIP: no Debian 11 root: debootstrap cannot reach the Debian archive"
-  exit 77
-fi
-[ "$rc" = 0 ]
-dist=$PWD/out/vmware-vix-disklib-distrib
+make_vddk_distrib "$PWD/out"
 lib64=$dist/lib64
 case $dist in
   /lib/*|/lib64/*|/usr/lib/*|/usr/lib64/*|/usr/local/lib/*)
