@@ -58,7 +58,8 @@ request (struct vdl_remote_file *f, void *buf, size_t len, uint64_t offset,
   unsigned generation;
   int retries = 0, logins = 0;
   size_t done = 0;
-  char *cookie, what[512];
+  const struct vdl_cookie *cookie;
+  char what[512];
   struct vdl_retry busy;
   struct resumed resumed = { .progress = progress, .opaque = opaque };
   VixError err;
@@ -72,17 +73,17 @@ request (struct vdl_remote_file *f, void *buf, size_t len, uint64_t offset,
   for (;;) {
     resumed.base = done;
     cookie = vdl_remote_cookie (r, &generation);
-    rq.cookie = cookie;
+    rq.cookie = vdl_cookie_text (cookie);
     rq.buf = buf ? (char *) buf + done : NULL;
     rq.len = len - done;
     rq.offset = offset + done;
     if ((err = vdl_http_get (r->pool, &h)) != VIX_OK) {
-      vdl_remote_cookie_free (cookie);
+      vdl_remote_cookie_free (r, cookie);
       return err;
     }
     vdl_http_perform (h, &rq, &rs);
     vdl_http_put (r->pool, h);
-    vdl_remote_cookie_free (cookie);
+    vdl_remote_cookie_free (r, cookie);
     done += rs.got;
     /* Dropped after the last byte: nothing is missing. */
     if (buf && done == len && rs.code != CURLE_OK && vdl_http_retryable (&rs))

@@ -153,7 +153,10 @@ make_handle (struct vdl_http_pool *p, struct vdl_http **out)
   /* One connection per handle, so the pool's size bounds them: a retry
    * on a fresh connection closes the old one. */
   curl_easy_setopt (c, CURLOPT_MAXCONNECTS, 1L);
-  curl_easy_setopt (c, CURLOPT_BUFFERSIZE, 256L * 1024);
+  /* libcurl allocates its receive buffer for each transfer, and every
+   * free is zeroed (global_init): a 4 KiB read must not pay for a large
+   * one.  TLS gives at most a 16 KiB record per read anyway. */
+  curl_easy_setopt (c, CURLOPT_BUFFERSIZE, 64L * 1024);
   curl_easy_setopt (c, CURLOPT_USERAGENT, "open-vixdisklib");
   curl_easy_setopt (c, CURLOPT_ERRORBUFFER, h->error);
   curl_easy_setopt (c, CURLOPT_HEADERFUNCTION, on_header);

@@ -51,7 +51,7 @@ struct vdl_remote {
 
   pthread_mutex_t lock;
   pthread_cond_t login_done;
-  char *cookie;                 /* lock: "vmware_soap_session=..." */
+  struct vdl_cookie *cookie;    /* lock: the session's, or NULL */
   unsigned generation;          /* lock: bumped at each login */
   bool logging_in;              /* lock */
   bool own_session;             /* lock: we logged in, so we log out */
@@ -100,10 +100,27 @@ VixError vdl_soap_call_secret (struct vdl_remote *r, const char *method,
 VixError vdl_remote_call (struct vdl_remote *r, const char *method,
                           const char *body, struct vdl_soap_reply *reply);
 
-/* The session cookie for a request (a copy in secret memory, free with
- * vdl_remote_cookie_free) and its generation, for vdl_remote_relogin. */
-char *vdl_remote_cookie (struct vdl_remote *r, unsigned *generation);
-void vdl_remote_cookie_free (char *cookie);
+/* The session cookie, "vmware_soap_session=..." in secret memory, shared
+ * by the requests using it: a login replaces it, and the replaced one
+ * is freed (and so zeroed) when its last user gives it back.  Taking
+ * one costs a lock, not a copy: every data request takes one. */
+struct vdl_cookie {
+  char *text;
+  unsigned users;               /* the session's lock */
+};
+/* The session's cookie for one request (NULL if it has none), with its
+ * generation for vdl_remote_relogin; give it back with
+ * vdl_remote_cookie_free. */
+const struct vdl_cookie *vdl_remote_cookie (struct vdl_remote *r,
+                                            unsigned *generation);
+void vdl_remote_cookie_free (struct vdl_remote *r,
+                             const struct vdl_cookie *cookie);
+/* Its text for a request header, or NULL. */
+static inline const char *
+vdl_cookie_text (const struct vdl_cookie *c)
+{
+  return c ? c->text : NULL;
+}
 /* Log in again unless another thread already did since the cookie of
  * that generation was taken; one login at a time. */
 VixError vdl_remote_relogin (struct vdl_remote *r, unsigned generation);

@@ -23,22 +23,61 @@ vdl_remote_host (const struct vdl_remote *r)
   return r->host;
 }
 
-char *
+const struct vdl_cookie *
 vdl_remote_cookie (struct vdl_remote *r, unsigned *generation)
 {
-  char *c;
+  struct vdl_cookie *c;
 
   pthread_mutex_lock (&r->lock);
-  c = vdl_secret_strdup (r->cookie);
+  c = r->cookie;
+  if (c)
+    c->users++;
   *generation = r->generation;
   pthread_mutex_unlock (&r->lock);
   return c;
 }
 
-void
-vdl_remote_cookie_free (char *cookie)
+static void
+cookie_destroy (struct vdl_cookie *c)
 {
-  vdl_secret_free (cookie);
+  if (c) {
+    vdl_secret_free (c->text);
+    free (c);
+  }
+}
+
+void
+vdl_remote_cookie_free (struct vdl_remote *r, const struct vdl_cookie *cookie)
+{
+  struct vdl_cookie *c = (struct vdl_cookie *) cookie, *gone = NULL;
+
+  if (!c)
+    return;
+  pthread_mutex_lock (&r->lock);
+  if (--c->users == 0 && c != r->cookie)
+    gone = c;                   /* replaced by a login meanwhile */
+  pthread_mutex_unlock (&r->lock);
+  cookie_destroy (gone);
+}
+
+/* Make text (secret memory, taken over) the session's cookie; the one
+ * it replaces goes when its last request gives it back.  The lock is
+ * held. */
+static VixError
+cookie_replace (struct vdl_remote *r, char *text)
+{
+  struct vdl_cookie *c = malloc (sizeof *c), *old = r->cookie;
+
+  if (!c) {
+    vdl_secret_free (text);
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  }
+  c->text = text;
+  c->users = 0;
+  r->cookie = c;
+  if (old && old->users == 0)
+    cookie_destroy (old);
+  return VIX_OK;
 }
 
 /* Which SessionManager and PropertyCollector to talk to (ESXi and
@@ -120,13 +159,15 @@ login (struct vdl_remote *r)
                      "session cookie", r->host, r->user);
   else {
     pthread_mutex_lock (&r->lock);
-    vdl_secret_free (r->cookie);
-    r->cookie = reply.session_cookie;
+    err = cookie_replace (r, reply.session_cookie);
     reply.session_cookie = NULL;
-    r->generation++;
-    r->own_session = true;
+    if (err == VIX_OK) {
+      r->generation++;
+      r->own_session = true;
+    }
     pthread_mutex_unlock (&r->lock);
-    vdl_debug ("VixDiskLib: %s: logged in as %s", r->host, r->user);
+    if (err == VIX_OK)
+      vdl_debug ("VixDiskLib: %s: logged in as %s", r->host, r->user);
   }
   vdl_soap_reply_free (&reply);
   vdl_zfree (body);
@@ -166,14 +207,14 @@ vdl_remote_call (struct vdl_remote *r, const char *method, const char *body,
                  struct vdl_soap_reply *reply)
 {
   unsigned generation;
-  char *cookie;
+  const struct vdl_cookie *cookie;
   VixError err;
   int attempt;
 
   for (attempt = 0; ; attempt++) {
     cookie = vdl_remote_cookie (r, &generation);
-    err = vdl_soap_call (r, cookie, method, body, reply);
-    vdl_remote_cookie_free (cookie);
+    err = vdl_soap_call (r, vdl_cookie_text (cookie), method, body, reply);
+    vdl_remote_cookie_free (r, cookie);
     if (err == VIX_OK || strcmp (reply->fault, "NotAuthenticated") != 0)
       return err;
     if (attempt > 0)
@@ -212,7 +253,8 @@ static void
 logout (struct vdl_remote *r)
 {
   struct vdl_soap_reply reply;
-  char *sm = vdl_xml_escape (r->session_manager), *body, *cookie;
+  char *sm = vdl_xml_escape (r->session_manager), *body;
+  const struct vdl_cookie *cookie;
   unsigned generation;
 
   if (sm && asprintf (&body, "<Logout><_this type=\"SessionManager\">%s"
@@ -220,9 +262,10 @@ logout (struct vdl_remote *r)
     /* A failure only leaves a session to expire on the server; a lost
      * session is not worth a new login. */
     cookie = vdl_remote_cookie (r, &generation);
-    if (vdl_soap_call (r, cookie, "Logout", body, &reply) == VIX_OK)
+    if (vdl_soap_call (r, vdl_cookie_text (cookie), "Logout", body,
+                       &reply) == VIX_OK)
       vdl_debug ("VixDiskLib: %s: logged out", r->host);
-    vdl_remote_cookie_free (cookie);
+    vdl_remote_cookie_free (r, cookie);
     vdl_soap_reply_free (&reply);
     free (body);
   }
@@ -280,8 +323,12 @@ setup (struct vdl_remote *r, const struct vdl_remote_params *p)
       (p->snapshot_moref && p->snapshot_moref[0] && !r->snapshot))
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
   if (p->cookie && p->cookie[0]) {
-    if (!(r->cookie = cookie_header (p->cookie)))
+    char *text = cookie_header (p->cookie);
+
+    if (!text)
       return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    if ((err = cookie_replace (r, text)) != VIX_OK)
+      return err;
   }
   else if (!r->user || !r->password)
     return vdl_error (VIX_E_INVALID_ARG, "no %s given to log in to %s",
@@ -348,7 +395,7 @@ vdl_remote_disconnect (struct vdl_remote *r)
   vdl_remote_state_free (r);
   vdl_remote_datastores_free (r);
   vdl_http_pool_free (r->pool);
-  vdl_secret_free (r->cookie);
+  cookie_destroy (r->cookie);
   vdl_secret_free (r->password);
   free (r->user);
   free (r->vm);
