@@ -34,28 +34,22 @@ Each event is logged as one line on stderr, e.g.
   cut-proxy: conn 2: closed: 8390656 bytes from server, 517 from client
 """
 
-import argparse
 import asyncio
 import os
-import socket
-import struct
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from proxy_base import ProxyBase, arg_parser, close_all, reset, run  # noqa: E402
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="cut-proxy.py", add_help=True,
-                                usage=__doc__.split("\n\n")[1])
-    p.add_argument("portfile")
-    p.add_argument("host")
-    p.add_argument("port", type=int)
+    p = arg_parser("cut-proxy.py", __doc__)
     p.add_argument("--cut-after", type=int)
     p.add_argument("--cuts", type=int, default=1)
     p.add_argument("--stall-after", type=int)
     p.add_argument("--stalls", type=int, default=1)
     p.add_argument("--refuse", type=int, default=0)
     p.add_argument("--rst", action="store_true")
-    p.add_argument("--port", dest="listen_port", type=int, default=0)
-    p.add_argument("--log")
     a = p.parse_args(argv)
     if a.cut_after is not None and a.stall_after is not None:
         p.error("--cut-after and --stall-after exclude each other")
@@ -66,31 +60,14 @@ def parse_args(argv):
     return a
 
 
-class Proxy:
+class Proxy(ProxyBase):
+    name = "cut-proxy"
+
     def __init__(self, args):
-        self.a = args
-        self.conns = 0
+        super().__init__(args)
         self.cuts = 0
         self.stalls = 0
         self.refused = 0
-        self.logf = open(args.log, "a", buffering=1) if args.log else None
-
-    def log(self, msg):
-        line = "cut-proxy: %s\n" % msg
-        sys.stderr.write(line)
-        sys.stderr.flush()
-        if self.logf:
-            self.logf.write(line)
-
-    @staticmethod
-    def reset(writer):
-        sock = writer.get_extra_info("socket")
-        if sock is not None:
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                struct.pack("ii", 1, 0))
-            except OSError:
-                pass
 
     async def handle(self, creader, cwriter):
         self.conns += 1
@@ -100,19 +77,15 @@ class Proxy:
             self.refused += 1
             self.log("conn %d: refused (%d of %d)" % (n, self.refused, a.refuse))
             if a.rst:
-                self.reset(cwriter)
+                reset(cwriter)
             cwriter.close()
             return
-        try:
-            sreader, swriter = await asyncio.open_connection(a.host, a.port)
-        except OSError as e:
-            self.log("conn %d: cannot connect to %s:%d: %s" % (n, a.host, a.port, e))
+        target = await self.connect(n)
+        if target is None:
             cwriter.close()
             return
-        for w in (cwriter, swriter):
-            sock = w.get_extra_info("socket")
-            if sock is not None:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sreader, swriter = target
+        self.no_delay(cwriter, swriter)
 
         st = {"down": 0, "up": 0, "ended": False}
         done = asyncio.Event()
@@ -124,12 +97,8 @@ class Proxy:
             if how:
                 self.log("conn %d: %s" % (n, how))
             if rst:
-                self.reset(cwriter)
-            for w in (cwriter, swriter):
-                try:
-                    w.close()
-                except Exception:
-                    pass
+                reset(cwriter)
+            close_all(cwriter, swriter)
             done.set()
 
         async def upstream():
@@ -219,28 +188,6 @@ class Proxy:
                      % (n, " (stalled)" if st.get("stalled") else "",
                         st["down"], st["up"]))
 
-    async def main(self):
-        server = await asyncio.start_server(self.handle, "127.0.0.1",
-                                            self.a.listen_port)
-        port = server.sockets[0].getsockname()[1]
-        tmp = self.a.portfile + ".tmp"
-        with open(tmp, "w") as f:
-            f.write("%d\n" % port)
-        os.rename(tmp, self.a.portfile)
-        self.log("listening on 127.0.0.1:%d, forwarding to %s:%d"
-                 % (port, self.a.host, self.a.port))
-        async with server:
-            await server.serve_forever()
-
-
-def main(argv):
-    args = parse_args(argv[1:])
-    try:
-        asyncio.run(Proxy(args).main())
-    except KeyboardInterrupt:
-        pass
-    return 0
-
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(run(Proxy, parse_args, sys.argv))

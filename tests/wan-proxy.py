@@ -40,31 +40,25 @@ reading a side while more than about a second of data is queued, so the
 sender sees TCP back-pressure as it would on a slow link.
 """
 
-import argparse
 import asyncio
 import collections
 import os
-import socket
-import struct
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from proxy_base import ProxyBase, arg_parser, close_all, reset, run  # noqa: E402
 
 PIECE = 262144
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="wan-proxy.py",
-                                usage=__doc__.split("\n\n")[1])
-    p.add_argument("portfile")
-    p.add_argument("host")
-    p.add_argument("port", type=int)
+    p = arg_parser("wan-proxy.py", __doc__)
     p.add_argument("--rate", type=int, default=50000000)
     p.add_argument("--delay", type=float, default=2.0)
     p.add_argument("--reset-after", type=int)
     p.add_argument("--reset-from", type=int, default=1)
     p.add_argument("--resets", type=int)
-    p.add_argument("--port", dest="listen_port", type=int, default=0)
-    p.add_argument("--log")
     a = p.parse_args(argv)
     if a.rate < 0 or a.delay < 0 or (a.reset_after or 0) < 0:
         p.error("--rate, --delay and --reset-after must not be negative")
@@ -136,21 +130,19 @@ class Pipe:
             self.passed += len(data)
 
 
-class Proxy:
+class Proxy(ProxyBase):
+    name = "wan-proxy"
+    stream_limit = 4 * PIECE
+
     def __init__(self, args):
-        self.a = args
-        self.conns = 0
+        super().__init__(args)
         self.open = 0
         self.peak = 0
         self.resets = 0
-        self.logf = open(args.log, "a", buffering=1) if args.log else None
 
-    def log(self, msg):
-        line = "wan-proxy: %s\n" % msg
-        sys.stderr.write(line)
-        sys.stderr.flush()
-        if self.logf:
-            self.logf.write(line)
+    def describe(self):
+        return (", %d bytes/s and %g ms each way per connection"
+                % (self.a.rate, self.a.delay))
 
     async def handle(self, creader, cwriter):
         a = self.a
@@ -166,18 +158,13 @@ class Proxy:
                 closed[0] = True
                 self.open -= 1
 
-        try:
-            sreader, swriter = await asyncio.open_connection(
-                a.host, a.port, limit=4 * PIECE)
-        except OSError as e:
-            self.log("conn %d: cannot connect to %s:%d: %s" % (n, a.host, a.port, e))
+        target = await self.connect(n)
+        if target is None:
             client_gone()
             cwriter.close()
             return
-        for w in (cwriter, swriter):
-            sock = w.get_extra_info("socket")
-            if sock is not None:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sreader, swriter = target
+        self.no_delay(cwriter, swriter)
 
         delay = a.delay / 1000.0
         up = Pipe(self, creader, swriter, a.rate, delay)
@@ -221,49 +208,15 @@ class Proxy:
             out = [t for t in out if not t.done()]
         if state["reset"]:
             self.log("conn %d: reset after %d bytes from server" % (n, down.passed))
-            sock = cwriter.get_extra_info("socket")
-            if sock is not None:
-                try:
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                    struct.pack("ii", 1, 0))
-                except OSError:
-                    pass
+            reset(cwriter)
         for t in tasks:
             t.cancel()
-        for w in (cwriter, swriter):
-            try:
-                w.close()
-            except Exception:
-                pass
+        close_all(cwriter, swriter)
         client_gone()
         if not state["reset"]:
             self.log("conn %d: closed: %d bytes from server, %d from client"
                      % (n, down.passed, up.passed))
 
-    async def main(self):
-        server = await asyncio.start_server(self.handle, "127.0.0.1",
-                                            self.a.listen_port,
-                                            limit=4 * PIECE)
-        port = server.sockets[0].getsockname()[1]
-        tmp = self.a.portfile + ".tmp"
-        with open(tmp, "w") as f:
-            f.write("%d\n" % port)
-        os.rename(tmp, self.a.portfile)
-        self.log("listening on 127.0.0.1:%d, forwarding to %s:%d, %d bytes/s "
-                 "and %g ms each way per connection"
-                 % (port, self.a.host, self.a.port, self.a.rate, self.a.delay))
-        async with server:
-            await server.serve_forever()
-
-
-def main(argv):
-    args = parse_args(argv[1:])
-    try:
-        asyncio.run(Proxy(args).main())
-    except KeyboardInterrupt:
-        pass
-    return 0
-
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(run(Proxy, parse_args, sys.argv))
