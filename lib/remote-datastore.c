@@ -27,7 +27,7 @@
 
 /* One inventory object of the walk. */
 struct entity {
-  char *moref, *type, *name, *parent, *url;
+  char *moref, *type, *name, *parent, *url, *summary_type;
 };
 
 struct walk {
@@ -56,6 +56,7 @@ entity_object (void *ctx, xmlNode *object)
   e->name = vdl_xml_text (vdl_remote_prop (object, "name"));
   e->parent = vdl_xml_text (vdl_remote_prop (object, "parent"));
   e->url = vdl_xml_text (vdl_remote_prop (object, "summary.url"));
+  e->summary_type = vdl_xml_text (vdl_remote_prop (object, "summary.type"));
   xmlFree (type);
   if (!e->moref || !e->type)
     w->oom = true;
@@ -73,6 +74,7 @@ walk_free (struct walk *w)
     free (w->e[i].name);
     free (w->e[i].parent);
     free (w->e[i].url);
+    free (w->e[i].summary_type);
   }
   free (w->e);
 }
@@ -196,6 +198,7 @@ build_table (struct vdl_remote *r, struct walk *w,
     t[n].name = strdup (e->name);
     t[n].dc_path = dc ? inventory_path (r, w, dc) : NULL;
     t[n].url_path = url_path (e->url);
+    t[n].object_kind = vdl_remote_object_kind (e->summary_type);
     n++;
     if (!t[n - 1].moref || !t[n - 1].name || !t[n - 1].url_path) {
       free_table (t, n);
@@ -220,7 +223,7 @@ read_datastores (struct vdl_remote *r, const struct vdl_vm_datastores *v,
     "<propSet><type>ManagedEntity</type><pathSet>name</pathSet>"
     "<pathSet>parent</pathSet></propSet>"
     "<propSet><type>Datastore</type><pathSet>summary.url</pathSet>"
-    "</propSet>";
+    "<pathSet>summary.type</pathSet></propSet>";
   static const char object[] =
     "<objectSet><obj type=\"Datastore\">%s</obj><skip>false</skip>"
     "<selectSet xsi:type=\"TraversalSpec\"><name>up</name>"
@@ -427,6 +430,7 @@ split_name (struct vdl_remote *r, const char *name, char **ds,
 /* What the lookup of a file's datastore found. */
 struct found {
   char *name, *dc_path, *moref;  /* of the datastore */
+  const char *object_kind;
   char *all;                    /* the VM's datastores, for messages */
   bool ambiguous, no_dc, oom;
 };
@@ -446,6 +450,7 @@ take (struct found *f, const struct vdl_datastore *d)
   f->name = strdup (d->name);
   f->moref = strdup (d->moref);
   f->dc_path = d->dc_path ? strdup (d->dc_path) : NULL;
+  f->object_kind = d->object_kind;
   if (!d->dc_path)
     f->no_dc = true;
   if (!f->name || !f->moref || (d->dc_path && !f->dc_path))
@@ -601,6 +606,8 @@ vdl_remote_file_url (struct vdl_remote *r, const char *name, char **url)
                      "datastore of VM %s on %s (its datastores: %s)",
                      name, ds, r->vm, r->host,
                      f.all && f.all[0] ? f.all : "none");
+  else if (f.object_kind)
+    err = vdl_remote_object_ds_error (r, name, f.name, f.object_kind);
   else if (f.no_dc)
     err = vdl_error (VIX_E_FILE_NOT_FOUND, "cannot open %s: the datacenter "
                      "of datastore %s (%s) on %s cannot be found (the "

@@ -29,6 +29,8 @@ struct vdl_datastore {
                                  * if its parents cannot be read */
   char *url_path;               /* summary.url without "ds://" or the
                                  * final '/': "/vmfs/volumes/<uuid>" */
+  const char *object_kind;      /* "vSAN" or "vVol" (summary.type): its
+                                 * disks are objects, not files; or NULL */
 };
 
 /* A disk file of the VM (a backing or a parent in its chain) and the
@@ -63,10 +65,7 @@ struct vdl_remote {
   unsigned open_files;          /* atomic: datastore files open, which
                                  * share the read-ahead memory budget */
   struct vdl_keepalive *keepalive;      /* remote-keepalive.c */
-  /* remote-vmstate.c, read once at connect */
-  bool powered_on;              /* runtime.powerState */
-  struct vdl_object_ds *object_ds;      /* the VM's vSAN/vVol datastores */
-  size_t nobject_ds;
+  bool powered_on;              /* runtime.powerState, read at connect */
 };
 
 /* A SOAP reply: the parsed document and the element in its Body. */
@@ -155,13 +154,19 @@ void vdl_vm_datastores_free (struct vdl_vm_datastores *v);
 VixError vdl_keepalive_start (struct vdl_remote *r);
 void vdl_keepalive_stop (struct vdl_remote *r);
 
-/* remote-vmstate.c: read the VM's power state and its datastores'
- * types; warn about a powered-on VM read without a snapshot. */
-VixError vdl_remote_check_state (struct vdl_remote *r);
-void vdl_remote_state_free (struct vdl_remote *r);
-/* Fail with one sentence for a file that cannot be read over HTTPS (on
- * a vSAN or vVol datastore, or a vsan:// or vvol:// extent). */
+/* remote-vmstate.c: warn about a powered-on VM read without a snapshot
+ * (the power state is read with the VM, remote-vm.c). */
+void vdl_remote_warn_state (struct vdl_remote *r);
+/* summary.type of a datastore ("vsan", "VVOL") as "vSAN" or "vVol" if
+ * its disks are objects with no files, else NULL. */
+const char *vdl_remote_object_kind (const char *summary_type);
+/* Fail with one sentence for an extent that is an object, not a file
+ * (vsan:// or vvol://), which cannot be read over HTTPS. */
 VixError vdl_remote_check_transport (struct vdl_remote *r, const char *name);
+/* The same for a file on a vSAN or vVol datastore (kind from
+ * vdl_remote_object_kind). */
+VixError vdl_remote_object_ds_error (struct vdl_remote *r, const char *name,
+                                     const char *ds, const char *kind);
 /* The error for HTTP 500 on a /folder file: locked by a running VM? */
 VixError vdl_remote_locked_error (struct vdl_remote *r, const char *name,
                                   const char *method);

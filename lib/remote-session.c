@@ -361,7 +361,7 @@ vdl_remote_connect (const struct vdl_remote_params *p,
   if (err == VIX_OK)
     err = vdl_remote_check_vm (r);
   if (err == VIX_OK)
-    err = vdl_remote_check_state (r);
+    vdl_remote_warn_state (r);
   if (err == VIX_OK)
     err = vdl_keepalive_start (r);
   if (err != VIX_OK && r->own_session) {
@@ -392,7 +392,6 @@ vdl_remote_disconnect (struct vdl_remote *r)
   vdl_keepalive_stop (r);
   if (r->own_session && r->pool)
     logout (r);
-  vdl_remote_state_free (r);
   vdl_remote_datastores_free (r);
   vdl_http_pool_free (r->pool);
   cookie_destroy (r->cookie);

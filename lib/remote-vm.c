@@ -37,6 +37,7 @@ struct vm_props {
   char *name;
   struct list snapshots;        /* "snapshot-69 (name)", ... */
   bool snapshot_found;
+  bool powered_on;
   const char *want;             /* the snapshot asked for */
 };
 
@@ -69,7 +70,10 @@ vm_object (void *ctx, xmlNode *object)
 {
   struct vm_props *v = ctx;
   xmlNode *info = vdl_remote_prop (object, "snapshot");
+  char *power = vdl_xml_text (vdl_remote_prop (object, "runtime.powerState"));
 
+  v->powered_on = power && strcmp (power, "poweredOn") == 0;
+  free (power);
   free (v->name);
   v->name = vdl_xml_text (vdl_remote_prop (object, "name"));
   if (info)
@@ -86,6 +90,7 @@ vdl_remote_check_vm (struct vdl_remote *r)
 
   if (!vm || asprintf (&spec, "<propSet><type>VirtualMachine</type>"
                        "<pathSet>name</pathSet><pathSet>snapshot</pathSet>"
+                       "<pathSet>runtime.powerState</pathSet>"
                        "</propSet><objectSet><obj type=\"VirtualMachine\">"
                        "%s</obj><skip>false</skip></objectSet>", vm) < 0) {
     free (vm);
@@ -105,6 +110,7 @@ vdl_remote_check_vm (struct vdl_remote *r)
                      r->host, v.snapshots.text ? v.snapshots.text : "none");
   if (err == VIX_OK) {
     r->vm_name = v.name;
+    r->powered_on = v.powered_on;
     v.name = NULL;
   }
   free (v.name);
