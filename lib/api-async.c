@@ -2,10 +2,10 @@
 /* ReadAsync/WriteAsync/Wait on top of the thread pool. */
 #include <stdlib.h>
 
+#include "api.h"
 #include "error.h"
 #include "handle.h"
 
-#define API __attribute__ ((visibility ("default")))
 #define INLINE_SECTORS 128      /* 64 KiB */
 
 static VixError

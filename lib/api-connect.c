@@ -4,12 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "error.h"
 #include "handle.h"
 #include "log.h"
 #include "remote.h"
-
-#define API __attribute__ ((visibility ("default")))
 
 API VixDiskLibConnectParams *
 VixDiskLib_AllocateConnectParams (void)

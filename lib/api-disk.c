@@ -4,11 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "error.h"
 #include "handle.h"
 #include "remote.h"
-
-#define API __attribute__ ((visibility ("default")))
 
 struct vdl_handle *
 vdl_handle_check (VixDiskLibHandle handle, VixError *err)

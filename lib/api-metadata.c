@@ -4,10 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "error.h"
 #include "handle.h"
-
-#define API __attribute__ ((visibility ("default")))
 
 /* Copy len bytes to the caller's buffer if it is big enough. */
 static VixError
