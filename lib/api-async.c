@@ -31,8 +31,8 @@ submit (VixDiskLibHandle diskHandle, uint64_t sector, uint64_t count,
 
   if (!h)
     return err;
-  if (write && h->read_only)
-    return vdl_error (VIX_E_FILE_READ_ONLY, "the disk was opened read-only");
+  if (write && (err = vdl_handle_check_writable (h)) != VIX_OK)
+    return err;
   err = vdl_handle_check_range (h, sector, count, buf);
   if (err != VIX_OK)
     return err;

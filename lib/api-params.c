@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api-params.h"
 #include "api.h"
 #include "error.h"
 #include "handle.h"
