@@ -24,6 +24,7 @@
 #include "error.h"
 #include "grow.h"
 #include "handle.h"
+#include "rebuild.h"
 #include "replace.h"
 
 struct grow {

@@ -13,8 +13,8 @@
 
 #include "api.h"
 #include "error.h"
-#include "grow.h"
 #include "handle.h"
+#include "rebuild.h"
 #include "sparse-extent.h"
 
 #define BLOCK (64 * 1024)       /* bytes: holes are punched in these */
