@@ -3,10 +3,9 @@
  * disks they succeed without doing anything, as in VMware's library. */
 #include <stddef.h>
 
+#include "api.h"
 #include "error.h"
 #include "vixDiskLib.h"
-
-#define API __attribute__ ((visibility ("default")))
 
 static VixError
 local_only (const VixDiskLibConnectParams *p, const char *fn)

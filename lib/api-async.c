@@ -2,10 +2,10 @@
 /* ReadAsync/WriteAsync/Wait on top of the thread pool. */
 #include <stdlib.h>
 
+#include "api.h"
 #include "error.h"
 #include "handle.h"
 
-#define API __attribute__ ((visibility ("default")))
 #define INLINE_SECTORS 128      /* 64 KiB */
 
 static VixError
@@ -31,8 +31,8 @@ submit (VixDiskLibHandle diskHandle, uint64_t sector, uint64_t count,
 
   if (!h)
     return err;
-  if (write && h->read_only)
-    return vdl_error (VIX_E_FILE_READ_ONLY, "the disk was opened read-only");
+  if (write && (err = vdl_handle_check_writable (h)) != VIX_OK)
+    return err;
   err = vdl_handle_check_range (h, sector, count, buf);
   if (err != VIX_OK)
     return err;

@@ -8,11 +8,10 @@
  * belongs to the child's, and closing it only frees it. */
 #include <stdlib.h>
 
+#include "api.h"
 #include "error.h"
 #include "handle.h"
 #include "link.h"
-
-#define API __attribute__ ((visibility ("default")))
 
 static VixError
 check_attach (VixDiskLibHandle parent, VixDiskLibHandle child,

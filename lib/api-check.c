@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "check.h"
 #include "descriptor.h"
 #include "error.h"
@@ -25,8 +26,6 @@
 #include "log.h"
 #include "sparse-format.h"
 
-#define API __attribute__ ((visibility ("default")))
-#define SS VIXDISKLIB_SECTOR_SIZE
 #define MAX_DEPTH 255
 #define MAX_DESCRIPTOR (1024 * 1024)
 #define MAX_LISTED 6            /* problems spelled out in the error */

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "cancel.h"
 #include "create.h"
 #include "error.h"
@@ -14,8 +15,6 @@
 #include "link.h"
 #include "pending.h"
 
-#define API __attribute__ ((visibility ("default")))
-#define SS VIXDISKLIB_SECTOR_SIZE
 #define COPY_SECTORS 2048       /* 1 MiB at a time */
 
 API VixError

@@ -4,12 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api-params.h"
+#include "api.h"
 #include "error.h"
 #include "handle.h"
 #include "log.h"
 #include "remote.h"
-
-#define API __attribute__ ((visibility ("default")))
 
 API VixDiskLibConnectParams *
 VixDiskLib_AllocateConnectParams (void)
@@ -162,30 +162,4 @@ VixDiskLib_Disconnect (VixDiskLibConnection connection)
   free (c->params);
   free (c);
   return VIX_OK;
-}
-
-struct vdl_connection *
-vdl_connection_check_local (VixDiskLibConnection conn, const char *what,
-                            VixError *err)
-{
-  struct vdl_connection *c = vdl_connection_check (conn, err);
-
-  if (c && c->store.remote) {
-    *err = vdl_error (VIX_E_NOT_SUPPORTED, "%s: disks on %s can only be "
-                      "read", what, vdl_remote_host (c->store.remote));
-    return NULL;
-  }
-  return c;
-}
-
-struct vdl_connection *
-vdl_connection_check (VixDiskLibConnection conn, VixError *err)
-{
-  struct vdl_connection *c = conn;
-
-  if (!c || c->magic != VDL_CONNECTION_MAGIC) {
-    *err = vdl_error (VIX_E_INVALID_HANDLE, "not a valid connection");
-    return NULL;
-  }
-  return c;
 }

@@ -4,40 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "error.h"
 #include "handle.h"
 #include "remote.h"
-
-#define API __attribute__ ((visibility ("default")))
-
-struct vdl_handle *
-vdl_handle_check (VixDiskLibHandle handle, VixError *err)
-{
-  struct vdl_handle *h = handle;
-
-  if (!h || h->magic != VDL_HANDLE_MAGIC) {
-    *err = vdl_error (VIX_E_INVALID_HANDLE, "not a valid disk handle");
-    return NULL;
-  }
-  return h;
-}
-
-VixError
-vdl_handle_check_range (struct vdl_handle *h, uint64_t sector,
-                        uint64_t count, const void *buf)
-{
-  uint64_t cap = vdl_disk_capacity (h->disk);
-
-  if (!buf && count)
-    return vdl_error (VIX_E_INVALID_ARG, "the buffer is NULL");
-  if (sector > cap || count > cap - sector)
-    return vdl_error (VIX_E_DISK_OUTOFRANGE, "sectors %llu to %llu are "
-                      "beyond the end of the disk (%llu sectors)",
-                      (unsigned long long) sector,
-                      (unsigned long long) (sector + count - 1),
-                      (unsigned long long) cap);
-  return VIX_OK;
-}
 
 /* Opening for writing failed.  Advise opening read-only only where that
  * helps: write access or a writer's lock was refused, and a read-only
@@ -209,9 +179,9 @@ VixDiskLib_Write (VixDiskLibHandle diskHandle, uint64_t startSector,
 
   if (!h)
     return err;
-  if (h->read_only)
-    return vdl_error (VIX_E_FILE_READ_ONLY, "the disk was opened read-only");
-  err = vdl_handle_check_range (h, startSector, numSectors, writeBuffer);
+  err = vdl_handle_check_writable (h);
+  if (err == VIX_OK)
+    err = vdl_handle_check_range (h, startSector, numSectors, writeBuffer);
   if (err != VIX_OK)
     return err;
   return vdl_disk_write (h->disk, startSector, numSectors, writeBuffer);

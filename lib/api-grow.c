@@ -19,14 +19,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "create.h"
 #include "error.h"
 #include "grow.h"
 #include "handle.h"
+#include "rebuild.h"
 #include "replace.h"
-
-#define API __attribute__ ((visibility ("default")))
-#define SS VIXDISKLIB_SECTOR_SIZE
 
 struct grow {
   struct vdl_link *l;

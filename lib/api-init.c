@@ -4,14 +4,13 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "async.h"
 #include "disk.h"
 #include "config.h"
 #include "error.h"
 #include "log.h"
 #include "vixDiskLib.h"
-
-#define API __attribute__ ((visibility ("default")))
 
 API VixError
 VixDiskLib_InitEx (uint32_t majorVersion, uint32_t minorVersion,

@@ -6,11 +6,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "api.h"
 #include "error.h"
 #include "handle.h"
 #include "link.h"
-
-#define API __attribute__ ((visibility ("default")))
 
 static const char *const access_names[] = {
   [VDL_ACCESS_RW] = "RW", [VDL_ACCESS_RDONLY] = "RDONLY",

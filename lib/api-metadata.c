@@ -4,10 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "error.h"
 #include "handle.h"
-
-#define API __attribute__ ((visibility ("default")))
 
 /* Copy len bytes to the caller's buffer if it is big enough. */
 static VixError
@@ -75,7 +74,8 @@ VixDiskLib_WriteMetadata (VixDiskLibHandle diskHandle, const char *key,
     return err;
   if (!key || !*key || !val)
     return vdl_error (VIX_E_INVALID_ARG, "WriteMetadata: no key or value");
-  if (h->read_only)
-    return vdl_error (VIX_E_FILE_READ_ONLY, "the disk was opened read-only");
+  err = vdl_handle_check_writable (h);
+  if (err != VIX_OK)
+    return err;
   return vdl_disk_write_metadata (h->disk, key, val);
 }

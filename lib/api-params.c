@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api-params.h"
+#include "api.h"
 #include "error.h"
 #include "handle.h"
-
-#define API __attribute__ ((visibility ("default")))
 
 static size_t
 len (const char *s)

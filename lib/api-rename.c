@@ -21,12 +21,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "error.h"
 #include "handle.h"
 #include "link.h"
 #include "replace.h"
-
-#define API __attribute__ ((visibility ("default")))
 
 struct move {
   struct vdl_link *l;

@@ -11,12 +11,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "error.h"
-#include "grow.h"
 #include "handle.h"
+#include "rebuild.h"
 #include "sparse-extent.h"
 
-#define API __attribute__ ((visibility ("default")))
 #define BLOCK (64 * 1024)       /* bytes: holes are punched in these */
 
 /* Punch holes where a flat extent's file holds whole blocks of zeros.

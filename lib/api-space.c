@@ -9,14 +9,13 @@
  * counted as one 4 KiB filesystem block. */
 #include <stdint.h>
 
+#include "api.h"
 #include "create.h"
 #include "error.h"
 #include "handle.h"
 #include "link.h"
 #include "sparse-format.h"
 
-#define API __attribute__ ((visibility ("default")))
-#define SS VIXDISKLIB_SECTOR_SIZE
 #define GRAIN 128                       /* sectors, in every new extent */
 #define KDMV_GT_COVER (GRAIN * 512)     /* sectors a hosted table covers */
 #define COWD_GT_COVER ((uint64_t) GRAIN * COWD_GTES_PER_GT)

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "file.h"
 #include "grow.h"
 #include "sparse-format.h"
 

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* What VixDiskLibConnection and VixDiskLibHandle point to. */
+/* What VixDiskLibConnection and VixDiskLibHandle point to, and the
+ * checks of them every entry point makes. */
 #ifndef VDL_HANDLE_H
 #define VDL_HANDLE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "async.h"
 #include "disk.h"
@@ -29,8 +31,20 @@ struct vdl_handle {
   struct vdl_inflight inflight;
 };
 
-/* Check a handle from the application; NULL (with an error) if bad. */
+/* The checks an entry point makes on what the application passes in
+ * (handle.c).  Each records the error (error.h) it returns. */
+
+/* The handle behind h; NULL with *err set if h is not an open disk
+ * handle (a handle given to Attach as parent is not). */
 struct vdl_handle *vdl_handle_check (VixDiskLibHandle h, VixError *err);
+/* VIX_OK if the disk was opened for writing. */
+VixError vdl_handle_check_writable (const struct vdl_handle *h);
+/* VIX_OK if [sector, sector+count) is inside the disk and buf is given
+ * when count is not 0. */
+VixError vdl_handle_check_range (struct vdl_handle *h, uint64_t sector,
+                                 uint64_t count, const void *buf);
+
+/* The connection behind c; NULL with *err set if c is not one. */
 struct vdl_connection *vdl_connection_check (VixDiskLibConnection c,
                                              VixError *err);
 /* The same, refusing remote connections (for operations that change
@@ -38,11 +52,5 @@ struct vdl_connection *vdl_connection_check (VixDiskLibConnection c,
 struct vdl_connection *vdl_connection_check_local (VixDiskLibConnection c,
                                                    const char *what,
                                                    VixError *err);
-/* A copy of p (NULL: all empty) in one allocation, without passwords,
- * cookies or keys (api-params.c). */
-VixDiskLibConnectParams *vdl_params_copy (const VixDiskLibConnectParams *p);
-/* Check that [sector, sector+count) is inside the disk. */
-VixError vdl_handle_check_range (struct vdl_handle *h, uint64_t sector,
-                                 uint64_t count, const void *buf);
 
 #endif

@@ -18,7 +18,7 @@
 
 #include "create.h"
 #include "error.h"
-#include "grow.h"
+#include "rebuild.h"
 #include "replace.h"
 #include "sparse-format.h"
 #include "sparse-extent.h"
