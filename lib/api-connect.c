@@ -8,6 +8,7 @@
 #include "handle.h"
 #include "log.h"
 #include "remote.h"
+#include "store-datastore.h"
 
 #define API __attribute__ ((visibility ("default")))
 
@@ -73,7 +74,7 @@ vm_moref (const VixDiskLibConnectParams *params, const char **out)
 
 static VixError
 connect_remote (const VixDiskLibConnectParams *params,
-                const char *snapshotRef, struct vdl_remote **out)
+                const char *snapshotRef, struct vdl_store **out)
 {
   struct vdl_remote_params p = {
     .server = params->serverName,
@@ -104,7 +105,7 @@ connect_remote (const VixDiskLibConnectParams *params,
   if (params->nfcHostPort)
     vdl_debug ("VixDiskLib: nfcHostPort %u has no effect: disks are read "
                "over https", params->nfcHostPort);
-  return vdl_remote_connect (&p, out);
+  return vdl_store_datastore_connect (&p, out);
 }
 
 API VixError
@@ -127,8 +128,9 @@ VixDiskLib_ConnectEx (const VixDiskLibConnectParams *params, char readOnly,
   c = calloc (1, sizeof *c);
   if (!c)
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  c->store = &vdl_local_store;
   if (remote) {
-    err = connect_remote (params, snapshotRef, &c->store.remote);
+    err = connect_remote (params, snapshotRef, &c->store);
     if (err != VIX_OK) {
       free (c);
       return err;
@@ -157,8 +159,7 @@ VixDiskLib_Disconnect (VixDiskLibConnection connection)
   if (!c)
     return err;
   c->magic = 0;
-  if (c->store.remote)
-    vdl_remote_disconnect (c->store.remote);
+  vdl_store_close (c->store);
   free (c->params);
   free (c);
   return VIX_OK;
@@ -170,9 +171,9 @@ vdl_connection_check_local (VixDiskLibConnection conn, const char *what,
 {
   struct vdl_connection *c = vdl_connection_check (conn, err);
 
-  if (c && c->store.remote) {
+  if (c && !vdl_store_has (c->store, VDL_STORE_WRITABLE)) {
     *err = vdl_error (VIX_E_NOT_SUPPORTED, "%s: disks on %s can only be "
-                      "read", what, vdl_remote_host (c->store.remote));
+                      "read", what, vdl_store_where (c->store));
     return NULL;
   }
   return c;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/* Local files: the byte source for paths of this machine. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -6,8 +7,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "container-of.h"
 #include "error.h"
-#include "file.h"
+#include "file-local.h"
+
+struct local_file {
+  struct vdl_file base;
+  int fd;                       /* buffered descriptor */
+  int direct_fd;                /* O_DIRECT descriptor, or -1 */
+  int sync_errno;               /* why a sync failed, or 0 */
+  uint64_t unkicked;            /* bytes written since writeback was
+                                 * last started */
+};
+
+static struct local_file *
+local (struct vdl_file *f)
+{
+  return container_of (f, struct local_file, base);
+}
 
 #define DIRECT_ALIGN 4096
 
@@ -147,7 +164,7 @@ no_lock_support (int err)
  * everything back on conflict.  Two processes opening at once may both
  * be refused, never both admitted. */
 static VixError
-take_lock (struct vdl_file *f, enum vdl_lock lock)
+take_lock (struct local_file *f, enum vdl_lock lock)
 {
   unsigned held = held_perms (lock);
   off_t byte = 0;
@@ -163,28 +180,29 @@ take_lock (struct vdl_file *f, enum vdl_lock lock)
   release_bytes (f->fd);
   if (r == 0 || r == EAGAIN || r == EACCES)
     return vdl_error (VIX_E_FILE_ALREADY_LOCKED,
-                      "%s is locked: another process has it %s", f->path,
+                      "%s is locked: another process has it %s",
+                      f->base.path,
                       byte ? conflict_text (f->fd, byte) : "open");
   if (no_lock_support (r))
     return VIX_OK;              /* filesystem without locks: carry on */
-  return vdl_error_errno (r, "cannot lock %s", f->path);
+  return vdl_error_errno (r, "cannot lock %s", f->base.path);
 }
 
 static const struct vdl_file_ops local_ops;
 
-static struct vdl_file *
+static struct local_file *
 new_file (const char *path, int fd, bool writable)
 {
-  struct vdl_file *f = calloc (1, sizeof *f);
+  struct local_file *f = calloc (1, sizeof *f);
 
-  if (!f || !(f->path = strdup (path))) {
+  if (!f || !(f->base.path = strdup (path))) {
     free (f);
     return NULL;
   }
-  f->ops = &local_ops;
+  f->base.ops = &local_ops;
+  f->base.writable = writable;
   f->fd = fd;
   f->direct_fd = -1;
-  f->writable = writable;
   return f;
 }
 
@@ -215,7 +233,7 @@ vdl_file_open (const char *path, bool writable, bool direct,
   /* O_NONBLOCK: opening a FIFO must not wait for a writer. */
   int fd = open (path, flags | O_NONBLOCK);
   struct stat st;
-  struct vdl_file *f;
+  struct local_file *f;
   VixError err;
 
   if (fd == -1) {
@@ -246,14 +264,14 @@ vdl_file_open (const char *path, bool writable, bool direct,
   }
   err = take_lock (f, lock);
   if (err != VIX_OK) {
-    vdl_file_close (f);
+    vdl_file_close (&f->base);
     return err;
   }
   if (direct) {
     /* Where O_DIRECT is refused (tmpfs), buffered I/O is all there is. */
     f->direct_fd = open (path, flags | O_DIRECT);
   }
-  *out = f;
+  *out = &f->base;
   return VIX_OK;
 }
 
@@ -261,7 +279,7 @@ VixError
 vdl_file_create (const char *path, struct vdl_file **out)
 {
   int fd = open (path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  struct vdl_file *f;
+  struct local_file *f;
 
   if (fd == -1)
     return vdl_error_errno (errno, "cannot create %s", path);
@@ -271,17 +289,25 @@ vdl_file_create (const char *path, struct vdl_file **out)
     unlink (path);
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
   }
-  *out = f;
+  *out = &f->base;
   return VIX_OK;
 }
 
-static void
-local_close (struct vdl_file *f)
+int
+vdl_file_fd (struct vdl_file *f)
 {
+  return local (f)->fd;
+}
+
+static void
+local_close (struct vdl_file *file)
+{
+  struct local_file *f = local (file);
+
   if (f->direct_fd >= 0)
     close (f->direct_fd);
   close (f->fd);
-  free (f->path);
+  free (f->base.path);
   free (f);
 }
 
@@ -289,7 +315,7 @@ local_close (struct vdl_file *f)
  * lengths that are not aligned go through the page cache; an unaligned
  * buffer is copied through an aligned bounce buffer. */
 static bool
-direct_ok (struct vdl_file *f, size_t len, uint64_t offset)
+direct_ok (const struct local_file *f, size_t len, uint64_t offset)
 {
   return f->direct_fd >= 0 && len > 0 && (len | offset) % DIRECT_ALIGN == 0;
 }
@@ -348,18 +374,19 @@ full_pwrite (struct vdl_file *f, int fd, const void *buf, size_t len,
 }
 
 static VixError
-local_pread (struct vdl_file *f, void *buf, size_t len, uint64_t offset)
+local_pread (struct vdl_file *file, void *buf, size_t len, uint64_t offset)
 {
+  struct local_file *f = local (file);
   void *bounce;
   VixError err;
 
   if (!direct_ok (f, len, offset))
-    return full_pread (f, f->fd, buf, len, offset);
+    return full_pread (file, f->fd, buf, len, offset);
   if (aligned_buf (buf))
-    return full_pread (f, f->direct_fd, buf, len, offset);
+    return full_pread (file, f->direct_fd, buf, len, offset);
   if (posix_memalign (&bounce, DIRECT_ALIGN, len) != 0)
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-  err = full_pread (f, f->direct_fd, bounce, len, offset);
+  err = full_pread (file, f->direct_fd, bounce, len, offset);
   if (err == VIX_OK)
     memcpy (buf, bounce, len);
   free (bounce);
@@ -373,7 +400,7 @@ local_pread (struct vdl_file *f, void *buf, size_t len, uint64_t offset)
 #define WRITEBACK_KICK (32 << 20)
 
 static void
-start_writeback (struct vdl_file *f, size_t len)
+start_writeback (struct local_file *f, size_t len)
 {
   uint64_t n = __atomic_add_fetch (&f->unkicked, len, __ATOMIC_RELAXED);
 
@@ -384,26 +411,28 @@ start_writeback (struct vdl_file *f, size_t len)
 }
 
 static VixError
-local_pwrite (struct vdl_file *f, const void *buf, size_t len,
-                 uint64_t offset)
+local_pwrite (struct vdl_file *file, const void *buf, size_t len,
+              uint64_t offset)
 {
+  struct local_file *f = local (file);
   void *bounce;
   VixError err;
 
-  if (!f->writable)
-    return vdl_error (VIX_E_FILE_READ_ONLY, "%s is open read-only", f->path);
+  if (!file->writable)
+    return vdl_error (VIX_E_FILE_READ_ONLY, "%s is open read-only",
+                      file->path);
   if (!direct_ok (f, len, offset)) {
-    err = full_pwrite (f, f->fd, buf, len, offset);
+    err = full_pwrite (file, f->fd, buf, len, offset);
     if (err == VIX_OK)
       start_writeback (f, len);
     return err;
   }
   if (aligned_buf (buf))
-    return full_pwrite (f, f->direct_fd, buf, len, offset);
+    return full_pwrite (file, f->direct_fd, buf, len, offset);
   if (posix_memalign (&bounce, DIRECT_ALIGN, len) != 0)
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
   memcpy (bounce, buf, len);
-  err = full_pwrite (f, f->direct_fd, bounce, len, offset);
+  err = full_pwrite (file, f->direct_fd, bounce, len, offset);
   free (bounce);
   return err;
 }
@@ -414,36 +443,39 @@ local_pwrite (struct vdl_file *f, const void *buf, size_t len,
  * fails too, and the client never hears that a flush succeeded while
  * something written before it is gone; reopening starts afresh. */
 static VixError
-local_sync (struct vdl_file *f)
+local_sync (struct vdl_file *file)
 {
+  struct local_file *f = local (file);
   int e = __atomic_load_n (&f->sync_errno, __ATOMIC_ACQUIRE);
 
-  if (!f->writable)
+  if (!file->writable)
     return VIX_OK;
   if (e)
     return vdl_error_errno (e, "an earlier flush of %s to stable storage "
                             "failed, so data written before it may be lost "
-                            "(close and reopen the disk)", f->path);
+                            "(close and reopen the disk)", file->path);
   if (fdatasync (f->fd) == -1) {
     e = errno;
     __atomic_store_n (&f->sync_errno, e, __ATOMIC_RELEASE);
     return vdl_error_errno (e, "cannot flush %s to stable storage",
-                            f->path);
+                            file->path);
   }
   return VIX_OK;
 }
 
 static VixError
-local_size (struct vdl_file *f, uint64_t *size)
+local_size (struct vdl_file *file, uint64_t *size)
 {
+  int fd = local (file)->fd;
   struct stat st;
 
-  if (fstat (f->fd, &st) == -1)
-    return vdl_error_errno (errno, "cannot stat %s", f->path);
+  if (fstat (fd, &st) == -1)
+    return vdl_error_errno (errno, "cannot stat %s", file->path);
   if (S_ISBLK (st.st_mode)) {
-    off_t end = lseek (f->fd, 0, SEEK_END);
+    off_t end = lseek (fd, 0, SEEK_END);
     if (end == -1)
-      return vdl_error_errno (errno, "cannot find the size of %s", f->path);
+      return vdl_error_errno (errno, "cannot find the size of %s",
+                              file->path);
     *size = end;
   }
   else
@@ -454,7 +486,7 @@ local_size (struct vdl_file *f, uint64_t *size)
 static VixError
 local_truncate (struct vdl_file *f, uint64_t size)
 {
-  if (ftruncate (f->fd, size) == -1)
+  if (ftruncate (local (f)->fd, size) == -1)
     return vdl_error_errno (errno, "cannot set the size of %s", f->path);
   return VIX_OK;
 }
@@ -466,7 +498,7 @@ local_preallocate (struct vdl_file *f, uint64_t size)
 
   if (size == 0)
     return VIX_OK;
-  r = posix_fallocate (f->fd, 0, size);
+  r = posix_fallocate (local (f)->fd, 0, size);
   if (r == 0)
     return VIX_OK;
   if (r != EOPNOTSUPP && r != EINVAL)
@@ -477,9 +509,10 @@ local_preallocate (struct vdl_file *f, uint64_t size)
 
 static bool
 local_next_data (struct vdl_file *f, uint64_t offset,
-                    uint64_t *data_start, uint64_t *data_end)
+                 uint64_t *data_start, uint64_t *data_end)
 {
-  off_t d = lseek (f->fd, offset, SEEK_DATA), h;
+  int fd = local (f)->fd;
+  off_t d = lseek (fd, offset, SEEK_DATA), h;
 
   if (d == -1) {
     if (errno != ENXIO)
@@ -488,7 +521,7 @@ local_next_data (struct vdl_file *f, uint64_t offset,
     *data_start = *data_end = UINT64_MAX;
     return true;
   }
-  h = lseek (f->fd, d, SEEK_HOLE);
+  h = lseek (fd, d, SEEK_HOLE);
   if (h == -1)
     return false;
   *data_start = d;
@@ -507,64 +540,3 @@ static const struct vdl_file_ops local_ops = {
   .next_data = local_next_data,
   .close = local_close,
 };
-
-/* ---- what the rest of the library calls ---- */
-
-VixError
-vdl_file_pread (struct vdl_file *f, void *buf, size_t len, uint64_t offset)
-{
-  return f->ops->pread (f, buf, len, offset);
-}
-
-VixError
-vdl_file_pwrite (struct vdl_file *f, const void *buf, size_t len,
-                 uint64_t offset)
-{
-  if (!f->writable || !f->ops->pwrite)
-    return vdl_error (VIX_E_FILE_READ_ONLY, "%s is open read-only", f->path);
-  return f->ops->pwrite (f, buf, len, offset);
-}
-
-VixError
-vdl_file_sync (struct vdl_file *f)
-{
-  return f->writable && f->ops->sync ? f->ops->sync (f) : VIX_OK;
-}
-
-VixError
-vdl_file_size (struct vdl_file *f, uint64_t *size)
-{
-  return f->ops->size (f, size);
-}
-
-VixError
-vdl_file_truncate (struct vdl_file *f, uint64_t size)
-{
-  if (!f->writable || !f->ops->truncate)
-    return vdl_error (VIX_E_FILE_READ_ONLY, "%s is open read-only", f->path);
-  return f->ops->truncate (f, size);
-}
-
-VixError
-vdl_file_preallocate (struct vdl_file *f, uint64_t size)
-{
-  if (!f->writable || !f->ops->preallocate)
-    return vdl_error (VIX_E_FILE_READ_ONLY, "%s is open read-only", f->path);
-  return f->ops->preallocate (f, size);
-}
-
-bool
-vdl_file_next_data (struct vdl_file *f, uint64_t offset,
-                    uint64_t *data_start, uint64_t *data_end)
-{
-  return f->ops->next_data && f->ops->next_data (f, offset, data_start,
-                                                 data_end);
-}
-
-void
-vdl_file_close (struct vdl_file *f)
-{
-  if (!f)
-    return;
-  f->ops->close (f);
-}
