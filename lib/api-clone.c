@@ -132,7 +132,7 @@ VixDiskLib_Clone (const VixDiskLibConnection dstConnection,
   if (!dstPath || !*dstPath || !srcPath || !*srcPath || !vixCreateParams)
     return vdl_error (VIX_E_INVALID_ARG, "Clone: missing file name or "
                       "parameters");
-  err = vdl_disk_open (&sc->store, srcPath, VIXDISKLIB_FLAG_OPEN_READ_ONLY,
+  err = vdl_disk_open (sc->store, srcPath, VIXDISKLIB_FLAG_OPEN_READ_ONLY,
                        &c.src);
   if (err != VIX_OK)
     return err;

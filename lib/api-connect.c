@@ -10,6 +10,7 @@
 #include "handle.h"
 #include "log.h"
 #include "remote.h"
+#include "store-datastore.h"
 
 API VixDiskLibConnectParams *
 VixDiskLib_AllocateConnectParams (void)
@@ -73,7 +74,7 @@ vm_moref (const VixDiskLibConnectParams *params, const char **out)
 
 static VixError
 connect_remote (const VixDiskLibConnectParams *params,
-                const char *snapshotRef, struct vdl_remote **out)
+                const char *snapshotRef, struct vdl_store **out)
 {
   struct vdl_remote_params p = {
     .server = params->serverName,
@@ -104,7 +105,7 @@ connect_remote (const VixDiskLibConnectParams *params,
   if (params->nfcHostPort)
     vdl_debug ("VixDiskLib: nfcHostPort %u has no effect: disks are read "
                "over https", params->nfcHostPort);
-  return vdl_remote_connect (&p, out);
+  return vdl_store_datastore_connect (&p, out);
 }
 
 API VixError
@@ -127,8 +128,9 @@ VixDiskLib_ConnectEx (const VixDiskLibConnectParams *params, char readOnly,
   c = calloc (1, sizeof *c);
   if (!c)
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  c->store = &vdl_local_store;
   if (remote) {
-    err = connect_remote (params, snapshotRef, &c->store.remote);
+    err = connect_remote (params, snapshotRef, &c->store);
     if (err != VIX_OK) {
       free (c);
       return err;
@@ -157,8 +159,7 @@ VixDiskLib_Disconnect (VixDiskLibConnection connection)
   if (!c)
     return err;
   c->magic = 0;
-  if (c->store.remote)
-    vdl_remote_disconnect (c->store.remote);
+  vdl_store_close (c->store);
   free (c->params);
   free (c);
   return VIX_OK;

@@ -7,7 +7,6 @@
 #include "api.h"
 #include "error.h"
 #include "handle.h"
-#include "remote.h"
 
 /* Opening for writing failed.  Advise opening read-only only where that
  * helps: write access or a writer's lock was refused, and a read-only
@@ -52,27 +51,22 @@ VixDiskLib_Open (const VixDiskLibConnection connection, const char *path,
     return vdl_error (VIX_E_INVALID_ARG, "Open: no file name given");
   if (c->read_only)
     flags |= VIXDISKLIB_FLAG_OPEN_READ_ONLY;
-  if (c->store.remote) {
-    /* Only the VM's own disks, and only for reading. */
-    err = vdl_remote_check_disk (c->store.remote, path);
-    if (err != VIX_OK)
-      return err;
-    if (!(flags & VIXDISKLIB_FLAG_OPEN_READ_ONLY))
-      return vdl_error (VIX_E_FILE_READ_ONLY, "%s on %s can only be opened "
-                        "read-only: the datastore interface (https) cannot "
-                        "write part of a file", path,
-                        vdl_remote_host (c->store.remote));
-  }
+  /* The store may limit which disks open, and how (a datastore: only
+   * the VM's own, only for reading). */
+  err = vdl_store_check_disk (c->store, path,
+                              !(flags & VIXDISKLIB_FLAG_OPEN_READ_ONLY));
+  if (err != VIX_OK)
+    return err;
   h = calloc (1, sizeof *h);
   if (!h)
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-  err = vdl_disk_open (&c->store, path, flags, &h->disk);
+  err = vdl_disk_open (c->store, path, flags, &h->disk);
   if (err != VIX_OK) {
     free (h);
-    return read_only_hint (&c->store, path, flags, err);
+    return read_only_hint (c->store, path, flags, err);
   }
   h->magic = VDL_HANDLE_MAGIC;
-  h->transport = vdl_store_transport (&c->store);
+  h->transport = vdl_store_transport (c->store);
   h->read_only = flags & VIXDISKLIB_FLAG_OPEN_READ_ONLY;
   vdl_inflight_init (&h->inflight);
   *diskHandle = h;

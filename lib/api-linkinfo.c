@@ -63,7 +63,7 @@ OpenVixDiskLib_GetLinkInfo (VixDiskLibHandle diskHandle, uint32_t link,
   if (!(l = vdl_disk_link (h->disk, link)))
     return vdl_error (VIX_E_INVALID_ARG, "GetLinkInfo: the disk has %zu "
                       "links, not %u", vdl_disk_n_links (h->disk), link + 1);
-  local = !l->store->remote;
+  local = vdl_store_has (l->store, VDL_STORE_LOCAL_PATHS);
   if (!(r = calloc (1, sizeof *r)) ||
       !(r->extents = calloc (l->n_extents, sizeof *r->extents))) {
     free (r);

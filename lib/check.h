@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "file.h"
+#include "file-local.h"
 #include "vixDiskLib.h"
 
 struct vdl_check {

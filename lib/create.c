@@ -14,7 +14,7 @@
 #include "create.h"
 #include "descriptor.h"
 #include "error.h"
-#include "file.h"
+#include "file-local.h"
 #include "handle.h"
 #include "link.h"
 #include "pending.h"
@@ -419,14 +419,14 @@ too_big_for_fs (VixError err, struct vdl_file *f, const struct layout *l,
 
   while (lo < hi) {
     mid = lo + (hi - lo + 1) / 2;
-    if (ftruncate (f->fd, mid) == 0)
+    if (ftruncate (vdl_file_fd (f), mid) == 0)
       lo = mid;
     else if (errno == EFBIG)
       hi = mid - 1;
     else
       return err;               /* keep the original message */
   }
-  if (ftruncate (f->fd, 0) == -1)
+  if (ftruncate (vdl_file_fd (f), 0) == -1)
     return err;
   size_text (capacity, want, sizeof want);
   human_size (lo / SS, most, sizeof most);

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "file.h"
+#include "file-local.h"
 #include "vixDiskLib.h"
 
 /* Extent size of split disks: the 2047 MiB of VMware's format note, a

@@ -244,10 +244,10 @@ vdl_disk_open (const struct vdl_store *st, const char *path, uint32_t flags,
   err = vdl_store_identity (st, path, &key);
   if (err != VIX_OK)
     return err;
-  if (st->remote) {
-    /* Remote disks are read-only and tied to their connection's
-     * session: not shared, and opened without any lock held while the
-     * network answers. */
+  if (!vdl_store_has (st, VDL_STORE_SHARED)) {
+    /* Disks of a store that waits on a network (remote disks: read-only
+     * and tied to their connection's session): not shared, and opened
+     * without any lock held while the network answers. */
     d = new_disk (flags, key);
     if (!d)
       return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
@@ -759,7 +759,7 @@ vdl_disk_reopen_top (struct vdl_disk *d)
    * old link's locks, on the old files, are no obstacle. */
   err = vdl_link_open (old->store, old->path, d->writable,
                        d->flags & VIXDISKLIB_FLAG_OPEN_UNBUFFERED, &l);
-  if (err == VIX_OK && !old->store->remote) {
+  if (err == VIX_OK && vdl_store_has (old->store, VDL_STORE_SHARED)) {
     err = vdl_store_identity (old->store, old->path, &key);
     if (err != VIX_OK)
       vdl_link_close (l);
@@ -771,7 +771,7 @@ vdl_disk_reopen_top (struct vdl_disk *d)
     return err;
   }
   pthread_mutex_lock (&registry_lock);
-  if (!old->store->remote) {
+  if (vdl_store_has (old->store, VDL_STORE_SHARED)) {
     free (d->key);
     d->key = key;
   }

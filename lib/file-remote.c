@@ -3,36 +3,48 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "container-of.h"
 #include "error.h"
-#include "file.h"
+#include "file-remote.h"
 #include "remote.h"
+
+struct remote_file {
+  struct vdl_file base;
+  struct vdl_remote_file *remote;
+};
+
+static struct vdl_remote_file *
+remote_of (struct vdl_file *f)
+{
+  return container_of (f, struct remote_file, base)->remote;
+}
 
 static VixError
 remote_pread (struct vdl_file *f, void *buf, size_t len, uint64_t offset)
 {
-  uint64_t size = vdl_remote_file_size (f->remote);
+  uint64_t size = vdl_remote_file_size (remote_of (f));
 
   if (offset > size || len > size - offset)
     return vdl_error (VIX_E_DISK_OUTOFRANGE,
                       "%s is truncated: reading %zu bytes at offset %llu "
                       "goes past the end of the file", f->path, len,
                       (unsigned long long) offset);
-  return vdl_remote_file_pread (f->remote, buf, len, offset);
+  return vdl_remote_file_pread (remote_of (f), buf, len, offset);
 }
 
 static VixError
 remote_size (struct vdl_file *f, uint64_t *size)
 {
-  *size = vdl_remote_file_size (f->remote);
+  *size = vdl_remote_file_size (remote_of (f));
   return VIX_OK;
 }
 
 static void
 remote_close (struct vdl_file *f)
 {
-  vdl_remote_file_close (f->remote);
+  vdl_remote_file_close (remote_of (f));
   free (f->path);
-  free (f);
+  free (container_of (f, struct remote_file, base));
 }
 
 /* Read-only: no pwrite, sync, truncate or preallocate; no way to find
@@ -48,21 +60,20 @@ VixError
 vdl_file_open_remote (struct vdl_remote *r, const char *name,
                       struct vdl_file **out)
 {
-  struct vdl_file *f = calloc (1, sizeof *f);
+  struct remote_file *f = calloc (1, sizeof *f);
   VixError err;
 
-  if (!f || !(f->path = strdup (name))) {
+  if (!f || !(f->base.path = strdup (name))) {
     free (f);
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
   }
-  f->ops = &remote_ops;
-  f->fd = f->direct_fd = -1;
+  f->base.ops = &remote_ops;
   err = vdl_remote_file_open (r, name, &f->remote);
   if (err != VIX_OK) {
-    free (f->path);
+    free (f->base.path);
     free (f);
     return err;
   }
-  *out = f;
+  *out = &f->base;
   return VIX_OK;
 }

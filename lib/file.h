@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* A local file holding part of a disk: full-length pread/pwrite that turn
- * every failure or short transfer into a specific VixError, optional
- * O_DIRECT for aligned data transfers, and qemu's inter-process locks.
+/* A file holding part of a disk, whatever its bytes are read from.  The
+ * format code sees only vdl_file_* calls, which dispatch through the
+ * file's operations (file.c).  Each byte source extends struct vdl_file
+ * with its own state: local files (file-local.h), datastore files read
+ * over HTTPS (file-remote.h).  Files are opened through a store
+ * (store.h), or, for the local files the library creates and rewrites,
+ * with vdl_file_open and vdl_file_create (file-local.h).
  */
 #ifndef VDL_FILE_H
 #define VDL_FILE_H
@@ -13,52 +17,48 @@
 #include "vixDiskLib.h"
 
 struct vdl_file;
-struct vdl_remote;
-struct vdl_remote_file;
 
-/* Where a file's bytes are: a local file, or a file on a datastore read
- * over HTTPS.  The format code sees only vdl_file_* calls. */
+/* A byte source's operations.  Every failure returns a specific
+ * VixError with its message recorded (error.h), naming f->path.  The
+ * optional ones (pwrite, sync, truncate, preallocate, next_data) may be
+ * NULL in a read-only source: the wrappers then answer as for a file
+ * open read-only.  Any operation may be called from several threads
+ * at once, except close. */
 struct vdl_file_ops {
-  const char *kind;
+  const char *kind;             /* "file", "https": for messages */
+  /* Read exactly len bytes at offset; reading past the end is
+   * VIX_E_DISK_OUTOFRANGE. */
   VixError (*pread) (struct vdl_file *f, void *buf, size_t len,
                      uint64_t offset);
+  /* Write exactly len bytes at offset (only called if f->writable). */
   VixError (*pwrite) (struct vdl_file *f, const void *buf, size_t len,
                       uint64_t offset);
+  /* Make everything written so far durable (only if f->writable). */
   VixError (*sync) (struct vdl_file *f);
+  /* The file's current length in bytes. */
   VixError (*size) (struct vdl_file *f, uint64_t *size);
+  /* Set the length (only if f->writable). */
   VixError (*truncate) (struct vdl_file *f, uint64_t size);
+  /* Reserve storage for size bytes, else just extend (only if
+   * f->writable). */
   VixError (*preallocate) (struct vdl_file *f, uint64_t size);
+  /* The next data region at or after offset, as vdl_file_next_data. */
   bool (*next_data) (struct vdl_file *f, uint64_t offset,
                      uint64_t *data_start, uint64_t *data_end);
+  /* Release everything, including f itself and f->path. */
   void (*close) (struct vdl_file *f);
 };
 
+/* The part every byte source shares; each embeds it in its own struct
+ * (container-of.h). */
 struct vdl_file {
   const struct vdl_file_ops *ops;
-  char *path;
+  char *path;                   /* the name it was opened by */
   bool writable;
-  int fd;                       /* local: buffered descriptor */
-  int direct_fd;                /* local: O_DIRECT descriptor, or -1 */
-  int sync_errno;               /* local: why a sync failed, or 0 */
-  uint64_t unkicked;            /* local: bytes written since writeback
-                                 * was last started */
-  struct vdl_remote_file *remote; /* datastore file */
 };
 
 enum vdl_lock { VDL_LOCK_NONE, VDL_LOCK_READ, VDL_LOCK_WRITE };
 
-/* Open an existing file.  "direct" asks for O_DIRECT where the filesystem
- * allows it; "lock" takes non-blocking locks in qemu's protocol, which
- * qemu and other processes using this library respect
- * (VIX_E_FILE_ALREADY_LOCKED on conflict). */
-VixError vdl_file_open (const char *path, bool writable, bool direct,
-                        enum vdl_lock lock, struct vdl_file **out);
-/* Open a datastore file ("[ds] dir/file") of a remote session, for
- * reading only (file-remote.c). */
-VixError vdl_file_open_remote (struct vdl_remote *r, const char *name,
-                               struct vdl_file **out);
-/* Create a new file; fails if it exists. */
-VixError vdl_file_create (const char *path, struct vdl_file **out);
 void vdl_file_close (struct vdl_file *f);
 
 VixError vdl_file_pread (struct vdl_file *f, void *buf, size_t len,
@@ -71,7 +71,7 @@ VixError vdl_file_truncate (struct vdl_file *f, uint64_t size);
 /* Reserve blocks for size bytes (thick provisioning), else just extend. */
 VixError vdl_file_preallocate (struct vdl_file *f, uint64_t size);
 /* Find the next data region at or after offset (SEEK_DATA); *data_end is
- * the following hole.  Returns false if the filesystem cannot tell. */
+ * the following hole.  Returns false if the byte source cannot tell. */
 bool vdl_file_next_data (struct vdl_file *f, uint64_t offset,
                          uint64_t *data_start, uint64_t *data_end);
 

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "error.h"
-#include "file.h"
+#include "file-local.h"
 #include "grow.h"
 #include "sparse-format.h"
 

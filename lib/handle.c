@@ -6,7 +6,6 @@
 
 #include "error.h"
 #include "handle.h"
-#include "remote.h"
 
 struct vdl_handle *
 vdl_handle_check (VixDiskLibHandle handle, VixError *err)
@@ -63,9 +62,9 @@ vdl_connection_check_local (VixDiskLibConnection conn, const char *what,
 {
   struct vdl_connection *c = vdl_connection_check (conn, err);
 
-  if (c && c->store.remote) {
+  if (c && !vdl_store_has (c->store, VDL_STORE_WRITABLE)) {
     *err = vdl_error (VIX_E_NOT_SUPPORTED, "%s: disks on %s can only be "
-                      "read", what, vdl_remote_host (c->store.remote));
+                      "read", what, vdl_store_where (c->store));
     return NULL;
   }
   return c;

@@ -19,7 +19,8 @@
 struct vdl_connection {
   unsigned magic;
   bool read_only;
-  struct vdl_store store;       /* local files, or a remote session */
+  struct vdl_store *store;      /* &vdl_local_store, or a remote
+                                 * session's (vdl_store_close) */
   VixDiskLibConnectParams *params; /* as given, without secrets */
 };
 

@@ -19,18 +19,6 @@
 #define MAX_DESCRIPTOR (1024 * 1024)
 #define LONG_CID "ddb.longContentID"
 
-char *
-vdl_path_join (const char *dir, const char *name)
-{
-  char *r;
-
-  if (name[0] == '/')
-    return strdup (name);
-  if (asprintf (&r, "%s/%s", dir, name) == -1)
-    return NULL;
-  return r;
-}
-
 static VixError
 parse_text (struct vdl_link *l, const char *text, size_t len)
 {
@@ -179,6 +167,7 @@ open_extent (struct vdl_link *l, size_t i, bool unbuffered,
   };
   char *path = NULL;
   VixError err = VIX_OK;
+  int e;
 
   a.store = l->store;
   a.lock = a.writable ? VDL_LOCK_WRITE : VDL_LOCK_READ;
@@ -193,8 +182,8 @@ open_extent (struct vdl_link *l, size_t i, bool unbuffered,
   a.path = path;
   a.file = *embedded;
   /* Say which descriptor names a missing file. */
-  if (path && !a.file && !l->store->remote && access (path, F_OK) == -1) {
-    err = vdl_error_errno (errno, "cannot open %s extent file %s (listed "
+  if (path && !a.file && (e = vdl_store_missing (l->store, path)) != 0) {
+    err = vdl_error_errno (e, "cannot open %s extent file %s (listed "
                            "in %s)", vdl_extent_type_name (x->type), path,
                            l->path);
     free (path);

@@ -10,6 +10,7 @@
 #include "descriptor.h"
 #include "extent.h"
 #include "file.h"
+#include "path.h"
 #include "store.h"
 
 struct vdl_link {
@@ -47,8 +48,5 @@ VixError vdl_link_set_ddb (struct vdl_link *l, const char *key,
 /* The disk type its createType names (link-type.c); UNKNOWN for
  * seSparse and others Create cannot make. */
 VixDiskLibDiskType vdl_link_disk_type (const struct vdl_link *l);
-
-/* Resolve name relative to dir unless it is absolute.  malloc'd. */
-char *vdl_path_join (const char *dir, const char *name);
 
 #endif

@@ -15,7 +15,7 @@
 
 #include "descriptor.h"
 #include "error.h"
-#include "file.h"
+#include "file-local.h"
 #include "link.h"
 #include "log.h"
 #include "pending.h"

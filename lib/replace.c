@@ -32,7 +32,7 @@ vdl_temp_create (const char *path, const char *tmp, struct vdl_file **out)
     return vdl_error_errno (errno, "cannot remove the leftover %s", tmp);
   err = vdl_file_create (tmp, out);
   if (err == VIX_OK && stat (path, &st) == 0 &&
-      fchmod ((*out)->fd, st.st_mode & 07777) == -1) {
+      fchmod (vdl_file_fd (*out), st.st_mode & 07777) == -1) {
     err = vdl_error_errno (errno, "cannot set the permissions of %s", tmp);
     vdl_file_close (*out);
     unlink (tmp);

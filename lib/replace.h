@@ -8,7 +8,7 @@
 
 #include <stdbool.h>
 
-#include "file.h"
+#include "file-local.h"
 #include "vixDiskLib.h"
 
 /* The temporary name for a new version of path (malloc'd, NULL if out
