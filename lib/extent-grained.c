@@ -17,6 +17,7 @@
 #include "error.h"
 #include "store.h"
 #include "log.h"
+#include "grained-kinds.h"
 #include "grained.h"
 
 /* Identifies an extent in the per-thread cache of decompressed grains. */

@@ -20,6 +20,7 @@
 
 #include "error.h"
 #include "log.h"
+#include "grained-kinds.h"
 #include "grained.h"
 
 /* ---- reading plain grains ---- */

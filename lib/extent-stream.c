@@ -40,6 +40,7 @@
 
 #include "error.h"
 #include "log.h"
+#include "grained-kinds.h"
 #include "stream.h"
 
 /* Memory for gathered grains (bytes): the reordering window. */
@@ -54,7 +55,6 @@ struct pending_grain {
   unsigned char *compressed;    /* marker and zlib data; NULL: zeros */
   size_t bytes;
 };
-
 
 /* ---- the window of gathered grains ---- */
 

@@ -3,8 +3,7 @@
  * (extent-sparse.c) and stream-optimized ones (extent-stream.c) share,
  * implemented in grained.c.  extent-grained.c opens them: it reads and
  * checks the header and the directory, then hands the extent to its
- * kind, which gives it its operations (sparse_open_kind,
- * stream_open_kind). */
+ * kind, which gives it its operations (grained-kinds.h). */
 #ifndef VDL_GRAINED_H
 #define VDL_GRAINED_H
 
@@ -108,13 +107,5 @@ uint64_t grained_desc_end (const struct grained_extent *s);
 VixError grained_init_tables (struct grained_extent *s);
 /* Free what every kind has, close the file, free s. */
 void grained_free (struct grained_extent *s);
-
-/* The last step of opening, once header and directories are loaded:
- * the kind sets its operations (s->e.ops, which then closes s on
- * failure too), its table write-back and where grains go. */
-VixError sparse_open_kind (struct grained_extent *s,
-                           const struct vdl_extent_open_args *a);
-VixError stream_open_kind (struct grained_extent *s,
-                           const struct vdl_extent_open_args *a);
 
 #endif
