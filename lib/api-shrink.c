@@ -15,7 +15,7 @@
 #include "error.h"
 #include "handle.h"
 #include "rebuild.h"
-#include "sparse-extent.h"
+#include "grained.h"
 
 #define BLOCK (64 * 1024)       /* bytes: holes are punched in these */
 
@@ -53,7 +53,7 @@ punch_zeros (const struct vdl_desc_extent *x, const char *path,
       err = vdl_error_errno (r == -1 ? errno : EIO, "cannot read %s", path);
       break;
     }
-    if (sparse_is_zero (buf, BLOCK) &&
+    if (grained_is_zero (buf, BLOCK) &&
         fallocate (fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, pos,
                    BLOCK) == -1) {
       if (errno != EOPNOTSUPP)

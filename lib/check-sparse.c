@@ -12,7 +12,7 @@
 
 #include "check-grained.h"
 #include "error.h"
-#include "sparse-extent.h"
+#include "grained.h"
 #include "sparse-format.h"
 
 #define UNCLEAN_FIELD 72        /* byte offset in a KDMV header */
@@ -47,7 +47,7 @@ stream_footer (struct grained *g)
   if (g->file_sectors < 4 ||
       vdl_file_pread (g->f, buf, sizeof buf,
                       (g->file_sectors - 3) * SS) != VIX_OK ||
-      !sparse_is_footer (buf, &fh))
+      !grained_is_footer (buf, &fh))
     return false;
   g->h.gd_offset = fh.gd_offset;
   return true;

@@ -21,7 +21,7 @@
 #include "rebuild.h"
 #include "replace.h"
 #include "sparse-format.h"
-#include "sparse-extent.h"
+#include "grained.h"
 
 #define CHUNK 2048              /* sectors read at a time (1 MiB) */
 
@@ -110,7 +110,7 @@ copy_run (struct copy_ctx *c, struct vdl_extent *to, uint64_t sector,
       g = COWD_GRAIN - (sector + k) % COWD_GRAIN;
       if (g > n - k)
         g = n - k;
-      if (!fill && sparse_is_zero (buf + k * SS, g * SS))
+      if (!fill && grained_is_zero (buf + k * SS, g * SS))
         continue;
       err = to->ops->write (to, sector + k, g, buf + k * SS, fill, c);
     }
