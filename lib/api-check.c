@@ -12,7 +12,6 @@
 #include <endian.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,33 +28,6 @@
 #define SS VIXDISKLIB_SECTOR_SIZE
 #define MAX_DEPTH 255
 #define MAX_DESCRIPTOR (1024 * 1024)
-#define MAX_LISTED 6            /* problems spelled out in the error */
-
-void
-vdl_check_problem (struct vdl_check *c, const char *file, bool repaired,
-                   const char *fmt, ...)
-{
-  char *msg;
-  va_list args;
-  int r;
-
-  va_start (args, fmt);
-  r = vasprintf (&msg, fmt, args);
-  va_end (args);
-  if (r == -1)
-    msg = NULL;
-  c->found++;
-  vdl_debug ("VixDiskLib: check: %s: %s%s", file, msg ? msg : fmt,
-             repaired ? " (repaired)" : "");
-  if (repaired)
-    c->fixed++;
-  else {
-    if (c->unfixable++ < MAX_LISTED)
-      fprintf (c->list, "%s%s: %s", c->unfixable > 1 ? "; " : "", file,
-               msg ? msg : fmt);
-  }
-  free (msg);
-}
 
 /* The descriptor text of the file f: embedded after a KDMV header, or
  * the whole (small) file. */
@@ -283,7 +255,7 @@ VixDiskLib_CheckRepair (const VixDiskLibConnection connection,
                      c.unfixable == 1 ? "" : "s",
                      repair ? " left that cannot be repaired" : " found",
                      c.list_text ? c.list_text : "",
-                     c.unfixable > MAX_LISTED ? "; ..." : "");
+                     c.unfixable > VDL_CHECK_MAX_LISTED ? "; ..." : "");
   else if (err == VIX_OK)
     vdl_debug ("VixDiskLib: CheckRepair %s: %u problem%s found, %u repaired",
                filename, c.found, c.found == 1 ? "" : "s", c.fixed);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* VixDiskLib_CheckRepair's findings (api-check.c) and its checks of
+/* VixDiskLib_CheckRepair's findings (check-report.c) and its checks of
  * grain-table files (check-sparse.c). */
 #ifndef VDL_CHECK_H
 #define VDL_CHECK_H
@@ -20,6 +20,8 @@ struct vdl_check {
   size_t list_len;
   unsigned found, fixed, unfixable;
 };
+
+#define VDL_CHECK_MAX_LISTED 6  /* problems spelled out in the error */
 
 /* Record a problem of file (logged either way; repaired: it was fixed).
  * "fixable" problems count as unfixed when not repairing. */
