@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* VixDiskLib_CheckRepair: check a disk's files and its chain of parents,
- * and with repair, fix what can be fixed without guessing (check.h,
- * check-sparse.c, check-tables.c; flat extent files that are too short
- * are extended with zeros).  Files are read directly, not through Open, so that a disk too
- * damaged to open can still be checked.  Each problem is logged
+ * and with repair, fix what can be fixed without guessing (check.h; each
+ * kind of extent file is checked by its row of extent-kinds.c: flat files
+ * that are too short are extended with zeros, grain tables are checked by
+ * check-sparse.c and check-tables.c).  Files are read directly, not
+ * through Open, so that a disk too damaged to open can still be checked.  Each problem is logged
  * ("VixDiskLib: check: FILE: PROBLEM", with "(repaired)" when fixed).
  * Returns VIX_OK when nothing is left wrong, VIX_E_DISK_NEEDSREPAIR
  * when problems were found and not repaired, VIX_E_DISK_CANTREPAIR when
@@ -19,6 +20,7 @@
 #include "check.h"
 #include "descriptor.h"
 #include "error.h"
+#include "extent-kinds.h"
 #include "handle.h"
 #include "link.h"
 #include "log.h"
@@ -78,30 +80,6 @@ read_descriptor (struct vdl_file *f, bool *embedded, bool *cowd, char **out)
   return err;
 }
 
-static VixError
-check_flat (struct vdl_check *c, const struct vdl_desc_extent *x,
-            const char *path)
-{
-  uint64_t need = (x->offset + x->sectors) * SS, size;
-  struct vdl_file *f;
-  VixError err = vdl_file_open (path, c->repair, false,
-                                c->repair ? VDL_LOCK_WRITE : VDL_LOCK_READ,
-                                &f);
-
-  if (err != VIX_OK)
-    return err;
-  err = vdl_file_size (f, &size);
-  if (err == VIX_OK && size < need) {
-    vdl_check_problem (c, path, c->repair, "it has %" PRIu64 " bytes, %"
-                       PRIu64 " fewer than its extent needs", size,
-                       need - size);
-    if (c->repair)
-      err = vdl_file_truncate (f, need);
-  }
-  vdl_file_close (f);
-  return err;
-}
-
 /* Check one extent of a link (f: the link's own file, for an embedded
  * descriptor's extent). */
 static VixError
@@ -109,12 +87,12 @@ check_extent (struct vdl_check *c, const char *dir,
               const struct vdl_desc_extent *x, struct vdl_file *self,
               bool repair)
 {
+  const struct vdl_extent_kind *k = vdl_extent_kind (x->type);
   bool saved = c->repair;
-  struct vdl_file *f = self;
   char *path;
   VixError err = VIX_OK;
 
-  if (x->type == VDL_EXTENT_ZERO)
+  if (!vdl_extent_type_has_file (x->type))
     return VIX_OK;
   if (!self && !(path = vdl_path_join (dir, x->filename)))
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
@@ -126,21 +104,8 @@ check_extent (struct vdl_check *c, const char *dir,
   if (!self && access (path, F_OK) == -1)
     vdl_check_problem (c, path, false, "the extent file is missing (%s)",
                        strerror (errno));
-  else if (x->type == VDL_EXTENT_FLAT || x->type == VDL_EXTENT_VMFS)
-    err = check_flat (c, x, path);
-  else if (x->type == VDL_EXTENT_SPARSE || x->type == VDL_EXTENT_VMFSSPARSE) {
-    if (!self)
-      err = vdl_file_open (path, repair, false,
-                           repair ? VDL_LOCK_WRITE : VDL_LOCK_READ, &f);
-    if (err == VIX_OK)
-      err = vdl_check_grained (c, f, x->type == VDL_EXTENT_VMFSSPARSE,
-                               x->sectors);
-    if (!self && f)
-      vdl_file_close (f);
-  }
-  else if (x->type != VDL_EXTENT_SESPARSE)
-    vdl_check_problem (c, path, false, "%s extents (raw devices) cannot be "
-                       "checked here", vdl_extent_type_name (x->type));
+  else if (k->check)
+    err = k->check (c, x, path, self);
   c->repair = saved;
   free (path);
   return err;

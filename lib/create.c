@@ -14,6 +14,7 @@
 #include "create.h"
 #include "descriptor.h"
 #include "error.h"
+#include "extent-kinds.h"
 #include "file.h"
 #include "handle.h"
 #include "link.h"
@@ -364,6 +365,7 @@ create_disk (struct vdl_pending *pend, const char *path,
   char name[4096], suffix[16];
   size_t n_ext = l->split ? (p->capacity + SPLIT_SECTORS - 1) / SPLIT_SECTORS : 1;
   struct vdl_file *f = NULL;
+  struct vdl_extent_create_args a = { .thin = l->thin };
   size_t i, len;
   VixError err = VIX_OK;
 
@@ -419,8 +421,11 @@ create_disk (struct vdl_pending *pend, const char *path,
   if (err != VIX_OK)
     goto out;
   if (l->embedded) {
-    err = (l->stream ? vdl_create_stream_extent
-           : vdl_create_sparse_extent) (f, p->capacity, text);
+    a.f = f;
+    a.sectors = p->capacity;
+    a.stream = l->stream;
+    a.desc = text;
+    err = vdl_extent_kind (l->extent_type)->create (&a);
     goto out;
   }
   err = vdl_file_pwrite (f, text, strlen (text), 0);
@@ -436,14 +441,9 @@ create_disk (struct vdl_pending *pend, const char *path,
     free (xpath);
     if (err != VIX_OK)
       break;
-    if (l->extent_type == VDL_EXTENT_VMFSSPARSE)
-      err = vdl_create_cowd_extent (f, d.extents[i].sectors);
-    else if (l->sparse)
-      err = vdl_create_sparse_extent (f, d.extents[i].sectors, NULL);
-    else if (l->thin)
-      err = vdl_file_truncate (f, d.extents[i].sectors * SS);
-    else
-      err = vdl_file_preallocate (f, d.extents[i].sectors * SS);
+    a.f = f;
+    a.sectors = d.extents[i].sectors;
+    err = vdl_extent_kind (l->extent_type)->create (&a);
     if (err == VIX_E_FILE_TOO_BIG)
       err = too_big_for_fs (err, f, l, p->capacity);
   }

@@ -57,7 +57,7 @@ put_extent (FILE *fp, const struct vdl_desc_extent *x, bool offset,
            vdl_extent_type_name (x->type));
   if (x->filename)
     fprintf (fp, " \"%s\"", x->filename);
-  if (x->filename && (offset || x->type == VDL_EXTENT_FLAT))
+  if (x->filename && (offset || vdl_extent_type_offset_always (x->type)))
     fprintf (fp, " %" PRIu64, x->offset);
   fputs (eol, fp);
 }

@@ -49,7 +49,13 @@ void vdl_descriptor_free (struct vdl_descriptor *d);
 const char *vdl_descriptor_ddb (const struct vdl_descriptor *d,
                                 const char *key);
 
+/* The word of extent type t in descriptors ("FLAT"). */
 const char *vdl_extent_type_name (enum vdl_extent_type t);
+/* Whether its extent lines name a file (all but ZERO). */
+bool vdl_extent_type_has_file (enum vdl_extent_type t);
+/* Whether its extent lines always give the offset after the file name
+ * (as VMware writes FLAT); others keep it only if it was there. */
+bool vdl_extent_type_offset_always (enum vdl_extent_type t);
 
 /* Write a descriptor in the layout VMware uses.  Returns malloc'd text. */
 char *vdl_descriptor_format (const struct vdl_descriptor *d);

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Empty extent files of the grain-table kinds (extent-create.h), as
  * Create lays them out and Grow, Shrink and Defragment remake them.
- * Only the file is written: no descriptor file, no chain. */
+ * Only the file is written: no descriptor file, no chain.  Also which
+ * grain-table files rebuild.c can remake. */
 #include <endian.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
 #include "extent-create.h"
+#include "extent-kinds.h"
 #include "sparse-format.h"
 
 #define SS VIXDISKLIB_SECTOR_SIZE
@@ -132,4 +134,51 @@ vdl_create_cowd_extent (struct vdl_file *f, uint64_t capacity)
   if (err == VIX_OK)
     err = vdl_file_sync (f);
   return err;
+}
+
+/* ---- The create and remakable columns of extent-kinds.c ---- */
+
+VixError
+vdl_create_sparse_kind (const struct vdl_extent_create_args *a)
+{
+  if (a->stream)
+    return vdl_create_stream_extent (a->f, a->sectors, a->desc);
+  return vdl_create_sparse_extent (a->f, a->sectors, a->desc);
+}
+
+VixError
+vdl_create_cowd_kind (const struct vdl_extent_create_args *a)
+{
+  return vdl_create_cowd_extent (a->f, a->sectors);
+}
+
+bool
+vdl_remakable_sparse (const char *path, bool *compressed)
+{
+  unsigned char raw[SS];
+  struct kdmv_header h;
+  struct vdl_file *f;
+  char msg[200];
+  bool ok;
+
+  *compressed = false;
+  if (!path)
+    return false;
+  if (vdl_file_open (path, false, false, VDL_LOCK_NONE, &f) != VIX_OK)
+    return false;
+  ok = vdl_file_pread (f, raw, SS, 0) == VIX_OK &&
+    kdmv_header_parse (raw, &h, msg, sizeof msg) == 0;
+  vdl_file_close (f);
+  *compressed = ok && (h.flags & KDMV_FLAG_COMPRESSED);
+  return ok;
+}
+
+/* Any COWD extent: rebuild.c reads it through the ordinary extent code,
+ * which reports a damaged one. */
+bool
+vdl_remakable_cowd (const char *path, bool *compressed)
+{
+  (void) path;
+  *compressed = false;
+  return true;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "extent-kinds.h"
 #include "link.h"
 #include "sparse-format.h"
 
@@ -172,6 +173,7 @@ open_extent (struct vdl_link *l, size_t i, bool unbuffered,
              struct vdl_file **embedded)
 {
   const struct vdl_desc_extent *x = &l->desc.extents[i];
+  const struct vdl_extent_kind *k = vdl_extent_kind (x->type);
   struct vdl_extent_open_args a = {
     .desc = x,
     .writable = l->writable && x->access == VDL_ACCESS_RW,
@@ -182,7 +184,7 @@ open_extent (struct vdl_link *l, size_t i, bool unbuffered,
 
   a.store = l->store;
   a.lock = a.writable ? VDL_LOCK_WRITE : VDL_LOCK_READ;
-  if (x->type != VDL_EXTENT_ZERO) {
+  if (vdl_extent_type_has_file (x->type)) {
     if (*embedded && !(path = strdup (l->path)))
       return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
     if (!*embedded)
@@ -200,29 +202,14 @@ open_extent (struct vdl_link *l, size_t i, bool unbuffered,
     free (path);
     return err;
   }
-  switch (x->type) {
-  case VDL_EXTENT_FLAT:
-  case VDL_EXTENT_VMFS:
-    err = vdl_extent_flat_open (&a, &l->extents[i]);
-    break;
-  case VDL_EXTENT_SPARSE:
-  case VDL_EXTENT_VMFSSPARSE:
-    err = (x->type == VDL_EXTENT_SPARSE ? vdl_extent_sparse_open
-           : vdl_extent_cowd_open) (&a, &l->extents[i]);
-    if (err == VIX_OK)
-      *embedded = NULL;         /* the extent owns the file now */
-    break;
-  case VDL_EXTENT_ZERO:
-    err = vdl_extent_zero_open (&a, &l->extents[i]);
-    break;
-  case VDL_EXTENT_SESPARSE:
-    err = vdl_extent_sesparse_open (&a, &l->extents[i]);
-    break;
-  default:
+  if (!k->open)
     err = vdl_error (VIX_E_DISK_NOTSUPPORTED, "%s: %s extents map raw "
                      "devices that exist only on the ESXi host", l->path,
                      vdl_extent_type_name (x->type));
-  }
+  else
+    err = k->open (&a, &l->extents[i]);
+  if (err == VIX_OK && k->takes_file)
+    *embedded = NULL;           /* the extent owns the file now */
   free (path);
   return err;
 }
