@@ -4,8 +4,9 @@
  * kind of extent file is checked by its row of extent-kinds.c: flat files
  * that are too short are extended with zeros, grain tables are checked by
  * check-sparse.c and check-tables.c).  Files are read directly, not
- * through Open, so that a disk too damaged to open can still be checked.  Each problem is logged
- * ("VixDiskLib: check: FILE: PROBLEM", with "(repaired)" when fixed).
+ * through Open, so that a disk too damaged to open can still be checked.
+ * Each problem is logged ("VixDiskLib: check: FILE: PROBLEM", with
+ * "(repaired)" when fixed).
  * Returns VIX_OK when nothing is left wrong, VIX_E_DISK_NEEDSREPAIR
  * when problems were found and not repaired, VIX_E_DISK_CANTREPAIR when
  * repairing left some; their text lists them.  Only the named link is
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "descriptor-file.h"
 #include "descriptor.h"
 #include "error.h"
 #include "extent-kinds.h"
@@ -29,55 +31,40 @@
 #define API __attribute__ ((visibility ("default")))
 #define SS VIXDISKLIB_SECTOR_SIZE
 #define MAX_DEPTH 255
-#define MAX_DESCRIPTOR (1024 * 1024)
 
 /* The descriptor text of the file f: embedded after a KDMV header, or
  * the whole (small) file. */
 static VixError
 read_descriptor (struct vdl_file *f, bool *embedded, bool *cowd, char **out)
 {
-  unsigned char hdr[SS];
-  struct kdmv_header h;
-  uint64_t size, off = 0, len;
-  uint32_t magic = 0;
-  char msg[200], *t;
-  VixError err = vdl_file_size (f, &size);
+  struct vdl_desc_where w;
+  uint64_t off = 0, len;
+  VixError err = vdl_descfile_locate (f, &w);
 
   *embedded = *cowd = false;
-  if (err == VIX_OK && size >= 4)
-    err = vdl_file_pread (f, hdr, size < SS ? size : SS, 0);
   if (err != VIX_OK)
     return err;
-  if (size >= 4)
-    memcpy (&magic, hdr, 4);
-  magic = le32toh (magic);
-  if (magic == COWD_MAGIC) {
+  if (w.place == VDL_DESC_COWD) {
     *cowd = true;
     *out = NULL;                /* a bare delta: no descriptor */
     return VIX_OK;
   }
-  len = size;
-  if (magic == KDMV_MAGIC) {
+  len = w.file_size;
+  if (w.place != VDL_DESC_TEXT) {
     *embedded = true;
-    if (size < SS || kdmv_header_parse (hdr, &h, msg, sizeof msg) == -1)
+    if (w.place != VDL_DESC_SPARSE)
       return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s: %s", f->path,
-                        size < SS ? "truncated header" : msg);
-    off = h.desc_offset * SS;
-    len = h.desc_size * SS;
-    if (len == 0 || off + len > size)
+                        w.place == VDL_DESC_SHORT ? "truncated header"
+                        : w.why);
+    off = w.h.desc_offset * SS;
+    len = w.h.desc_size * SS;
+    if (len == 0 || off + len > w.file_size)
       return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s has no embedded "
                         "descriptor inside the file", f->path);
   }
-  if (len > MAX_DESCRIPTOR)
+  if (len > VDL_DESCRIPTOR_MAX)
     return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is not a VMDK file", f->path);
-  if (!(t = calloc (1, len + 1)))
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-  err = vdl_file_pread (f, t, len, off);
-  if (err != VIX_OK)
-    free (t);
-  else
-    *out = t;
-  return err;
+  return vdl_descfile_read (f, off, len, out);
 }
 
 /* Check one extent of a link (f: the link's own file, for an embedded

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "create.h"
+#include "descriptor-file.h"
 #include "error.h"
 #include "extent-kinds.h"
 #include "grow.h"
@@ -169,10 +170,12 @@ new_descriptor (struct grow *g, bool update_geometry)
   VixDiskLibGeometry geo;
   const char *bh, *bs;
   char *t = vdl_descriptor_set_extents_text (l->desc_text, g->x, g->n);
+  struct vdl_content_id id;
   int r = 0;
 
   if (t) {
-    g->text = vdl_descriptor_new_cid_text (&l->desc, t);
+    if (vdl_descriptor_new_cid_text (&l->desc, t, &id, &g->text) == -1)
+      g->text = NULL;
     free (t);
   }
   if (!g->text)
@@ -257,25 +260,11 @@ static VixError
 write_descriptor (struct grow *g)
 {
   const struct vdl_link *l = g->l;
-  struct vdl_file *f;
-  char *area;
-  VixError err;
 
   if (!l->embed_file)
     return vdl_replace_text (l->path, g->text);
-  area = calloc (1, l->embed_size);
-  if (!area)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-  memcpy (area, g->text, strlen (g->text));
-  err = vdl_file_open (l->path, true, false, VDL_LOCK_NONE, &f);
-  if (err == VIX_OK) {
-    err = vdl_file_pwrite (f, area, l->embed_size, l->embed_offset);
-    if (err == VIX_OK)
-      err = vdl_file_sync (f);
-    vdl_file_close (f);
-  }
-  free (area);
-  return err;
+  return vdl_descfile_rewrite_embedded (l->path, g->text, l->embed_offset,
+                                        l->embed_size);
 }
 
 /* Check that every extent can grow the way it is stored; *stream if the

@@ -149,20 +149,18 @@ fill_ddb (struct vdl_descriptor *d, const VixDiskLibCreateParams *p,
           const struct layout *l)
 {
   VixDiskLibGeometry g;
-  unsigned char u[16], lc[12];
+  unsigned char u[16];
+  char lc[33];
 
   geometry (p->adapterType, p->capacity, &g);
   random_bytes (u, sizeof u);
-  random_bytes (lc, sizeof lc);
+  vdl_long_content_id (d->cid, lc);
   u[0] = 0x60; u[1] = 0x00; u[2] = 0xc2;    /* VMware's uuid prefix */
   if (add_entry (d, "ddb.adapterType", "%s", adapter_name (p->adapterType)) ||
       add_entry (d, "ddb.geometry.cylinders", "%u", g.cylinders) ||
       add_entry (d, "ddb.geometry.heads", "%u", g.heads) ||
       add_entry (d, "ddb.geometry.sectors", "%u", g.sectors) ||
-      add_entry (d, "ddb.longContentID",
-                 "%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%08" PRIx32,
-                 lc[0], lc[1], lc[2], lc[3], lc[4], lc[5], lc[6], lc[7],
-                 lc[8], lc[9], lc[10], lc[11], d->cid) ||
+      add_entry (d, VDL_LONG_CONTENT_ID, "%s", lc) ||
       add_entry (d, "ddb.uuid", "%02x %02x %02x %02x %02x %02x %02x %02x-"
                  "%02x %02x %02x %02x %02x %02x %02x %02x", u[0], u[1], u[2],
                  u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11],
