@@ -6,7 +6,7 @@
 #include <inttypes.h>
 
 #include "error.h"
-#include "extent-kinds.h"
+#include "check.h"
 
 #define SS VIXDISKLIB_SECTOR_SIZE
 

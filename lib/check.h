@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "descriptor.h"
 #include "file.h"
 #include "vixDiskLib.h"
 
@@ -33,5 +34,20 @@ void vdl_check_problem (struct vdl_check *c, const char *file, bool repaired,
  * when repairing), whose descriptor gives it sectors. */
 VixError vdl_check_grained (struct vdl_check *c, struct vdl_file *f,
                             bool cowd, uint64_t sectors);
+
+/* The check column of extent-kinds.c (its contract is there), per kind
+ * (check-extent.c). */
+VixError vdl_check_flat_extent (struct vdl_check *c,
+                                const struct vdl_desc_extent *x,
+                                const char *path, struct vdl_file *self);
+VixError vdl_check_sparse_extent (struct vdl_check *c,
+                                  const struct vdl_desc_extent *x,
+                                  const char *path, struct vdl_file *self);
+VixError vdl_check_cowd_extent (struct vdl_check *c,
+                                const struct vdl_desc_extent *x,
+                                const char *path, struct vdl_file *self);
+VixError vdl_check_device_extent (struct vdl_check *c,
+                                  const struct vdl_desc_extent *x,
+                                  const char *path, struct vdl_file *self);
 
 #endif

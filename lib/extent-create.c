@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "descriptor-file.h"
 #include "error.h"
 #include "extent-create.h"
-#include "extent-kinds.h"
 #include "sparse-format.h"
 
 #define SS VIXDISKLIB_SECTOR_SIZE
@@ -24,7 +24,6 @@ vdl_create_sparse_extent (struct vdl_file *f, uint64_t capacity,
   struct kdmv_header h;
   unsigned char hdr[SS];
   uint32_t *gd;
-  char *area;
   VixError err;
 
   if (desc && strlen (desc) > desc_sectors * SS)
@@ -47,12 +46,10 @@ vdl_create_sparse_extent (struct vdl_file *f, uint64_t capacity,
     err = vdl_file_pwrite (f, gd, n_gts * 4, h.gd_offset * SS);
   free (gd);
   if (err == VIX_OK && desc) {
-    area = calloc (1, desc_sectors * SS);
-    if (!area)
-      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-    memcpy (area, desc, strlen (desc));
-    err = vdl_file_pwrite (f, area, desc_sectors * SS, h.desc_offset * SS);
-    free (area);
+    err = vdl_descfile_write_area (f, desc, desc_sectors * SS,
+                                   h.desc_offset * SS);
+    if (err != VIX_OK)
+      return err;
   }
   /* The header last: until it is there the file is not a disk. */
   kdmv_header_format (&h, hdr);
@@ -83,29 +80,27 @@ vdl_create_stream_extent (struct vdl_file *f, uint64_t capacity,
    * the first write points the header at (extent-stream.c). */
   uint64_t room = h.desc_offset + h.desc_size + (n_gts * 4 + SS - 1) / SS;
   uint32_t **gts = calloc (n_gts, sizeof *gts), *gd = calloc (n_gts, 4);
-  unsigned char hdr[SS], *tail = NULL, *area = calloc (h.desc_size, SS);
+  unsigned char hdr[SS], *tail = NULL;
   VixError err;
 
   if (room > h.overhead)
     h.overhead = (room + 127) / 128 * 128;
   if (strlen (desc) > h.desc_size * SS)
     err = vdl_error (VIX_E_INVALID_ARG, "the descriptor is too long");
-  else if (!gts || !gd || !area ||
+  else if (!gts || !gd ||
            !(tail = kdmv_stream_tail (&h, gts, h.overhead, gd, &sectors)))
     err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
   else {
     kdmv_header_format (&h, hdr);
-    memcpy (area, desc, strlen (desc));
     err = vdl_file_pwrite (f, hdr, SS, 0);
     if (err == VIX_OK)
-      err = vdl_file_pwrite (f, area, h.desc_size * SS, SS);
+      err = vdl_descfile_write_area (f, desc, h.desc_size * SS, SS);
     if (err == VIX_OK)
       err = vdl_file_pwrite (f, tail, sectors * SS, h.overhead * SS);
     if (err == VIX_OK)
       err = vdl_file_sync (f);
   }
   free (tail);
-  free (area);
   free (gd);
   free (gts);
   return err;

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 
 #include "error.h"
-#include "extent-kinds.h"
+#include "extent-create.h"
 
 #define SS VIXDISKLIB_SECTOR_SIZE
 

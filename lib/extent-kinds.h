@@ -8,7 +8,10 @@
  *
  * A new kind of extent is its own file (its vdl_extent_ops and open,
  * and what it supports of the operations below) plus one row in
- * extent-kinds.c.  Callers never test the type: they ask the row.
+ * extent-kinds.c.  Callers never test the type: they ask the row.  The
+ * kinds' files declare their operations in the headers of their layer
+ * (extent.h, extent-create.h, check.h), never in this one, which only
+ * the table and its callers include.
  *
  * Every operation here works on one extent file, never on a link or a
  * chain: the callers (link.c, api-check.c, api-grow.c, api-shrink.c,
@@ -21,20 +24,10 @@
 
 #include "check.h"
 #include "descriptor.h"
+#include "extent-create.h"
 #include "extent.h"
 #include "file.h"
 #include "vixDiskLib.h"
-
-/* What to lay out in a new, empty file (the create operation). */
-struct vdl_extent_create_args {
-  struct vdl_file *f;           /* new, empty, open for writing */
-  uint64_t sectors;             /* the extent's size */
-  uint64_t offset;              /* sectors before it in the file (flat) */
-  bool thin;                    /* flat: leave holes, do not preallocate */
-  bool stream;                  /* grain tables: stream-optimized */
-  const char *desc;             /* grain tables: descriptor text to embed,
-                                 * or NULL for none (required for stream) */
-};
 
 struct vdl_extent_kind {
   /* Open an extent of this kind as extent.h's open arguments say.
@@ -85,28 +78,5 @@ struct vdl_extent_kind {
 
 /* The row of type t (any value of enum vdl_extent_type). */
 const struct vdl_extent_kind *vdl_extent_kind (enum vdl_extent_type t);
-
-/* Per-kind operations, defined in the kinds' files. */
-VixError vdl_check_flat_extent (struct vdl_check *c,
-                                const struct vdl_desc_extent *x,
-                                const char *path, struct vdl_file *self);
-VixError vdl_check_sparse_extent (struct vdl_check *c,
-                                  const struct vdl_desc_extent *x,
-                                  const char *path, struct vdl_file *self);
-VixError vdl_check_cowd_extent (struct vdl_check *c,
-                                const struct vdl_desc_extent *x,
-                                const char *path, struct vdl_file *self);
-VixError vdl_check_device_extent (struct vdl_check *c,
-                                  const struct vdl_desc_extent *x,
-                                  const char *path, struct vdl_file *self);
-VixError vdl_grow_flat_extent (const char *path,
-                               const struct vdl_desc_extent *x, bool thin);
-VixError vdl_grow_sparse_kind (const char *path,
-                               const struct vdl_desc_extent *x, bool thin);
-VixError vdl_create_flat_kind (const struct vdl_extent_create_args *a);
-VixError vdl_create_sparse_kind (const struct vdl_extent_create_args *a);
-VixError vdl_create_cowd_kind (const struct vdl_extent_create_args *a);
-bool vdl_remakable_sparse (const char *path, bool *compressed);
-bool vdl_remakable_cowd (const char *path, bool *compressed);
 
 #endif

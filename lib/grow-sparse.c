@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "error.h"
-#include "extent-kinds.h"
+#include "extent-create.h"
 #include "grow.h"
 #include "sparse-format.h"
 
