@@ -37,8 +37,9 @@ struct vdl_extent_kind {
                     struct vdl_extent **out);
 
   /* true: on success open has taken a->file (an already-open file given
-   * to it) and closes it with the extent.  false: a->file is always NULL
-   * for this kind. */
+   * to it) and closes it with the extent.  false: the kind is never
+   * given one (only grain-table files carry an embedded descriptor or
+   * are opened bare, so only they come already open). */
   bool takes_file;
 
   /* Check (with c->repair, repair) the extent file at path, which
@@ -52,8 +53,11 @@ struct vdl_extent_kind {
 
   /* Make the existing extent file at path hold x, now larger, in place
    * and crash-safely; thin: a flat file keeps its holes.  The caller
-   * holds the disk's locks.  NULL: extents of this kind do not grow
-   * (in place; see remakable for those rebuilt at the new size). */
+   * holds the disk's locks.  NULL: extents of this kind do not grow.
+   * Grow asks remakable first when the kind has one: a file it refuses
+   * does not grow, and a compressed one is rebuilt at the new size
+   * instead (if it is the link's only extent).  A kind that grows must
+   * also have create: Grow adds files like the last extent. */
   VixError (*grow) (const char *path, const struct vdl_desc_extent *x,
                     bool thin);
 
