@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* VixDiskLib_CheckRepair: check a disk's files and its chain of parents,
- * and with repair, fix what can be fixed without guessing (check.h,
- * check-sparse.c, check-tables.c; flat extent files that are too short
- * are extended with zeros).  Files are read directly, not through Open, so that a disk too
- * damaged to open can still be checked.  Each problem is logged
- * ("VixDiskLib: check: FILE: PROBLEM", with "(repaired)" when fixed).
+ * and with repair, fix what can be fixed without guessing (check.h; each
+ * kind of extent file is checked by its row of extent-kinds.c: flat files
+ * that are too short are extended with zeros, grain tables are checked by
+ * check-sparse.c and check-tables.c).  Files are read directly, not
+ * through Open, so that a disk too damaged to open can still be checked.
+ * Each problem is logged ("VixDiskLib: check: FILE: PROBLEM", with
+ * "(repaired)" when fixed).
  * Returns VIX_OK when nothing is left wrong, VIX_E_DISK_NEEDSREPAIR
  * when problems were found and not repaired, VIX_E_DISK_CANTREPAIR when
  * repairing left some; their text lists them.  Only the named link is
@@ -12,121 +14,56 @@
 #include <endian.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "api.h"
 #include "check.h"
+#include "descriptor-file.h"
 #include "descriptor.h"
 #include "error.h"
+#include "extent-kinds.h"
 #include "handle.h"
 #include "link.h"
 #include "log.h"
 #include "sparse-format.h"
 
 #define MAX_DEPTH 255
-#define MAX_DESCRIPTOR (1024 * 1024)
-#define MAX_LISTED 6            /* problems spelled out in the error */
-
-void
-vdl_check_problem (struct vdl_check *c, const char *file, bool repaired,
-                   const char *fmt, ...)
-{
-  char *msg;
-  va_list args;
-  int r;
-
-  va_start (args, fmt);
-  r = vasprintf (&msg, fmt, args);
-  va_end (args);
-  if (r == -1)
-    msg = NULL;
-  c->found++;
-  vdl_debug ("VixDiskLib: check: %s: %s%s", file, msg ? msg : fmt,
-             repaired ? " (repaired)" : "");
-  if (repaired)
-    c->fixed++;
-  else {
-    if (c->unfixable++ < MAX_LISTED)
-      fprintf (c->list, "%s%s: %s", c->unfixable > 1 ? "; " : "", file,
-               msg ? msg : fmt);
-  }
-  free (msg);
-}
 
 /* The descriptor text of the file f: embedded after a KDMV header, or
  * the whole (small) file. */
 static VixError
 read_descriptor (struct vdl_file *f, bool *embedded, bool *cowd, char **out)
 {
-  unsigned char hdr[SS];
-  struct kdmv_header h;
-  uint64_t size, off = 0, len;
-  uint32_t magic = 0;
-  char msg[200], *t;
-  VixError err = vdl_file_size (f, &size);
+  struct vdl_desc_where w;
+  uint64_t off = 0, len;
+  VixError err = vdl_descfile_locate (f, &w);
 
   *embedded = *cowd = false;
-  if (err == VIX_OK && size >= 4)
-    err = vdl_file_pread (f, hdr, size < SS ? size : SS, 0);
   if (err != VIX_OK)
     return err;
-  if (size >= 4)
-    memcpy (&magic, hdr, 4);
-  magic = le32toh (magic);
-  if (magic == COWD_MAGIC) {
+  if (w.place == VDL_DESC_COWD) {
     *cowd = true;
     *out = NULL;                /* a bare delta: no descriptor */
     return VIX_OK;
   }
-  len = size;
-  if (magic == KDMV_MAGIC) {
+  len = w.file_size;
+  if (w.place != VDL_DESC_TEXT) {
     *embedded = true;
-    if (size < SS || kdmv_header_parse (hdr, &h, msg, sizeof msg) == -1)
+    if (w.place != VDL_DESC_SPARSE)
       return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s: %s", f->path,
-                        size < SS ? "truncated header" : msg);
-    off = h.desc_offset * SS;
-    len = h.desc_size * SS;
-    if (len == 0 || off + len > size)
+                        w.place == VDL_DESC_SHORT ? "truncated header"
+                        : w.why);
+    off = w.h.desc_offset * SS;
+    len = w.h.desc_size * SS;
+    if (len == 0 || off + len > w.file_size)
       return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s has no embedded "
                         "descriptor inside the file", f->path);
   }
-  if (len > MAX_DESCRIPTOR)
+  if (len > VDL_DESCRIPTOR_MAX)
     return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is not a VMDK file", f->path);
-  if (!(t = calloc (1, len + 1)))
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-  err = vdl_file_pread (f, t, len, off);
-  if (err != VIX_OK)
-    free (t);
-  else
-    *out = t;
-  return err;
-}
-
-static VixError
-check_flat (struct vdl_check *c, const struct vdl_desc_extent *x,
-            const char *path)
-{
-  uint64_t need = (x->offset + x->sectors) * SS, size;
-  struct vdl_file *f;
-  VixError err = vdl_file_open (path, c->repair, false,
-                                c->repair ? VDL_LOCK_WRITE : VDL_LOCK_READ,
-                                &f);
-
-  if (err != VIX_OK)
-    return err;
-  err = vdl_file_size (f, &size);
-  if (err == VIX_OK && size < need) {
-    vdl_check_problem (c, path, c->repair, "it has %" PRIu64 " bytes, %"
-                       PRIu64 " fewer than its extent needs", size,
-                       need - size);
-    if (c->repair)
-      err = vdl_file_truncate (f, need);
-  }
-  vdl_file_close (f);
-  return err;
+  return vdl_descfile_read (f, off, len, out);
 }
 
 /* Check one extent of a link (f: the link's own file, for an embedded
@@ -136,12 +73,12 @@ check_extent (struct vdl_check *c, const char *dir,
               const struct vdl_desc_extent *x, struct vdl_file *self,
               bool repair)
 {
+  const struct vdl_extent_kind *k = vdl_extent_kind (x->type);
   bool saved = c->repair;
-  struct vdl_file *f = self;
   char *path;
   VixError err = VIX_OK;
 
-  if (x->type == VDL_EXTENT_ZERO)
+  if (!vdl_extent_type_has_file (x->type))
     return VIX_OK;
   if (!self && !(path = vdl_path_join (dir, x->filename)))
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
@@ -153,21 +90,8 @@ check_extent (struct vdl_check *c, const char *dir,
   if (!self && access (path, F_OK) == -1)
     vdl_check_problem (c, path, false, "the extent file is missing (%s)",
                        strerror (errno));
-  else if (x->type == VDL_EXTENT_FLAT || x->type == VDL_EXTENT_VMFS)
-    err = check_flat (c, x, path);
-  else if (x->type == VDL_EXTENT_SPARSE || x->type == VDL_EXTENT_VMFSSPARSE) {
-    if (!self)
-      err = vdl_file_open (path, repair, false,
-                           repair ? VDL_LOCK_WRITE : VDL_LOCK_READ, &f);
-    if (err == VIX_OK)
-      err = vdl_check_grained (c, f, x->type == VDL_EXTENT_VMFSSPARSE,
-                               x->sectors);
-    if (!self && f)
-      vdl_file_close (f);
-  }
-  else if (x->type != VDL_EXTENT_SESPARSE)
-    vdl_check_problem (c, path, false, "%s extents (raw devices) cannot be "
-                       "checked here", vdl_extent_type_name (x->type));
+  else if (k->check)
+    err = k->check (c, x, path, self);
   c->repair = saved;
   free (path);
   return err;
@@ -282,7 +206,7 @@ VixDiskLib_CheckRepair (const VixDiskLibConnection connection,
                      c.unfixable == 1 ? "" : "s",
                      repair ? " left that cannot be repaired" : " found",
                      c.list_text ? c.list_text : "",
-                     c.unfixable > MAX_LISTED ? "; ..." : "");
+                     c.unfixable > VDL_CHECK_MAX_LISTED ? "; ..." : "");
   else if (err == VIX_OK)
     vdl_debug ("VixDiskLib: CheckRepair %s: %u problem%s found, %u repaired",
                filename, c.found, c.found == 1 ? "" : "s", c.fixed);

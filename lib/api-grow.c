@@ -21,7 +21,9 @@
 
 #include "api.h"
 #include "create.h"
+#include "descriptor-file.h"
 #include "error.h"
+#include "extent-kinds.h"
 #include "grow.h"
 #include "handle.h"
 #include "rebuild.h"
@@ -49,7 +51,7 @@ is_split (const struct vdl_link *l)
  * "disk-s004.vmdk" for k = 1), or made from the descriptor's name. */
 static char *
 next_name (const struct vdl_link *l, const char *last, size_t index,
-           size_t k, bool sparse)
+           size_t k, char letter)
 {
   size_t len = strlen (last), end = len, start;
   char *r = NULL, *copy, *base;
@@ -72,7 +74,7 @@ next_name (const struct vdl_link *l, const char *last, size_t index,
   len = strlen (base);
   if (len > 5 && strcasecmp (base + len - 5, ".vmdk") == 0)
     base[len - 5] = '\0';
-  if (asprintf (&r, "%s-%c%03zu.vmdk", base, sparse ? 's' : 'f',
+  if (asprintf (&r, "%s-%c%03zu.vmdk", base, letter,
                 index + 1) == -1)
     r = NULL;
   free (copy);
@@ -119,7 +121,8 @@ plan_extents (struct grow *g)
     g->x[g->n].sectors = take;
     g->x[g->n].filename = next_name (l, last->filename, g->n,
                                      g->n - l->n_extents + 1,
-                                     last->type == VDL_EXTENT_SPARSE);
+                                     vdl_extent_kind (last->type)
+                                     ->split_letter);
     if (!g->x[g->n].filename)
       return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
     g->n++;
@@ -166,10 +169,12 @@ new_descriptor (struct grow *g, bool update_geometry)
   VixDiskLibGeometry geo;
   const char *bh, *bs;
   char *t = vdl_descriptor_set_extents_text (l->desc_text, g->x, g->n);
+  struct vdl_content_id id;
   int r = 0;
 
   if (t) {
-    g->text = vdl_descriptor_new_cid_text (&l->desc, t);
+    if (vdl_descriptor_new_cid_text (&l->desc, t, &id, &g->text) == -1)
+      g->text = NULL;
     free (t);
   }
   if (!g->text)
@@ -211,43 +216,14 @@ flat_is_thin (const struct vdl_link *l)
     (uint64_t) st.st_blocks * 512 < (uint64_t) st.st_size;
 }
 
-static VixError
-size_flat (struct grow *g, struct vdl_file *f, const struct vdl_desc_extent *x)
-{
-  uint64_t need = (x->offset + x->sectors) * SS, size;
-  VixError err = vdl_file_size (f, &size);
-
-  if (err != VIX_OK || size >= need)
-    return err;
-  return g->thin ? vdl_file_truncate (f, need)
-    : vdl_file_preallocate (f, need);
-}
-
 /* Extend extent i (the last of the old list) to its new size. */
 static VixError
 grow_last (struct grow *g, size_t i)
 {
-  const char *path = g->l->extents[i]->path;
-  struct vdl_file *f;
-  struct stat st;
-  VixError err;
-
   if (g->x[i].sectors == g->l->desc.extents[i].sectors)
     return VIX_OK;
-  if (g->x[i].type == VDL_EXTENT_SPARSE)
-    return vdl_grow_sparse_extent (path, g->x[i].sectors);
-  if (stat (path, &st) == 0 && S_ISBLK (st.st_mode))
-    return vdl_error (VIX_E_NOT_SUPPORTED, "Grow: the extent %s is a "
-                      "block device, which cannot be made larger", path);
-  /* No lock: the link holds the disk's locks. */
-  err = vdl_file_open (path, true, false, VDL_LOCK_NONE, &f);
-  if (err == VIX_OK) {
-    err = size_flat (g, f, &g->x[i]);
-    if (err == VIX_OK)
-      err = vdl_file_sync (f);
-    vdl_file_close (f);
-  }
-  return err;
+  return vdl_extent_kind (g->x[i].type)->grow (g->l->extents[i]->path,
+                                               &g->x[i], g->thin);
 }
 
 /* Create the new extent file i. */
@@ -256,6 +232,9 @@ add_extent (struct grow *g, size_t i)
 {
   char *path = vdl_path_join (g->l->dir, g->x[i].filename);
   struct vdl_file *f;
+  struct vdl_extent_create_args a = {
+    .sectors = g->x[i].sectors, .offset = g->x[i].offset, .thin = g->thin,
+  };
   VixError err;
 
   if (!path)
@@ -265,14 +244,11 @@ add_extent (struct grow *g, size_t i)
     free (path);
     return err;
   }
+  a.f = f;
   g->created[g->n_created++] = path;
-  if (g->x[i].type == VDL_EXTENT_SPARSE)
-    err = vdl_create_sparse_extent (f, g->x[i].sectors, NULL);
-  else {
-    err = size_flat (g, f, &g->x[i]);
-    if (err == VIX_OK)
-      err = vdl_file_sync (f);
-  }
+  err = vdl_extent_kind (g->x[i].type)->create (&a);
+  if (err == VIX_OK)
+    err = vdl_file_sync (f);
   vdl_file_close (f);
   return err;
 }
@@ -283,25 +259,11 @@ static VixError
 write_descriptor (struct grow *g)
 {
   const struct vdl_link *l = g->l;
-  struct vdl_file *f;
-  char *area;
-  VixError err;
 
   if (!l->embed_file)
     return vdl_replace_text (l->path, g->text);
-  area = calloc (1, l->embed_size);
-  if (!area)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-  memcpy (area, g->text, strlen (g->text));
-  err = vdl_file_open (l->path, true, false, VDL_LOCK_NONE, &f);
-  if (err == VIX_OK) {
-    err = vdl_file_pwrite (f, area, l->embed_size, l->embed_offset);
-    if (err == VIX_OK)
-      err = vdl_file_sync (f);
-    vdl_file_close (f);
-  }
-  free (area);
-  return err;
+  return vdl_descfile_rewrite_embedded (l->path, g->text, l->embed_offset,
+                                        l->embed_size);
 }
 
 /* Check that every extent can grow the way it is stored; *stream if the
@@ -315,16 +277,19 @@ check_kinds (const struct vdl_link *l, bool *stream)
   *stream = false;
   for (i = 0; i < l->n_extents; i++) {
     enum vdl_extent_type t = l->desc.extents[i].type;
-    if ((t == VDL_EXTENT_FLAT || t == VDL_EXTENT_VMFS) &&
-        l->desc.extents[i].access == VDL_ACCESS_RW)
-      continue;
-    if (t == VDL_EXTENT_SPARSE && vdl_rebuild_can (l, i, &compressed) &&
-        l->desc.extents[i].access == VDL_ACCESS_RW) {
-      if (!compressed)
+    const struct vdl_extent_kind *k = vdl_extent_kind (t);
+    /* A grain-table file grows in place unless compressed: a single
+     * stream is rebuilt at the new size. */
+    if (k->grow && l->desc.extents[i].access == VDL_ACCESS_RW) {
+      if (!k->remakable)
         continue;
-      if (l->n_extents == 1) {
-        *stream = true;
-        continue;
+      if (vdl_rebuild_can (l, i, &compressed)) {
+        if (!compressed)
+          continue;
+        if (l->n_extents == 1) {
+          *stream = true;
+          continue;
+        }
       }
     }
     return vdl_error (VIX_E_NOT_SUPPORTED, "Grow: %s cannot grow: its "

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "descriptor-file.h"
 #include "error.h"
 #include "handle.h"
 #include "link.h"
@@ -158,7 +159,6 @@ write_descriptor (struct move *m, const char *text)
 {
   struct vdl_link *l = m->l;
   struct vdl_file *f;
-  char *area;
   VixError err;
 
   if (!l->embed_file) {
@@ -176,18 +176,8 @@ write_descriptor (struct move *m, const char *text)
   if (strlen (text) > l->embed_size)
     return vdl_error (VIX_E_DISK_FULL, "Rename: the new descriptor does not "
                       "fit in the space reserved for it in %s", l->path);
-  if (!(area = calloc (1, l->embed_size)))
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-  memcpy (area, text, strlen (text));
-  err = vdl_file_open (m->dst, true, false, VDL_LOCK_NONE, &f);
-  if (err == VIX_OK) {
-    err = vdl_file_pwrite (f, area, l->embed_size, l->embed_offset);
-    if (err == VIX_OK)
-      err = vdl_file_sync (f);
-    vdl_file_close (f);
-  }
-  free (area);
-  return err;
+  return vdl_descfile_rewrite_embedded (m->dst, text, l->embed_offset,
+                                        l->embed_size);
 }
 
 /* Undo the new names made so far (before the old ones went). */

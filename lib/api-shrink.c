@@ -13,6 +13,8 @@
 
 #include "api.h"
 #include "error.h"
+#include "extent-kinds.h"
+#include "grow.h"
 #include "handle.h"
 #include "rebuild.h"
 #include "grained.h"
@@ -114,8 +116,7 @@ rebuild_open_disk (VixDiskLibHandle diskHandle, bool shrink,
   if (shrink && thin && strcmp (thin, "1") == 0) {
     for (i = 0; i < l->n_extents && err == VIX_OK; i++) {
       const struct vdl_desc_extent *x = &l->desc.extents[i];
-      if ((x->type == VDL_EXTENT_FLAT || x->type == VDL_EXTENT_VMFS) &&
-          l->extents[i]->path)
+      if (vdl_extent_kind (x->type)->in_place && l->extents[i]->path)
         err = punch_zeros (x, l->extents[i]->path, &p);
     }
   }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* VixDiskLib_CheckRepair's findings (api-check.c) and its checks of
+/* VixDiskLib_CheckRepair's findings (check-report.c) and its checks of
  * grain-table files (check-sparse.c). */
 #ifndef VDL_CHECK_H
 #define VDL_CHECK_H
@@ -9,6 +9,8 @@
 #include <stdio.h>
 
 #include "file-local.h"
+#include "descriptor.h"
+#include "file.h"
 #include "vixDiskLib.h"
 
 struct vdl_check {
@@ -21,6 +23,8 @@ struct vdl_check {
   unsigned found, fixed, unfixable;
 };
 
+#define VDL_CHECK_MAX_LISTED 6  /* problems spelled out in the error */
+
 /* Record a problem of file (logged either way; repaired: it was fixed).
  * "fixable" problems count as unfixed when not repairing. */
 void vdl_check_problem (struct vdl_check *c, const char *file, bool repaired,
@@ -31,5 +35,20 @@ void vdl_check_problem (struct vdl_check *c, const char *file, bool repaired,
  * when repairing), whose descriptor gives it sectors. */
 VixError vdl_check_grained (struct vdl_check *c, struct vdl_file *f,
                             bool cowd, uint64_t sectors);
+
+/* The check column of extent-kinds.c (its contract is there), per kind
+ * (check-extent.c). */
+VixError vdl_check_flat_extent (struct vdl_check *c,
+                                const struct vdl_desc_extent *x,
+                                const char *path, struct vdl_file *self);
+VixError vdl_check_sparse_extent (struct vdl_check *c,
+                                  const struct vdl_desc_extent *x,
+                                  const char *path, struct vdl_file *self);
+VixError vdl_check_cowd_extent (struct vdl_check *c,
+                                const struct vdl_desc_extent *x,
+                                const char *path, struct vdl_file *self);
+VixError vdl_check_device_extent (struct vdl_check *c,
+                                  const struct vdl_desc_extent *x,
+                                  const char *path, struct vdl_file *self);
 
 #endif

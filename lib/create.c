@@ -15,6 +15,8 @@
 #include "descriptor.h"
 #include "error.h"
 #include "file-local.h"
+#include "extent-kinds.h"
+#include "file.h"
 #include "handle.h"
 #include "link.h"
 #include "pending.h"
@@ -148,20 +150,18 @@ fill_ddb (struct vdl_descriptor *d, const VixDiskLibCreateParams *p,
           const struct layout *l)
 {
   VixDiskLibGeometry g;
-  unsigned char u[16], lc[12];
+  unsigned char u[16];
+  char lc[33];
 
   geometry (p->adapterType, p->capacity, &g);
   random_bytes (u, sizeof u);
-  random_bytes (lc, sizeof lc);
+  vdl_long_content_id (d->cid, lc);
   u[0] = 0x60; u[1] = 0x00; u[2] = 0xc2;    /* VMware's uuid prefix */
   if (add_entry (d, "ddb.adapterType", "%s", adapter_name (p->adapterType)) ||
       add_entry (d, "ddb.geometry.cylinders", "%u", g.cylinders) ||
       add_entry (d, "ddb.geometry.heads", "%u", g.heads) ||
       add_entry (d, "ddb.geometry.sectors", "%u", g.sectors) ||
-      add_entry (d, "ddb.longContentID",
-                 "%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%08" PRIx32,
-                 lc[0], lc[1], lc[2], lc[3], lc[4], lc[5], lc[6], lc[7],
-                 lc[8], lc[9], lc[10], lc[11], d->cid) ||
+      add_entry (d, VDL_LONG_CONTENT_ID, "%s", lc) ||
       add_entry (d, "ddb.uuid", "%02x %02x %02x %02x %02x %02x %02x %02x-"
                  "%02x %02x %02x %02x %02x %02x %02x %02x", u[0], u[1], u[2],
                  u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11],
@@ -177,126 +177,6 @@ fill_ddb (struct vdl_descriptor *d, const VixDiskLibCreateParams *p,
       add_entry (d, "ddb.physicalSectorSize", "%u", p->physicalSectorSize))
     return -1;
   return 0;
-}
-
-/* Write an empty sparse extent: header, optional embedded descriptor,
- * redundant and primary directories pointing at zeroed grain tables. */
-static VixError
-write_sparse (struct vdl_file *f, uint64_t capacity, const char *desc)
-{
-  uint64_t desc_sectors = desc ? DESC_SECTORS : 0, n_gts, gt_sectors, i;
-  struct kdmv_header h;
-  unsigned char hdr[SS];
-  uint32_t *gd;
-  char *area;
-  VixError err;
-
-  if (desc && strlen (desc) > desc_sectors * SS)
-    desc_sectors = (strlen (desc) + SS - 1) / SS;
-  kdmv_new_layout (&h, capacity, desc_sectors);
-  n_gts = kdmv_num_gts (&h);
-  gt_sectors = h.gtes_per_gt * 4 / SS;
-  err = vdl_file_truncate (f, h.overhead * SS);
-  if (err != VIX_OK)
-    return err;
-  gd = malloc (n_gts * 4);
-  if (!gd)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-  for (i = 0; i < n_gts; i++)           /* redundant copy first */
-    gd[i] = htole32 (h.rgd_offset + (n_gts * 4 + SS - 1) / SS + i * gt_sectors);
-  err = vdl_file_pwrite (f, gd, n_gts * 4, h.rgd_offset * SS);
-  for (i = 0; err == VIX_OK && i < n_gts; i++)
-    gd[i] = htole32 (h.gd_offset + (n_gts * 4 + SS - 1) / SS + i * gt_sectors);
-  if (err == VIX_OK)
-    err = vdl_file_pwrite (f, gd, n_gts * 4, h.gd_offset * SS);
-  free (gd);
-  if (err == VIX_OK && desc) {
-    area = calloc (1, desc_sectors * SS);
-    if (!area)
-      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-    memcpy (area, desc, strlen (desc));
-    err = vdl_file_pwrite (f, area, desc_sectors * SS, h.desc_offset * SS);
-    free (area);
-  }
-  /* The header last: until it is there the file is not a disk. */
-  kdmv_header_format (&h, hdr);
-  if (err == VIX_OK)
-    err = vdl_file_pwrite (f, hdr, SS, 0);
-  if (err == VIX_OK)
-    err = vdl_file_sync (f);
-  return err;
-}
-
-/* Write an empty stream-optimized extent as VMware's format note lays it
- * out: header (directory "at the end"), descriptor, then where grains
- * would start an empty directory, the footer and end-of-stream. */
-static VixError
-write_stream (struct vdl_file *f, uint64_t capacity, const char *desc)
-{
-  struct kdmv_header h = {
-    .version = 3,
-    .flags = KDMV_FLAG_NEWLINE | KDMV_FLAG_COMPRESSED | KDMV_FLAG_MARKERS,
-    .capacity = capacity, .grain_size = 128, .gtes_per_gt = 512,
-    .desc_offset = 1, .desc_size = 20, .overhead = 128,
-    .gd_offset = KDMV_GD_AT_END,
-    .compress_algorithm = KDMV_COMPRESS_DEFLATE,
-  };
-  uint64_t n_gts = kdmv_num_gts (&h), sectors;
-  /* Room for an empty directory between descriptor and grains, which
-   * the first write points the header at (extent-stream.c). */
-  uint64_t room = h.desc_offset + h.desc_size + (n_gts * 4 + SS - 1) / SS;
-  uint32_t **gts = calloc (n_gts, sizeof *gts), *gd = calloc (n_gts, 4);
-  unsigned char hdr[SS], *tail = NULL, *area = calloc (h.desc_size, SS);
-  VixError err;
-
-  if (room > h.overhead)
-    h.overhead = (room + 127) / 128 * 128;
-  if (strlen (desc) > h.desc_size * SS)
-    err = vdl_error (VIX_E_INVALID_ARG, "the descriptor is too long");
-  else if (!gts || !gd || !area ||
-           !(tail = kdmv_stream_tail (&h, gts, h.overhead, gd, &sectors)))
-    err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-  else {
-    kdmv_header_format (&h, hdr);
-    memcpy (area, desc, strlen (desc));
-    err = vdl_file_pwrite (f, hdr, SS, 0);
-    if (err == VIX_OK)
-      err = vdl_file_pwrite (f, area, h.desc_size * SS, SS);
-    if (err == VIX_OK)
-      err = vdl_file_pwrite (f, tail, sectors * SS, h.overhead * SS);
-    if (err == VIX_OK)
-      err = vdl_file_sync (f);
-  }
-  free (tail);
-  free (area);
-  free (gd);
-  free (gts);
-  return err;
-}
-
-/* Write an empty ESX vmfsSparse (COWD) extent: header and an empty
- * grain directory; tables and grains are appended as data is written.
- * Grains of 64 KiB rather than ESX's default 512 bytes keep a written
- * disk's tables small and its I/O large; the format allows both. */
-static VixError
-write_cowd (struct vdl_file *f, uint64_t capacity)
-{
-  unsigned char hdr[COWD_HEADER_SIZE];
-  struct kdmv_header h = {
-    .version = 1, .capacity = capacity, .grain_size = COWD_GRAIN,
-    .gtes_per_gt = COWD_GTES_PER_GT, .gd_offset = COWD_HEADER_SIZE / SS,
-  };
-  uint64_t n_gd = kdmv_num_gts (&h);
-  VixError err;
-
-  h.free_sector = h.gd_offset + (n_gd * 4 + SS - 1) / SS;
-  cowd_header_format (&h, n_gd, hdr);
-  err = vdl_file_truncate (f, h.free_sector * SS);
-  if (err == VIX_OK)
-    err = vdl_file_pwrite (f, hdr, sizeof hdr, 0);
-  if (err == VIX_OK)
-    err = vdl_file_sync (f);
-  return err;
 }
 
 /* ---- Limits, checked before anything is written ---- */
@@ -484,6 +364,7 @@ create_disk (struct vdl_pending *pend, const char *path,
   char name[4096], suffix[16];
   size_t n_ext = l->split ? (p->capacity + SPLIT_SECTORS - 1) / SPLIT_SECTORS : 1;
   struct vdl_file *f = NULL;
+  struct vdl_extent_create_args a = { .thin = l->thin };
   size_t i, len;
   VixError err = VIX_OK;
 
@@ -539,7 +420,11 @@ create_disk (struct vdl_pending *pend, const char *path,
   if (err != VIX_OK)
     goto out;
   if (l->embedded) {
-    err = (l->stream ? write_stream : write_sparse) (f, p->capacity, text);
+    a.f = f;
+    a.sectors = p->capacity;
+    a.stream = l->stream;
+    a.desc = text;
+    err = vdl_extent_kind (l->extent_type)->create (&a);
     goto out;
   }
   err = vdl_file_pwrite (f, text, strlen (text), 0);
@@ -555,14 +440,9 @@ create_disk (struct vdl_pending *pend, const char *path,
     free (xpath);
     if (err != VIX_OK)
       break;
-    if (l->extent_type == VDL_EXTENT_VMFSSPARSE)
-      err = write_cowd (f, d.extents[i].sectors);
-    else if (l->sparse)
-      err = write_sparse (f, d.extents[i].sectors, NULL);
-    else if (l->thin)
-      err = vdl_file_truncate (f, d.extents[i].sectors * SS);
-    else
-      err = vdl_file_preallocate (f, d.extents[i].sectors * SS);
+    a.f = f;
+    a.sectors = d.extents[i].sectors;
+    err = vdl_extent_kind (l->extent_type)->create (&a);
     if (err == VIX_E_FILE_TOO_BIG)
       err = too_big_for_fs (err, f, l, p->capacity);
   }
@@ -767,24 +647,4 @@ vdl_create_pending (const char *path, const VixDiskLibCreateParams *p,
                     bool overwrite, struct vdl_pending **out)
 {
   return create_pending (path, p, NULL, overwrite, out);
-}
-
-VixError
-vdl_create_sparse_extent (struct vdl_file *f, uint64_t sectors,
-                          const char *desc)
-{
-  return write_sparse (f, sectors, desc);
-}
-
-VixError
-vdl_create_stream_extent (struct vdl_file *f, uint64_t sectors,
-                          const char *desc)
-{
-  return write_stream (f, sectors, desc);
-}
-
-VixError
-vdl_create_cowd_extent (struct vdl_file *f, uint64_t sectors)
-{
-  return write_cowd (f, sectors);
 }

@@ -9,14 +9,14 @@
 #include <stdint.h>
 
 #include "file-local.h"
+#include "extent-create.h"
+#include "file.h"
 #include "vixDiskLib.h"
 
 /* Extent size of split disks: the 2047 MiB of VMware's format note, a
  * whole number of grains. */
 #define SPLIT_SECTORS UINT64_C (4192256)
 #define MAX_EXTENT_FILES 999
-#define DESC_SECTORS 20         /* room for an embedded descriptor */
-#define COWD_GRAIN 128          /* sectors */
 
 /* Geometry as VMware products write it for an adapter and capacity. */
 void vdl_create_geometry (VixDiskLibAdapterType a, uint64_t capacity,
@@ -31,14 +31,5 @@ struct vdl_pending;
 VixError vdl_create_pending (const char *path,
                              const VixDiskLibCreateParams *p, bool overwrite,
                              struct vdl_pending **out);
-
-/* Write an empty extent of `sectors` into a new, empty file: hosted
- * sparse (with an embedded descriptor if desc is not NULL), stream-
- * optimized (desc required) or ESX COWD.  The file is synced. */
-VixError vdl_create_sparse_extent (struct vdl_file *f, uint64_t sectors,
-                                   const char *desc);
-VixError vdl_create_stream_extent (struct vdl_file *f, uint64_t sectors,
-                                   const char *desc);
-VixError vdl_create_cowd_extent (struct vdl_file *f, uint64_t sectors);
 
 #endif

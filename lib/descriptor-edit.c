@@ -57,7 +57,7 @@ put_extent (FILE *fp, const struct vdl_desc_extent *x, bool offset,
            vdl_extent_type_name (x->type));
   if (x->filename)
     fprintf (fp, " \"%s\"", x->filename);
-  if (x->filename && (offset || x->type == VDL_EXTENT_FLAT))
+  if (x->filename && (offset || vdl_extent_type_offset_always (x->type)))
     fprintf (fp, " %" PRIu64, x->offset);
   fputs (eol, fp);
 }
@@ -108,28 +108,37 @@ vdl_descriptor_set_extents_text (const char *text,
   return buf;
 }
 
-char *
-vdl_descriptor_new_cid_text (const struct vdl_descriptor *d, const char *text)
+void
+vdl_long_content_id (uint32_t cid, char value[33])
 {
   unsigned char r[12];
-  uint32_t cid;
-  char value[33], *t, *u;
 
-  do {
-    if (getrandom (&cid, sizeof cid, 0) != sizeof cid)
-      cid ^= (uint32_t) (uintptr_t) &cid;
-  } while (cid == d->cid || cid >= 0xfffffffe || cid == 0);
-  t = vdl_descriptor_replace_cid (text, cid);
-  if (!t || !vdl_descriptor_ddb (d, "ddb.longContentID"))
-    return t;
-  /* VMware keeps the 128-bit content ID in step: random, ending in the
-   * CID. */
   if (getrandom (r, sizeof r, 0) != sizeof r)
     memset (r, 0x5a, sizeof r);
-  snprintf (value, sizeof value, "%02x%02x%02x%02x%02x%02x%02x%02x%02x"
+  snprintf (value, 33, "%02x%02x%02x%02x%02x%02x%02x%02x%02x"
             "%02x%02x%02x%08" PRIx32, r[0], r[1], r[2], r[3], r[4], r[5],
             r[6], r[7], r[8], r[9], r[10], r[11], cid);
-  u = vdl_descriptor_set_ddb_text (t, "ddb.longContentID", value);
-  free (t);
-  return u;
+}
+
+int
+vdl_descriptor_new_cid_text (const struct vdl_descriptor *d, const char *text,
+                             struct vdl_content_id *id, char **out)
+{
+  char *t;
+
+  do {
+    if (getrandom (&id->cid, sizeof id->cid, 0) != sizeof id->cid)
+      id->cid ^= (uint32_t) (uintptr_t) &id->cid;
+  } while (id->cid == d->cid || id->cid >= 0xfffffffe || id->cid == 0);
+  id->long_id[0] = '\0';
+  *out = vdl_descriptor_replace_cid (text, id->cid);
+  if (!*out || !vdl_descriptor_ddb (d, VDL_LONG_CONTENT_ID))
+    return 0;
+  /* VMware keeps the 128-bit content ID in step: random, ending in the
+   * CID. */
+  vdl_long_content_id (id->cid, id->long_id);
+  t = vdl_descriptor_set_ddb_text (*out, VDL_LONG_CONTENT_ID, id->long_id);
+  free (*out);
+  *out = t;
+  return t ? 0 : -1;
 }

@@ -15,17 +15,39 @@
 
 #include "descriptor.h"
 
-static const char *const extent_type_names[] = {
-  [VDL_EXTENT_FLAT] = "FLAT", [VDL_EXTENT_SPARSE] = "SPARSE",
-  [VDL_EXTENT_ZERO] = "ZERO", [VDL_EXTENT_VMFS] = "VMFS",
-  [VDL_EXTENT_VMFSSPARSE] = "VMFSSPARSE", [VDL_EXTENT_SESPARSE] = "SESPARSE",
-  [VDL_EXTENT_VMFSRDM] = "VMFSRDM", [VDL_EXTENT_VMFSRAW] = "VMFSRAW",
+/* The extent types as the grammar knows them: their word, whether an
+ * extent line names a file, and whether the offset after the file name
+ * is always written (otherwise only when it was there). */
+static const struct {
+  const char *word;
+  bool no_file, offset_always;
+} extent_words[] = {
+  [VDL_EXTENT_FLAT] = { "FLAT", .offset_always = true },
+  [VDL_EXTENT_SPARSE] = { "SPARSE" },
+  [VDL_EXTENT_ZERO] = { "ZERO", .no_file = true },
+  [VDL_EXTENT_VMFS] = { "VMFS" },
+  [VDL_EXTENT_VMFSSPARSE] = { "VMFSSPARSE" },
+  [VDL_EXTENT_SESPARSE] = { "SESPARSE" },
+  [VDL_EXTENT_VMFSRDM] = { "VMFSRDM" },
+  [VDL_EXTENT_VMFSRAW] = { "VMFSRAW" },
 };
 
 const char *
 vdl_extent_type_name (enum vdl_extent_type t)
 {
-  return extent_type_names[t];
+  return extent_words[t].word;
+}
+
+bool
+vdl_extent_type_has_file (enum vdl_extent_type t)
+{
+  return !extent_words[t].no_file;
+}
+
+bool
+vdl_extent_type_offset_always (enum vdl_extent_type t)
+{
+  return extent_words[t].offset_always;
 }
 
 static int
@@ -125,8 +147,8 @@ parse_extent (char *line, unsigned lineno, struct vdl_desc_extent *x,
   word = strsep (&p, " \t");
   if (!word || !*word)
     return fail (err, errlen, lineno, "extent type missing");
-  for (i = 0; i < sizeof extent_type_names / sizeof *extent_type_names; i++) {
-    if (strcasecmp (word, extent_type_names[i]) == 0) {
+  for (i = 0; i < sizeof extent_words / sizeof *extent_words; i++) {
+    if (strcasecmp (word, extent_words[i].word) == 0) {
       x->type = i;
       found = true;
     }
@@ -135,14 +157,14 @@ parse_extent (char *line, unsigned lineno, struct vdl_desc_extent *x,
     return fail (err, errlen, lineno, "unknown extent type '%s'", word);
 
   while (p && isspace ((unsigned char) *p)) p++;
-  if (x->type == VDL_EXTENT_ZERO) {
+  if (!vdl_extent_type_has_file (x->type)) {
     if (p && *p)
       return fail (err, errlen, lineno, "a ZERO extent takes no file name");
     return 0;
   }
   if (!p || *p != '"')
     return fail (err, errlen, lineno, "%s extent needs a quoted file name",
-                 extent_type_names[x->type]);
+                 vdl_extent_type_name (x->type));
   q = strchr (p + 1, '"');
   if (!q || q == p + 1)
     return fail (err, errlen, lineno, "bad quoted file name");
@@ -286,7 +308,7 @@ vdl_descriptor_parse (const char *text, size_t len, struct vdl_descriptor *d,
     goto error;
   }
   for (n = 0; n < d->n_extents; n++) {
-    if (d->extents[n].type == VDL_EXTENT_ZERO)
+    if (!vdl_extent_type_has_file (d->extents[n].type))
       continue;
     if (d->extents[n].filename[0] == '\0') {
       fail (err, errlen, 0, "extent %zu has an empty file name", n + 1);
@@ -362,10 +384,10 @@ vdl_descriptor_format (const struct vdl_descriptor *d)
   for (i = 0; i < d->n_extents; i++) {
     const struct vdl_desc_extent *x = &d->extents[i];
     fprintf (fp, "%s %" PRIu64 " %s", access_names[x->access], x->sectors,
-             extent_type_names[x->type]);
+             vdl_extent_type_name (x->type));
     if (x->filename)
       fprintf (fp, " \"%s\"", x->filename);
-    if (x->type == VDL_EXTENT_FLAT)
+    if (vdl_extent_type_offset_always (x->type))
       fprintf (fp, " %" PRIu64, x->offset);
     fprintf (fp, "\n");
   }

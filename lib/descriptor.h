@@ -49,7 +49,13 @@ void vdl_descriptor_free (struct vdl_descriptor *d);
 const char *vdl_descriptor_ddb (const struct vdl_descriptor *d,
                                 const char *key);
 
+/* The word of extent type t in descriptors ("FLAT"). */
 const char *vdl_extent_type_name (enum vdl_extent_type t);
+/* Whether its extent lines name a file (all but ZERO). */
+bool vdl_extent_type_has_file (enum vdl_extent_type t);
+/* Whether its extent lines always give the offset after the file name
+ * (as VMware writes FLAT); others keep it only if it was there. */
+bool vdl_extent_type_offset_always (enum vdl_extent_type t);
 
 /* Write a descriptor in the layout VMware uses.  Returns malloc'd text. */
 char *vdl_descriptor_format (const struct vdl_descriptor *d);
@@ -71,11 +77,27 @@ char *vdl_descriptor_set_extents_text (const char *text,
                                        const struct vdl_desc_extent *x,
                                        size_t n);
 
-/* Return a copy of text (d's descriptor) with a new random CID, and a
- * matching ddb.longContentID if it has one.  NULL if out of memory or
- * text has no CID line.  descriptor-edit.c. */
-char *vdl_descriptor_new_cid_text (const struct vdl_descriptor *d,
-                                   const char *text);
+#define VDL_LONG_CONTENT_ID "ddb.longContentID"
+
+/* A new content ID. */
+struct vdl_content_id {
+  uint32_t cid;                 /* never d's old one, 0 or 0xfffffffe/f */
+  char long_id[33];             /* the matching ddb.longContentID, or ""
+                                 * when the descriptor has none */
+};
+
+/* The one way content IDs change (descriptor-edit.c): *out is a copy of
+ * text (d's descriptor) with a new random CID, and a matching
+ * ddb.longContentID if d has one; id says what they are.  *out is NULL
+ * (and 0 returned) if text has no CID line (or out of memory there);
+ * -1 if out of memory after that. */
+int vdl_descriptor_new_cid_text (const struct vdl_descriptor *d,
+                                 const char *text, struct vdl_content_id *id,
+                                 char **out);
+
+/* A new ddb.longContentID value for cid: 96 random bits, then the CID
+ * (32 hex digits and a NUL). */
+void vdl_long_content_id (uint32_t cid, char value[33]);
 
 /* Return a copy of text with the value of its CID= line replaced, leaving
  * every other byte as it was.  NULL if there is no CID line. */

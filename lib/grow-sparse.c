@@ -18,6 +18,7 @@
 
 #include "error.h"
 #include "file-local.h"
+#include "extent-create.h"
 #include "grow.h"
 #include "sparse-format.h"
 
@@ -167,4 +168,13 @@ vdl_grow_sparse_extent (const char *path, uint64_t sectors)
   free (rgd);
   vdl_file_close (f);
   return err;
+}
+
+/* The grow column of extent-kinds.c for hosted sparse extents. */
+VixError
+vdl_grow_sparse_kind (const char *path, const struct vdl_desc_extent *x,
+                      bool thin)
+{
+  (void) thin;                  /* grains are allocated when written */
+  return vdl_grow_sparse_extent (path, x->sectors);
 }

@@ -8,16 +8,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
+#include "descriptor-file.h"
 #include "error.h"
+#include "extent-kinds.h"
 #include "link.h"
 #include "sparse-format.h"
 
 #define SS VIXDISKLIB_SECTOR_SIZE
-#define MAX_DESCRIPTOR (1024 * 1024)
-#define LONG_CID "ddb.longContentID"
 
 static VixError
 parse_text (struct vdl_link *l, const char *text, size_t len)
@@ -42,22 +41,22 @@ parse_text (struct vdl_link *l, const char *text, size_t len)
 /* A sparse file: its descriptor is embedded, or (a bare extent of a split
  * disk opened directly) there is none and we make one up. */
 static VixError
-read_embedded (struct vdl_link *l, struct vdl_file *f, uint64_t size,
-               const unsigned char *hdr_buf)
+read_embedded (struct vdl_link *l, struct vdl_file *f,
+               const struct vdl_desc_where *w)
 {
-  struct kdmv_header h;
-  char msg[200], *text;
+  const struct kdmv_header *h = &w->h;
+  char *text;
   VixError err;
 
-  if (kdmv_header_parse (hdr_buf, &h, msg, sizeof msg) == -1)
-    return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s: %s", l->path, msg);
-  if (h.desc_offset == 0 || h.desc_size == 0) {
+  if (w->place == VDL_DESC_BAD_HEADER)
+    return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s: %s", l->path, w->why);
+  if (!vdl_descfile_has_area (h)) {
     char *base = strdup (l->path), *line;
     if (!base)
       return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
     if (asprintf (&line, "createType=\"monolithicSparse\"\n"
                   "RW %" PRIu64 " SPARSE \"%s\"\n",
-                  h.capacity, basename (base)) == -1) {
+                  h->capacity, basename (base)) == -1) {
       free (base);
       return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
     }
@@ -67,21 +66,19 @@ read_embedded (struct vdl_link *l, struct vdl_file *f, uint64_t size,
     /* Nowhere to record a new CID: leave desc_len for the "no CID" case. */
     return err;
   }
-  if (h.desc_size * SS > MAX_DESCRIPTOR ||
-      (h.desc_offset + h.desc_size) * SS > size)
+  if (h->desc_size * SS > VDL_DESCRIPTOR_MAX ||
+      (h->desc_offset + h->desc_size) * SS > w->file_size)
     return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is corrupt or truncated: "
                       "the embedded descriptor (sectors %llu+%llu) lies "
                       "outside the file", l->path,
-                      (unsigned long long) h.desc_offset,
-                      (unsigned long long) h.desc_size);
-  l->embed_offset = h.desc_offset * SS;
-  l->embed_size = h.desc_size * SS;
-  text = malloc (l->embed_size);
-  if (!text)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-  err = vdl_file_pread (f, text, l->embed_size, l->embed_offset);
-  if (err == VIX_OK)
-    err = parse_text (l, text, l->embed_size);
+                      (unsigned long long) h->desc_offset,
+                      (unsigned long long) h->desc_size);
+  l->embed_offset = h->desc_offset * SS;
+  l->embed_size = h->desc_size * SS;
+  err = vdl_descfile_read (f, l->embed_offset, l->embed_size, &text);
+  if (err != VIX_OK)
+    return err;
+  err = parse_text (l, text, l->embed_size);
   free (text);
   if (err == VIX_OK && (l->desc.n_extents != 1 ||
                         l->desc.extents[0].type != VDL_EXTENT_SPARSE))
@@ -128,29 +125,26 @@ read_separate (struct vdl_link *l, struct vdl_file *f, uint64_t size)
   if (size == 0)
     return vdl_error (VIX_E_DISK_NEEDSREPAIR,
                       "%s is empty: not a VMDK descriptor", l->path);
-  if (size > MAX_DESCRIPTOR)
+  if (size > VDL_DESCRIPTOR_MAX)
     return vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is not a VMDK file: no "
                       "sparse header magic and too large (%llu bytes) for "
                       "a descriptor", l->path, (unsigned long long) size);
-  text = malloc (size);
-  if (!text)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-  err = vdl_file_pread (f, text, size, 0);
-  if (err == VIX_OK) {
-    /* Text ends at the first NUL, as for qemu, which pads with NULs and,
-     * when a new CID is shorter than the old, leaves stale bytes of the
-     * old text after the NUL.  Control bytes before it mean binary data. */
-    len = strnlen (text, size);
-    for (size_t i = 0; i < len && err == VIX_OK; i++) {
-      unsigned char c = text[i];
-      if (c < 0x20 && !strchr ("\t\n\v\f\r", c))
-        err = vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is not a VMDK file: "
-                         "no sparse header magic and not a text "
-                         "descriptor", l->path);
-    }
-    if (err == VIX_OK)
-      err = parse_text (l, text, len);
+  err = vdl_descfile_read (f, 0, size, &text);
+  if (err != VIX_OK)
+    return err;
+  /* Text ends at the first NUL, as for qemu, which pads with NULs and,
+   * when a new CID is shorter than the old, leaves stale bytes of the
+   * old text after the NUL.  Control bytes before it mean binary data. */
+  len = strnlen (text, size);
+  for (size_t i = 0; i < len && err == VIX_OK; i++) {
+    unsigned char c = text[i];
+    if (c < 0x20 && !strchr ("\t\n\v\f\r", c))
+      err = vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is not a VMDK file: "
+                       "no sparse header magic and not a text "
+                       "descriptor", l->path);
   }
+  if (err == VIX_OK)
+    err = parse_text (l, text, len);
   free (text);
   return err;
 }
@@ -160,6 +154,7 @@ open_extent (struct vdl_link *l, size_t i, bool unbuffered,
              struct vdl_file **embedded)
 {
   const struct vdl_desc_extent *x = &l->desc.extents[i];
+  const struct vdl_extent_kind *k = vdl_extent_kind (x->type);
   struct vdl_extent_open_args a = {
     .desc = x,
     .writable = l->writable && x->access == VDL_ACCESS_RW,
@@ -171,7 +166,7 @@ open_extent (struct vdl_link *l, size_t i, bool unbuffered,
 
   a.store = l->store;
   a.lock = a.writable ? VDL_LOCK_WRITE : VDL_LOCK_READ;
-  if (x->type != VDL_EXTENT_ZERO) {
+  if (vdl_extent_type_has_file (x->type)) {
     if (*embedded && !(path = strdup (l->path)))
       return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
     if (!*embedded)
@@ -189,29 +184,14 @@ open_extent (struct vdl_link *l, size_t i, bool unbuffered,
     free (path);
     return err;
   }
-  switch (x->type) {
-  case VDL_EXTENT_FLAT:
-  case VDL_EXTENT_VMFS:
-    err = vdl_extent_flat_open (&a, &l->extents[i]);
-    break;
-  case VDL_EXTENT_SPARSE:
-  case VDL_EXTENT_VMFSSPARSE:
-    err = (x->type == VDL_EXTENT_SPARSE ? vdl_extent_sparse_open
-           : vdl_extent_cowd_open) (&a, &l->extents[i]);
-    if (err == VIX_OK)
-      *embedded = NULL;         /* the extent owns the file now */
-    break;
-  case VDL_EXTENT_ZERO:
-    err = vdl_extent_zero_open (&a, &l->extents[i]);
-    break;
-  case VDL_EXTENT_SESPARSE:
-    err = vdl_extent_sesparse_open (&a, &l->extents[i]);
-    break;
-  default:
+  if (!k->open)
     err = vdl_error (VIX_E_DISK_NOTSUPPORTED, "%s: %s extents map raw "
                      "devices that exist only on the ESXi host", l->path,
                      vdl_extent_type_name (x->type));
-  }
+  else
+    err = k->open (&a, &l->extents[i]);
+  if (err == VIX_OK && k->takes_file)
+    *embedded = NULL;           /* the extent owns the file now */
   free (path);
   return err;
 }
@@ -222,9 +202,8 @@ vdl_link_open (const struct vdl_store *store, const char *path,
 {
   struct vdl_link *l = calloc (1, sizeof *l);
   struct vdl_file *f = NULL, *embedded = NULL;
-  unsigned char hdr[SS];
+  struct vdl_desc_where w;
   uint64_t size, start = 0;
-  uint32_t magic = 0;
   size_t i;
   VixError err;
 
@@ -240,29 +219,23 @@ vdl_link_open (const struct vdl_store *store, const char *path,
                         writable ? VDL_LOCK_WRITE : VDL_LOCK_READ, &f);
   if (err != VIX_OK)
     goto fail;
-  err = vdl_file_size (f, &size);
+  err = vdl_descfile_locate (f, &w);
   if (err != VIX_OK)
     goto fail;
-  if (size >= 4) {
-    err = vdl_file_pread (f, hdr, size < SS ? size : SS, 0);
-    if (err != VIX_OK)
-      goto fail;
-    memcpy (&magic, hdr, 4);
-    magic = le32toh (magic);
-  }
-  if (magic == KDMV_MAGIC && size < SS) {
+  size = w.file_size;
+  if (w.place == VDL_DESC_SHORT) {
     err = vdl_error (VIX_E_DISK_NEEDSREPAIR, "%s is truncated: it starts "
                      "like a sparse extent but has only %llu bytes, less "
                      "than its 512-byte header", path,
                      (unsigned long long) size);
     goto fail;
   }
-  if (magic == KDMV_MAGIC) {
-    err = read_embedded (l, f, size, hdr);
+  if (w.place == VDL_DESC_SPARSE || w.place == VDL_DESC_BAD_HEADER) {
+    err = read_embedded (l, f, &w);
     embedded = f;
     f = NULL;
   }
-  else if (magic == COWD_MAGIC) {
+  else if (w.place == VDL_DESC_COWD) {
     err = bare_cowd (l, f, size);
     embedded = f;
     f = NULL;
@@ -333,23 +306,6 @@ vdl_link_find_extent (const struct vdl_link *l, uint64_t sector)
   return lo;
 }
 
-/* Write len bytes of text at offset, then NULs up to size bytes, in
- * one write. */
-static VixError
-write_padded (struct vdl_file *f, const char *text, size_t len,
-              size_t size, uint64_t offset)
-{
-  char *area = calloc (1, size);
-  VixError err;
-
-  if (!area)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-  memcpy (area, text, len);
-  err = vdl_file_pwrite (f, area, size, offset);
-  free (area);
-  return err;
-}
-
 /* Put new descriptor text where the old one was (the embedded area, or
  * the descriptor file) and keep it as the link's text.  Takes text. */
 static VixError
@@ -366,24 +322,11 @@ store_text (struct vdl_link *l, char *text)
                         "for it", l->path, len,
                         (unsigned long long) l->embed_size);
     }
-    err = write_padded (l->embed_file, text, len, l->embed_size,
-                        l->embed_offset);
+    err = vdl_descfile_write_area (l->embed_file, text, l->embed_size,
+                                   l->embed_offset);
   }
-  else if (l->desc_file) {
-    /* A file padded after its text (qemu pads to 10 KiB and may leave
-     * stale bytes after the NUL) keeps its size, the new text padded with
-     * NULs in one write; a file of just the text is cut to the new one. */
-    uint64_t old_size;
-    err = vdl_file_size (l->desc_file, &old_size);
-    if (err == VIX_OK && old_size > l->desc_len && old_size > len &&
-        old_size <= MAX_DESCRIPTOR)
-      err = write_padded (l->desc_file, text, len, old_size, 0);
-    else if (err == VIX_OK) {
-      err = vdl_file_pwrite (l->desc_file, text, len, 0);
-      if (err == VIX_OK && len < old_size)
-        err = vdl_file_truncate (l->desc_file, len);
-    }
-  }
+  else if (l->desc_file)
+    err = vdl_descfile_write_text (l->desc_file, text, l->desc_len);
   else
     err = vdl_error (VIX_E_NOT_SUPPORTED, "%s has no descriptor to update "
                      "(an extent opened on its own)", l->path);
@@ -400,36 +343,20 @@ store_text (struct vdl_link *l, char *text)
 VixError
 vdl_link_new_cid (struct vdl_link *l)
 {
-  uint32_t cid;
+  struct vdl_content_id id;
   char *text;
   VixError err;
 
   if (!l->embed_file && !l->desc_file)
     return VIX_OK;              /* nowhere to record it */
-  do {
-    if (getrandom (&cid, sizeof cid, 0) != sizeof cid)
-      cid ^= (uint32_t) (uintptr_t) &cid;
-  } while (cid == l->desc.cid || cid >= 0xfffffffe || cid == 0);
-  text = vdl_descriptor_replace_cid (l->desc_text, cid);
+  if (vdl_descriptor_new_cid_text (&l->desc, l->desc_text, &id, &text) == -1)
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
   if (!text)
     return VIX_OK;              /* no CID line to update */
-  /* VMware keeps the 128-bit content ID in step: a new random value
-   * ending in the CID. */
-  if (vdl_descriptor_ddb (&l->desc, LONG_CID)) {
-    unsigned char r[12];
-    char value[33], *t;
-    if (getrandom (r, sizeof r, 0) != sizeof r)
-      memset (r, 0x5a, sizeof r);
-    snprintf (value, sizeof value, "%02x%02x%02x%02x%02x%02x%02x%02x%02x"
-              "%02x%02x%02x%08" PRIx32, r[0], r[1], r[2], r[3], r[4], r[5],
-              r[6], r[7], r[8], r[9], r[10], r[11], cid);
-    t = vdl_descriptor_set_ddb_text (text, LONG_CID, value);
+  if (id.long_id[0] && vdl_descriptor_set_ddb (&l->desc, VDL_LONG_CONTENT_ID,
+                                               id.long_id) == -1) {
     free (text);
-    if (!t || vdl_descriptor_set_ddb (&l->desc, LONG_CID, value) == -1) {
-      free (t);
-      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
-    }
-    text = t;
+    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
   }
   if (l->embed_file && strlen (text) > l->embed_size) {
     free (text);
@@ -444,7 +371,7 @@ vdl_link_new_cid (struct vdl_link *l)
     free (why);
     return err;
   }
-  l->desc.cid = cid;
+  l->desc.cid = id.cid;
   return VIX_OK;
 }
 

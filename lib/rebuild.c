@@ -22,6 +22,9 @@
 #include "replace.h"
 #include "sparse-format.h"
 #include "grained.h"
+#include "extent-kinds.h"
+#include "grow.h"
+#include "replace.h"
 
 #define CHUNK 2048              /* sectors read at a time (1 MiB) */
 
@@ -42,26 +45,11 @@ vdl_progress_report (struct vdl_progress *p, uint64_t done, uint64_t total)
 bool
 vdl_rebuild_can (const struct vdl_link *l, size_t i, bool *compressed)
 {
-  const struct vdl_desc_extent *x = &l->desc.extents[i];
-  unsigned char raw[SS];
-  struct kdmv_header h;
-  struct vdl_file *f;
-  char msg[200];
-  bool ok;
+  const struct vdl_extent_kind *k =
+    vdl_extent_kind (l->desc.extents[i].type);
 
   *compressed = false;
-  if (x->type == VDL_EXTENT_VMFSSPARSE)
-    return true;
-  if (x->type != VDL_EXTENT_SPARSE || !l->extents[i]->path)
-    return false;
-  if (vdl_file_open (l->extents[i]->path, false, false, VDL_LOCK_NONE,
-                     &f) != VIX_OK)
-    return false;
-  ok = vdl_file_pread (f, raw, SS, 0) == VIX_OK &&
-    kdmv_header_parse (raw, &h, msg, sizeof msg) == 0;
-  vdl_file_close (f);
-  *compressed = ok && (h.flags & KDMV_FLAG_COMPRESSED);
-  return ok;
+  return k->remakable && k->remakable (l->extents[i]->path, compressed);
 }
 
 struct copy_ctx {
@@ -160,6 +148,9 @@ new_extent (const struct vdl_rebuild *r, size_t i, bool compressed,
   struct vdl_link *l = r->link;
   struct vdl_extent *old = l->extents[i];
   const char *desc = r->desc_text ? r->desc_text : l->desc_text;
+  const struct vdl_extent_kind *k =
+    vdl_extent_kind (l->desc.extents[i].type);
+  struct vdl_extent_create_args c = { .stream = compressed };
   struct vdl_extent_open_args a = {
     .store = &vdl_local_store, .path = tmp, .desc = x, .writable = true,
     .lock = VDL_LOCK_WRITE,
@@ -174,17 +165,13 @@ new_extent (const struct vdl_rebuild *r, size_t i, bool compressed,
   err = vdl_temp_create (old->path, tmp, &f);
   if (err != VIX_OK)
     return err;
-  if (x->type == VDL_EXTENT_VMFSSPARSE)
-    err = vdl_create_cowd_extent (f, x->sectors);
-  else if (compressed)
-    err = vdl_create_stream_extent (f, x->sectors, desc);
-  else
-    err = vdl_create_sparse_extent (f, x->sectors,
-                                    l->embed_file ? desc : NULL);
+  c.f = f;
+  c.sectors = x->sectors;
+  c.desc = compressed || l->embed_file ? desc : NULL;
+  err = k->create (&c);
   vdl_file_close (f);
   if (err == VIX_OK)
-    err = (x->type == VDL_EXTENT_VMFSSPARSE ? vdl_extent_cowd_open
-           : vdl_extent_sparse_open) (&a, out);
+    err = k->open (&a, out);
   return err;
 }
 
