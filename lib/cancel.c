@@ -4,9 +4,6 @@
 #include <stdatomic.h>
 
 #include "cancel.h"
-#include "vixDiskLib.h"
-
-#define API __attribute__ ((visibility ("default")))
 
 static atomic_uint generation;
 
@@ -25,9 +22,8 @@ vdl_cancelled (unsigned token)
   return atomic_load (&generation) != token;
 }
 
-/* Async-signal-safe: one lock-free atomic add. */
-API void
-OpenVixDiskLib_Cancel (void)
+void
+vdl_cancel (void)
 {
   atomic_fetch_add (&generation, 1);
 }

@@ -9,5 +9,8 @@
 
 unsigned vdl_cancel_token (void);
 bool vdl_cancelled (unsigned token);
+/* Cancel what runs now (OpenVixDiskLib_Cancel, api-cancel.c).
+ * Async-signal-safe: one lock-free atomic add. */
+void vdl_cancel (void);
 
 #endif

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* VixDiskLib_Create: new local disks in the hosted and ESX layouts. */
+/* New local disks in the hosted and ESX layouts (VixDiskLib_Create and
+ * CreateChild, api-create.c; Clone). */
 #include <errno.h>
 #include <inttypes.h>
 #include <libgen.h>
@@ -14,15 +15,12 @@
 #include "create.h"
 #include "descriptor.h"
 #include "error.h"
-#include "file-local.h"
 #include "extent-kinds.h"
-#include "file.h"
-#include "handle.h"
+#include "file-local.h"
 #include "link.h"
 #include "pending.h"
 #include "sparse-format.h"
 
-#define API __attribute__ ((visibility ("default")))
 #define SS VIXDISKLIB_SECTOR_SIZE
 
 struct layout {
@@ -346,18 +344,13 @@ check_name (const char *path, const char *name, const char *whose)
 }
 
 /* The disk a new child refers to. */
-struct parent_ref {
-  uint32_t cid;
-  const char *hint;             /* parentFileNameHint */
-};
-
 /* Make the disk's files under pend's temporary names; the descriptor
  * names the temporary extents until the commit.  Unless overwrite (a
  * Clone replacing a disk), the final names must be free. */
 static VixError
 create_disk (struct vdl_pending *pend, const char *path,
              const VixDiskLibCreateParams *p, const struct layout *l,
-             const struct parent_ref *parent, bool overwrite)
+             const struct vdl_parent_ref *parent, bool overwrite)
 {
   struct vdl_descriptor d = { .version = 1, .parent_cid = 0xffffffff };
   char *dirc = strdup (path), *basec = strdup (path), *base, *dir, *text = NULL;
@@ -463,7 +456,7 @@ create_disk (struct vdl_pending *pend, const char *path,
 /* Check the parameters and make the disk under temporary names. */
 static VixError
 create_pending (const char *path, const VixDiskLibCreateParams *p,
-                const struct parent_ref *parent, bool overwrite,
+                const struct vdl_parent_ref *parent, bool overwrite,
                 struct vdl_pending **out)
 {
   struct vdl_pending *pend;
@@ -508,11 +501,10 @@ create_pending (const char *path, const VixDiskLibCreateParams *p,
   return VIX_OK;
 }
 
-/* Create and give the disk its name, or leave nothing. */
-static VixError
-create_checked (const char *path, const VixDiskLibCreateParams *p,
-                const struct parent_ref *parent,
-                VixDiskLibProgressFunc progress, void *progress_data)
+VixError
+vdl_create (const char *path, const VixDiskLibCreateParams *p,
+            const struct vdl_parent_ref *parent,
+            VixDiskLibProgressFunc progress, void *progress_data)
 {
   unsigned token = vdl_cancel_token ();
   struct vdl_pending *pend;
@@ -529,98 +521,6 @@ create_checked (const char *path, const VixDiskLibCreateParams *p,
   err = vdl_pending_commit (pend);
   if (err == VIX_OK && progress)
     progress (progress_data, 100);
-  return err;
-}
-
-API VixError
-VixDiskLib_Create (const VixDiskLibConnection connection, const char *path,
-                   const VixDiskLibCreateParams *createParams,
-                   VixDiskLibProgressFunc progressFunc,
-                   void *progressCallbackData)
-{
-  VixError err;
-
-  if (!vdl_connection_check_local (connection, "Create", &err))
-    return err;
-  return create_checked (path, createParams, NULL, progressFunc,
-                         progressCallbackData);
-}
-
-/* How a child names its parent: by file name when both are in one
- * directory (so the pair can be moved together), else by absolute path. */
-static char *
-parent_hint (const char *parent, const char *child)
-{
-  char *p = realpath (parent, NULL), *cdir = strdup (child), *pdir, *r;
-  char *cdir_real;
-
-  if (!p || !cdir) {
-    free (p);
-    free (cdir);
-    return NULL;
-  }
-  cdir_real = realpath (dirname (cdir), NULL);
-  pdir = strdup (p);
-  if (cdir_real && pdir && strcmp (dirname (pdir), cdir_real) == 0)
-    r = strdup (strrchr (p, '/') + 1);
-  else
-    r = strdup (p);
-  free (pdir);
-  free (cdir_real);
-  free (cdir);
-  free (p);
-  return r;
-}
-
-API VixError
-VixDiskLib_CreateChild (VixDiskLibHandle diskHandle, const char *childPath,
-                        VixDiskLibDiskType diskType,
-                        VixDiskLibProgressFunc progressFunc,
-                        void *progressCallbackData)
-{
-  VixError err;
-  struct vdl_handle *h = vdl_handle_check (diskHandle, &err);
-  VixDiskLibCreateParams p = { .diskType = diskType };
-  struct parent_ref parent;
-  VixDiskLibInfo *info;
-  char *hw = NULL, *hint;
-
-  if (!h)
-    return err;
-  if (!childPath || !*childPath)
-    return vdl_error (VIX_E_INVALID_ARG, "CreateChild: no file name");
-  if (strcmp (h->transport, "file") != 0)
-    return vdl_error (VIX_E_NOT_SUPPORTED, "CreateChild: %s: the parent "
-                      "must be a local disk", childPath);
-  if (diskType != VIXDISKLIB_DISK_MONOLITHIC_SPARSE &&
-      diskType != VIXDISKLIB_DISK_SPLIT_SPARSE)
-    return vdl_error (VIX_E_NOT_SUPPORTED, "CreateChild: a child is "
-                      "monolithic-sparse or split-sparse, not type %d",
-                      (int) diskType);
-  err = vdl_disk_get_info (h->disk, &info);
-  if (err != VIX_OK)
-    return err;
-  p.capacity = info->capacity;
-  p.adapterType = info->adapterType == VIXDISKLIB_ADAPTER_UNKNOWN
-    ? VIXDISKLIB_ADAPTER_SCSI_LSILOGIC : info->adapterType;
-  VixDiskLib_FreeInfo (info);
-  p.hwVersion = VIXDISKLIB_HWVERSION_WORKSTATION_5;
-  if (vdl_disk_read_metadata (h->disk, "virtualHWVersion", &hw) == VIX_OK) {
-    p.hwVersion = atoi (hw);
-    free (hw);
-  }
-  /* The child depends on the parent as it is now: make that durable. */
-  err = vdl_disk_flush (h->disk);
-  if (err != VIX_OK)
-    return err;
-  vdl_disk_top (h->disk, &parent.cid, &hint);
-  if (!(hint = parent_hint (hint, childPath)))
-    return vdl_error_errno (errno, "CreateChild: cannot resolve the parent "
-                            "and child paths");
-  parent.hint = hint;
-  err = create_checked (childPath, &p, &parent, progressFunc,
-                        progressCallbackData);
-  free (hint);
   return err;
 }
 

@@ -8,10 +8,22 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "file-local.h"
 #include "extent-create.h"
-#include "file.h"
+#include "file-local.h"
 #include "vixDiskLib.h"
+
+/* A new child's parent: its content ID and parentFileNameHint. */
+struct vdl_parent_ref {
+  uint32_t cid;
+  const char *hint;
+};
+
+/* Make the disk of p at path (a child of parent, if not NULL) under
+ * temporary names and give it its names once complete, or leave
+ * nothing (VixDiskLib_Create, CreateChild). */
+VixError vdl_create (const char *path, const VixDiskLibCreateParams *p,
+                     const struct vdl_parent_ref *parent,
+                     VixDiskLibProgressFunc progress, void *progress_data);
 
 /* Extent size of split disks: the 2047 MiB of VMware's format note, a
  * whole number of grains. */
