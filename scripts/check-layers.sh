@@ -2,8 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Check that lib/ is built in layers: no file includes the header of a
 # file in a higher layer (docs/architecture.md).  Calls that go upward
-# without an include (a function declared in a lower header but defined
-# higher) are not seen: this checks includes only.
+# without an include are checked on the objects by check-calls.py.
 #
 # Usage: scripts/check-layers.sh [--all] [SRCDIR]
 #   SRCDIR   the source tree (default: the one this script is in)
@@ -16,38 +15,23 @@ set -euo pipefail
 # layer and of the layers below it.
 LAYERS=(api ops chain vmdk io remote base)
 
-# The primary rule: a file in lib/FOLDER/ belongs to FOLDER's layer.
+# A file in lib/FOLDER/ belongs to FOLDER's layer; a file directly in
+# lib/ belongs to none (an error).
 FOLDERS=(
   api:api          # the VixDiskLib_* entry points and their checks
-  ops:ops          # check, grow, shrink, rebuild, create, clone
-  chain:chain      # disks, links, descriptors
-  vmdk:vmdk        # the extent formats and their tables
+  ops:ops          # whole-disk operations: create, rebuild, pending
+  chain:chain      # a disk's chain of links
+  vmdk:vmdk        # the formats: extents, tables, descriptors, and
+                   # each kind's check, growth and creation
   io:io            # stores and files: where the bytes are
   remote:remote    # the vSphere client
-  base:base        # errors, logging, configuration, secrets
+  base:base        # errors, logging, configuration, secrets, cancel
 )
 
-# The fallback, for files still directly in lib/: a glob on the file
-# name.  The first pattern that matches decides.
-PATTERNS=(
-  'api-*:api'  'api.h:api'  'handle.[ch]:api'  'abi-check.c:api'
-  'check*:ops'  'create.[ch]:ops'  'grow*:ops'  'rebuild.[ch]:ops'
-  'pending.[ch]:ops'
-  'disk.[ch]:chain'  'link*:chain'  'descriptor*:chain'
-  'extent*:vmdk'  'sparse-*:vmdk'  'table-cache*:vmdk'  'compress.[ch]:vmdk'
-  'store.[ch]:io'  'file.[ch]:io'  'file-remote.c:io'  'replace.[ch]:io'
-  'remote*:remote'
-  'error.[ch]:base'  'log.[ch]:base'  'config.[ch]:base'  'secret.[ch]:base'
-  'cancel.[ch]:base'  'async.[ch]:base'
-)
-
-# Violations known when this check was written (issue 19), each
-# "FILE HEADER" by their names without folders: reported, not failures.
-# Delete a line when its include is gone.
+# Violations allowed for now, each "FILE HEADER" by their names without
+# folders: reported, not failures.  Delete a line when its include is
+# gone.
 KNOWN=(
-  'create.c handle.h'       # Create's entry points live in create.c
-  'extent.h descriptor.h'   # extents take their descriptor line
-  'store.c link.h'          # vdl_path_join (circle 3)
 )
 
 all=false
@@ -68,12 +52,7 @@ layer () {
     for entry in "${FOLDERS[@]}"; do
       if [ "${rel%%/*}" = "${entry%%:*}" ]; then found=${entry#*:}; return; fi
     done
-    return
   fi
-  for entry in "${PATTERNS[@]}"; do
-    # shellcheck disable=SC2053  # the pattern is a glob on purpose
-    if [[ $name == ${entry%%:*} ]]; then found=${entry#*:}; return; fi
-  done
 }
 
 status=0
@@ -82,7 +61,7 @@ while IFS= read -r rel; do
   files+=("$rel")
   layer "$rel"
   if [ -z "$found" ]; then
-    echo "lib/$rel: no layer (add it to PATTERNS or FOLDERS in $0)"
+    echo "lib/$rel: no layer (put it in a folder of FOLDERS in $0)"
     status=1
   fi
   layer_of[$rel]=$found

@@ -15,11 +15,11 @@ check="$srcdir/scripts/check-layers.sh"
 mkdir -p copy
 cp -r "$srcdir/lib" copy/lib
 sed -i '0,/^#include "log.h"/s//#include "log.h"\n#include "disk.h"/' \
-  copy/lib/log.c
-grep -q '^#include "disk.h"' copy/lib/log.c
+  copy/lib/base/log.c
+grep -q '^#include "disk.h"' copy/lib/base/log.c
 refute "$check" copy > out
 cat out
-grep -qE '^lib/log\.c:[0-9]+: #include "disk\.h" \(base includes chain\)$' out
+grep -qE '^lib/base/log\.c:[0-9]+: #include "disk\.h" \(base includes chain\)$' out
 
 # A file no rule places.
 mkdir -p copy2

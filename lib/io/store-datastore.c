@@ -8,7 +8,7 @@
 
 #include "container-of.h"
 #include "error.h"
-#include "file-remote.h"
+#include "file-datastore.h"
 #include "remote.h"
 #include "store-datastore.h"
 

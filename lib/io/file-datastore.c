@@ -5,7 +5,7 @@
 
 #include "container-of.h"
 #include "error.h"
-#include "file-remote.h"
+#include "file-datastore.h"
 #include "remote.h"
 
 struct remote_file {

@@ -15,7 +15,7 @@
 struct vdl_remote_file;
 struct vdl_readahead;
 
-/* What the read-ahead needs of a remote file (remote-file.c): one ranged
+/* What the read-ahead needs of a remote file (remote-download.c): one ranged
  * GET of [offset, offset+len) into buf, retried and resumed as its
  * connection drops; progress (if not NULL) is called with the bytes of
  * buf filled so far, and once *stop is true the transfer is abandoned

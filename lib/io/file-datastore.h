@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Datastore files read over HTTPS through a vSphere session
- * (file-remote.c): read-only, no holes reported. */
+ * (file-datastore.c): read-only, no holes reported. */
 #ifndef VDL_FILE_REMOTE_H
 #define VDL_FILE_REMOTE_H
 

@@ -3,7 +3,7 @@
  * format code sees only vdl_file_* calls, which dispatch through the
  * file's operations (file.c).  Each byte source extends struct vdl_file
  * with its own state: local files (file-local.h), datastore files read
- * over HTTPS (file-remote.h).  Files are opened through a store
+ * over HTTPS (file-datastore.h).  Files are opened through a store
  * (store.h), or, for the local files the library creates and rewrites,
  * with vdl_file_open and vdl_file_create (file-local.h).
  */
