@@ -156,11 +156,11 @@ request (struct vdl_remote_file *f, void *buf, size_t len, uint64_t offset,
   return err;
 }
 
-VixError
-vdl_remote_file_fetch (struct vdl_remote_file *f, void *buf, size_t len,
-                       uint64_t offset,
-                       void (*progress) (void *opaque, size_t got),
-                       void *opaque, const bool *stop)
+/* The read-ahead's source (vdl_fetch_fn): ranged GETs of f. */
+static VixError
+fetch (void *f, void *buf, size_t len, uint64_t offset,
+       void (*progress) (void *opaque, size_t got), void *opaque,
+       const bool *stop)
 {
   return request (f, buf, len, offset, NULL, progress, opaque, stop);
 }
@@ -184,7 +184,8 @@ vdl_remote_file_open (struct vdl_remote *r, const char *name,
   if (err == VIX_OK)
     err = request (f, NULL, 0, 0, &length, NULL, NULL, NULL);
   if (err == VIX_OK &&
-      !(f->ra = vdl_readahead_new (f, length, vdl_http_pool_size (r->pool),
+      !(f->ra = vdl_readahead_new (fetch, f, length,
+                                   vdl_http_pool_size (r->pool),
                                    &r->open_files)))
     err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
   if (err != VIX_OK) {

@@ -120,6 +120,14 @@ vdl_cookie_text (const struct vdl_cookie *c)
 {
   return c ? c->text : NULL;
 }
+/* remote-session.c: the ServiceContent, then a login unless a cookie
+ * was given (vdl_remote_use_cookie, "value" or
+ * "vmware_soap_session=value"); Logout (when we logged in); freeing the
+ * cookie and the password. */
+VixError vdl_remote_session_start (struct vdl_remote *r);
+VixError vdl_remote_use_cookie (struct vdl_remote *r, const char *given);
+void vdl_remote_logout (struct vdl_remote *r);
+void vdl_remote_session_free (struct vdl_remote *r);
 /* Log in again unless another thread already did since the cookie of
  * that generation was taken; one login at a time. */
 VixError vdl_remote_relogin (struct vdl_remote *r, unsigned generation);

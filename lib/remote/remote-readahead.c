@@ -70,7 +70,8 @@ struct chunk {
 };
 
 struct vdl_readahead {
-  struct vdl_remote_file *f;
+  vdl_fetch_fn *fetch;
+  void *source;
   uint64_t size;
   const unsigned *files;        /* atomic: the session's open files */
   unsigned connections;
@@ -172,7 +173,7 @@ fetcher (void *arg)
     c->state = LOADING;
     ra->queued--;
     pthread_mutex_unlock (&ra->lock);
-    err = vdl_remote_file_fetch (ra->f, c->buf, c->len, c->start, progress,
+    err = ra->fetch (ra->source, c->buf, c->len, c->start, progress,
                                  c, &ra->stop);
     pthread_mutex_lock (&ra->lock);
     c->state = err == VIX_OK ? READY : EMPTY;
@@ -186,7 +187,7 @@ fetcher (void *arg)
 }
 
 struct vdl_readahead *
-vdl_readahead_new (struct vdl_remote_file *f, uint64_t size,
+vdl_readahead_new (vdl_fetch_fn *fetch, void *source, uint64_t size,
                    unsigned connections, const unsigned *files)
 {
   struct vdl_readahead *ra = calloc (1, sizeof *ra);
@@ -194,7 +195,8 @@ vdl_readahead_new (struct vdl_remote_file *f, uint64_t size,
 
   if (!ra)
     return NULL;
-  ra->f = f;
+  ra->fetch = fetch;
+  ra->source = source;
   ra->size = size;
   ra->files = files;
   ra->connections = connections ? connections : 1;
@@ -423,5 +425,5 @@ vdl_readahead_read (struct vdl_readahead *ra, void *buf, size_t len,
   }
   ra->last_end = offset + len;
   pthread_mutex_unlock (&ra->lock);
-  return vdl_remote_file_fetch (ra->f, p, len, offset, NULL, NULL, NULL);
+  return ra->fetch (ra->source, p, len, offset, NULL, NULL, NULL);
 }

@@ -12,22 +12,21 @@
 
 #include "vixDiskLib.h"
 
-struct vdl_remote_file;
 struct vdl_readahead;
 
-/* What the read-ahead needs of a remote file (remote-download.c): one ranged
- * GET of [offset, offset+len) into buf, retried and resumed as its
+/* What the read-ahead needs of its source (remote-download.c): one
+ * ranged GET of [offset, offset+len) into buf, retried and resumed as its
  * connection drops; progress (if not NULL) is called with the bytes of
  * buf filled so far, and once *stop is true the transfer is abandoned
  * (an error).  The error is recorded on the calling thread. */
-VixError vdl_remote_file_fetch (struct vdl_remote_file *f, void *buf,
-                                size_t len, uint64_t offset,
-                                void (*progress) (void *opaque, size_t got),
-                                void *opaque, const bool *stop);
+typedef VixError vdl_fetch_fn (void *source, void *buf, size_t len,
+                               uint64_t offset,
+                               void (*progress) (void *opaque, size_t got),
+                               void *opaque, const bool *stop);
 
 /* connections: the most transfers it runs at once (the session's pool
  * size); *files (atomic): how many files share the memory budget. */
-struct vdl_readahead *vdl_readahead_new (struct vdl_remote_file *f,
+struct vdl_readahead *vdl_readahead_new (vdl_fetch_fn *fetch, void *source,
                                          uint64_t size, unsigned connections,
                                          const unsigned *files);
 /* Read len bytes at offset (in range), from the chunks or directly. */
