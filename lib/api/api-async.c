@@ -50,7 +50,7 @@ submit (VixDiskLibHandle diskHandle, uint64_t sector, uint64_t count,
   }
   job = calloc (1, sizeof *job);
   if (!job)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   job->run = write ? run_write : run_read;
   job->callback = callback;
   job->callback_data = data;

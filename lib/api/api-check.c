@@ -81,11 +81,11 @@ check_extent (struct vdl_check *c, const char *dir,
   if (!vdl_extent_type_has_file (x->type))
     return VIX_OK;
   if (!self && !(path = vdl_path_join (dir, x->filename)))
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   if (self)
     path = strdup (self->path);
   if (!path)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   c->repair = repair;
   if (!self && access (path, F_OK) == -1)
     vdl_check_problem (c, path, false, "the extent file is missing (%s)",
@@ -146,7 +146,7 @@ check_link (struct vdl_check *c, const char *path, unsigned depth,
     goto out;
   }
   if (!(dir = vdl_store_dir (&vdl_local_store, path))) {
-    err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    err = vdl_oom ();
     goto out;
   }
   *cid = d.cid;
@@ -197,7 +197,7 @@ VixDiskLib_CheckRepair (const VixDiskLibConnection connection,
   if (!filename || !*filename)
     return vdl_error (VIX_E_INVALID_ARG, "CheckRepair: no file name");
   if (!(c.list = open_memstream (&c.list_text, &c.list_len)))
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   err = check_link (&c, filename, 0, repair, &cid, &cap);
   fclose (c.list);
   if (err == VIX_OK && c.unfixable > 0)

@@ -36,7 +36,7 @@ VixDiskLib_Unlink (VixDiskLibConnection connection, const char *path)
   files = calloc (l->n_extents + 1, sizeof *files);
   if (!files) {
     vdl_link_close (l);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   }
   files[n++] = strdup (l->path);
   for (i = 0; i < l->n_extents; i++) {
@@ -51,7 +51,7 @@ VixDiskLib_Unlink (VixDiskLibConnection connection, const char *path)
   /* Extents first: a descriptor left behind still explains itself. */
   for (i = n; i-- > 0 && err == VIX_OK; ) {
     if (!files[i])
-      err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+      err = vdl_oom ();
     else if (unlink (files[i]) == -1)
       err = vdl_error_errno (errno, "cannot remove %s", files[i]);
   }
@@ -156,7 +156,7 @@ VixDiskLib_Clone (const VixDiskLibConnection dstConnection,
   if (err == VIX_OK) {
     c.buf = malloc (COPY_SECTORS * SS);
     if (!c.buf)
-      err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+      err = vdl_oom ();
     else
       err = vdl_disk_allocation (c.src, 0, c.capacity, copy_run, &c);
     free (c.buf);

@@ -127,7 +127,7 @@ VixDiskLib_ConnectEx (const VixDiskLibConnectParams *params, char readOnly,
     return err;
   c = calloc (1, sizeof *c);
   if (!c)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   c->store = &vdl_local_store;
   if (remote) {
     err = connect_remote (params, snapshotRef, &c->store);

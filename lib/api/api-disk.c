@@ -59,7 +59,7 @@ VixDiskLib_Open (const VixDiskLibConnection connection, const char *path,
     return err;
   h = calloc (1, sizeof *h);
   if (!h)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   err = vdl_disk_open (c->store, path, flags, &h->disk);
   if (err != VIX_OK) {
     free (h);
@@ -221,7 +221,7 @@ add_run (void *vctx, uint64_t sector, uint64_t count, bool allocated)
     size_t ncap = b->cap ? b->cap * 2 : 64;
     VixDiskLibBlock *nb = realloc (b->blocks, ncap * sizeof *nb);
     if (!nb)
-      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+      return vdl_oom ();
     b->blocks = nb;
     b->cap = ncap;
   }
@@ -274,7 +274,7 @@ VixDiskLib_QueryAllocatedBlocks (VixDiskLibHandle diskHandle,
                  + (b.n ? b.n : 1) * sizeof (VixDiskLibBlock));
   if (!list) {
     free (b.blocks);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   }
   list->numBlocks = b.n;
   if (b.n)

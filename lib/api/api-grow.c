@@ -98,13 +98,13 @@ plan_extents (struct grow *g)
   }
   g->x = calloc (n_max, sizeof *g->x);
   if (!g->x)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   for (i = 0; i < l->n_extents; i++) {
     g->x[i] = l->desc.extents[i];
     g->x[i].filename = NULL;
     if (l->desc.extents[i].filename &&
         !(g->x[i].filename = strdup (l->desc.extents[i].filename)))
-      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+      return vdl_oom ();
   }
   g->n = l->n_extents;
   take = max - last->sectors < left ? max - last->sectors : left;
@@ -124,7 +124,7 @@ plan_extents (struct grow *g)
                                      vdl_extent_kind (last->type)
                                      ->split_letter);
     if (!g->x[g->n].filename)
-      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+      return vdl_oom ();
     g->n++;
     left -= take;
   }
@@ -178,7 +178,7 @@ new_descriptor (struct grow *g, bool update_geometry)
     free (t);
   }
   if (!g->text)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   if (update_geometry) {
     vdl_create_geometry (adapter_of (l), g->capacity, &geo);
     r |= set_number (&g->text, "ddb.geometry.cylinders", geo.cylinders);
@@ -192,7 +192,7 @@ new_descriptor (struct grow *g, bool update_geometry)
                        c > 1024 ? 1024 : c ? c : 1);
     }
     if (r)
-      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+      return vdl_oom ();
   }
   if (l->embed_file && strlen (g->text) > l->embed_size)
     return vdl_error (VIX_E_DISK_FULL, "Grow: %s: the new descriptor (%zu "
@@ -238,7 +238,7 @@ add_extent (struct grow *g, size_t i)
   VixError err;
 
   if (!path)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   err = vdl_file_create (path, &f);
   if (err != VIX_OK) {
     free (path);
@@ -349,7 +349,7 @@ grow_link (struct grow *g, bool update_geometry)
   /* New names must be free before anything changes. */
   for (i = l->n_extents; i < g->n; i++) {
     if (!(path = vdl_path_join (l->dir, g->x[i].filename)))
-      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+      return vdl_oom ();
     err = lstat (path, &st) == 0
       ? vdl_error (VIX_E_FILE_ALREADY_EXISTS, "Grow: %s cannot get the new "
                    "extent file %s: it exists already", l->path, path)

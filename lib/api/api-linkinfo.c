@@ -67,7 +67,7 @@ OpenVixDiskLib_GetLinkInfo (VixDiskLibHandle diskHandle, uint32_t link,
   if (!(r = calloc (1, sizeof *r)) ||
       !(r->extents = calloc (l->n_extents, sizeof *r->extents))) {
     free (r);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   }
   r->fileName = dup (l->path, &oom);
   r->createType = dup (l->desc.create_type, &oom);
@@ -93,7 +93,7 @@ OpenVixDiskLib_GetLinkInfo (VixDiskLibHandle diskHandle, uint32_t link,
   }
   if (oom) {
     OpenVixDiskLib_FreeLinkInfo (r);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   }
   *info = r;
   return VIX_OK;

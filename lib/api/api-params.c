@@ -86,6 +86,6 @@ VixDiskLib_GetConnectParams (const VixDiskLibConnection connection,
     return vdl_error (VIX_E_INVALID_ARG, "GetConnectParams: connectParams "
                       "is NULL");
   if (!(*connectParams = vdl_params_copy (c->params)))
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   return VIX_OK;
 }

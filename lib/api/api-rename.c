@@ -91,7 +91,7 @@ plan_extent (struct move *m, size_t i)
   m->x[i] = m->l->desc.extents[i];
   m->x[i].filename = NULL;
   if (!base)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   b = basename (base);
   if (strncmp (b, m->src_base, sl) == 0)
     r = asprintf (&newbase, "%s%s", m->dst_base, b + sl);
@@ -99,7 +99,7 @@ plan_extent (struct move *m, size_t i)
     r = asprintf (&newbase, "%s-%s", m->dst_base, b);
   free (base);
   if (r == -1)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   if (!strchr (name, '/')) {
     /* Beside the descriptor: moves with it. */
     r = asprintf (&m->to[i], "%s/%s", m->dst_dir, newbase);
@@ -108,7 +108,7 @@ plan_extent (struct move *m, size_t i)
   else {
     if (!(odir = dir_of (old))) {
       free (newbase);
-      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+      return vdl_oom ();
     }
     r = asprintf (&m->to[i], "%s/%s", odir, newbase);
     if (r != -1 && same_dir (odir, m->dst_dir))
@@ -120,7 +120,7 @@ plan_extent (struct move *m, size_t i)
     free (odir);
   }
   if (r == -1 || !m->x[i].filename || !(m->from[i] = strdup (old)))
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   return VIX_OK;
 }
 
@@ -210,7 +210,7 @@ rename_link (struct move *m)
   m->to = calloc (n, sizeof *m->to);
   m->x = calloc (n, sizeof *m->x);
   if (!m->from || !m->to || !m->x)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   if (!l->desc_file && !l->embed_file)
     return vdl_error (VIX_E_NOT_SUPPORTED, "Rename: %s is an extent without "
                       "a descriptor: rename the disk through its descriptor",
@@ -219,7 +219,7 @@ rename_link (struct move *m)
     if (l->embed_file) {
       m->x[i] = l->desc.extents[i];
       if (!(m->x[i].filename = strdup (basename ((char *) m->dst))))
-        err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+        err = vdl_oom ();
     }
     else if (l->desc.extents[i].filename)
       err = plan_extent (m, i);
@@ -239,7 +239,7 @@ rename_link (struct move *m)
                         m->from[i], m->to[i]);
   text = vdl_descriptor_set_extents_text (l->desc_text, m->x, n);
   if (!text)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   m->linked = true;
   for (i = 0; i < n && err == VIX_OK; i++)
     if (m->to[i] && (err = move_file (m, m->from[i], m->to[i])) == VIX_OK)
@@ -293,7 +293,7 @@ VixDiskLib_Rename (const char *srcFileName, const char *dstFileName)
     return err;
   if (!(m.src_base = stem (srcFileName)) || !(m.dst_base = stem (dstFileName))
       || !(m.dst_dir = dir_of (dstFileName)))
-    err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    err = vdl_oom ();
   else
     err = rename_link (&m);
   for (i = 0; i < m.l->n_extents; i++) {

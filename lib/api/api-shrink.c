@@ -37,7 +37,7 @@ punch_zeros (const struct vdl_desc_extent *x, const char *path,
 
   if (fd == -1 || !buf) {
     err = buf ? vdl_error_errno (errno, "cannot open %s", path)
-      : vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+      : vdl_oom ();
     goto out;
   }
   for (pos = (start + BLOCK - 1) / BLOCK * BLOCK; pos + BLOCK <= end;

@@ -44,6 +44,12 @@ vdl_error (VixError code, const char *fmt, ...)
   return code;
 }
 
+VixError
+vdl_oom (void)
+{
+  return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+}
+
 static VixError
 code_of_errno (int errnum)
 {

@@ -16,6 +16,10 @@
 VixError vdl_error (VixError code, const char *fmt, ...)
   __attribute__ ((format (printf, 2, 3)));
 
+/* vdl_oom (): an allocation
+ * failed. */
+VixError vdl_oom (void);
+
 /* Like vdl_error, appending ": strerror(errnum)" and choosing the code
  * from errnum (ENOENT -> FILE_NOT_FOUND, ENOSPC -> DISK_FULL, ...). */
 VixError vdl_error_errno (int errnum, const char *fmt, ...)

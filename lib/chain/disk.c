@@ -58,7 +58,7 @@ add_link (struct vdl_disk *d, struct vdl_link *l)
 
   if (!n) {
     vdl_link_close (l);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   }
   d->links = n;
   n[d->n_links++] = l;
@@ -240,7 +240,7 @@ vdl_disk_open (const struct vdl_store *st, const char *path, uint32_t flags,
      * without any lock held while the network answers. */
     d = new_disk (flags, key);
     if (!d)
-      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+      return vdl_oom ();
     d->unshared = true;
     err = open_chain (d, st, path);
     if (err != VIX_OK) {
@@ -260,7 +260,7 @@ vdl_disk_open (const struct vdl_store *st, const char *path, uint32_t flags,
     d = new_disk (flags, key);
     if (!d) {
       pthread_mutex_unlock (&registry_lock);
-      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+      return vdl_oom ();
     }
     err = open_chain (d, st, path);
     if (err != VIX_OK) {
@@ -406,7 +406,7 @@ get_info_locked (struct vdl_disk *d, VixDiskLibInfo **out)
   const char *hint = d->links[0]->desc.parent_hint, *uuid;
 
   if (!info)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   info->capacity = d->capacity;
   info->physGeo.cylinders = ddb_u32 (d, "ddb.geometry.cylinders", 0);
   info->physGeo.heads = ddb_u32 (d, "ddb.geometry.heads", 0);
@@ -426,7 +426,7 @@ get_info_locked (struct vdl_disk *d, VixDiskLibInfo **out)
       (uuid && !(info->uuid = strdup (uuid)))) {
     free (info->parentFileNameHint);
     free (info);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   }
   *out = info;
   return VIX_OK;
@@ -463,7 +463,7 @@ vdl_disk_metadata_keys (struct vdl_disk *d, char **keys, size_t *len)
   const struct vdl_descriptor *desc;
 
   if (!fp)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   pthread_mutex_lock (&d->meta_lock);
   for (i = 0; i < d->n_links; i++) {
     desc = &d->links[i]->desc;
@@ -477,7 +477,7 @@ vdl_disk_metadata_keys (struct vdl_disk *d, char **keys, size_t *len)
   fputc ('\0', fp);
   if (fclose (fp) != 0) {
     free (buf);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   }
   *keys = buf;
   *len = size;
@@ -502,14 +502,14 @@ vdl_disk_read_metadata (struct vdl_disk *d, const char *key, char **value)
   VixError err = VIX_OK;
 
   if (!k)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   pthread_mutex_lock (&d->meta_lock);
   v = ddb (d, k);
   if (!v)
     err = vdl_error (VIX_E_DISK_KEY_NOTFOUND, "%s has no metadata key '%s'",
                      d->links[0]->path, key);
   else if (!(*value = strdup (v)))
-    err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    err = vdl_oom ();
   pthread_mutex_unlock (&d->meta_lock);
   free (k);
   return err;
@@ -523,7 +523,7 @@ vdl_disk_write_metadata (struct vdl_disk *d, const char *key,
   VixError err;
 
   if (!k)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   pthread_mutex_lock (&d->meta_lock);
   err = vdl_link_set_ddb (d->links[0], k, value);
   pthread_mutex_unlock (&d->meta_lock);
@@ -598,7 +598,7 @@ vdl_disk_attach (struct vdl_disk *child, struct vdl_disk *parent)
 
   n = realloc (child->links, (child->n_links + parent->n_links) * sizeof *n);
   if (!n)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   child->links = n;
   memcpy (n + child->n_links, parent->links,
           parent->n_links * sizeof *n);

@@ -25,7 +25,7 @@ parse_text (struct vdl_link *l, const char *text, size_t len)
 
   l->desc_text = malloc (len + 1);
   if (!l->desc_text)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   memcpy (l->desc_text, text, len);
   l->desc_text[len] = '\0';
   l->desc_len = strlen (l->desc_text);
@@ -53,12 +53,12 @@ read_embedded (struct vdl_link *l, struct vdl_file *f,
   if (!vdl_descfile_has_area (h)) {
     char *base = strdup (l->path), *line;
     if (!base)
-      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+      return vdl_oom ();
     if (asprintf (&line, "createType=\"monolithicSparse\"\n"
                   "RW %" PRIu64 " SPARSE \"%s\"\n",
                   h->capacity, basename (base)) == -1) {
       free (base);
-      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+      return vdl_oom ();
     }
     free (base);
     err = parse_text (l, line, strlen (line));
@@ -102,12 +102,12 @@ bare_cowd (struct vdl_link *l, struct vdl_file *f, uint64_t size)
   if (err != VIX_OK)
     return err;
   if (!(base = strdup (l->path)))
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   if (asprintf (&text, "createType=\"vmfsSparse\"\n"
                 "RW %" PRIu64 " VMFSSPARSE \"%s\"\n",
                 h.capacity, basename (base)) == -1) {
     free (base);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   }
   free (base);
   err = parse_text (l, text, strlen (text));
@@ -168,7 +168,7 @@ open_extent (struct vdl_link *l, size_t i, bool unbuffered,
   a.lock = a.writable ? VDL_LOCK_WRITE : VDL_LOCK_READ;
   if (vdl_extent_type_has_file (x->type)) {
     if (*embedded && !(path = strdup (l->path)))
-      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+      return vdl_oom ();
     if (!*embedded)
       err = vdl_store_join (l->store, l->dir, x->filename, &path);
     if (err != VIX_OK)
@@ -211,7 +211,7 @@ vdl_link_open (const struct vdl_store *store, const char *path,
       !(l->dir = vdl_store_dir (store, path))) {
     if (l) free (l->path);
     free (l);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   }
   l->store = store;
   l->writable = writable;
@@ -250,7 +250,7 @@ vdl_link_open (const struct vdl_store *store, const char *path,
 
   l->extents = calloc (l->desc.n_extents, sizeof *l->extents);
   if (!l->extents) {
-    err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    err = vdl_oom ();
     goto fail;
   }
   for (i = 0; i < l->desc.n_extents; i++) {
@@ -350,13 +350,13 @@ vdl_link_new_cid (struct vdl_link *l)
   if (!l->embed_file && !l->desc_file)
     return VIX_OK;              /* nowhere to record it */
   if (vdl_descriptor_new_cid_text (&l->desc, l->desc_text, &id, &text) == -1)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   if (!text)
     return VIX_OK;              /* no CID line to update */
   if (id.long_id[0] && vdl_descriptor_set_ddb (&l->desc, VDL_LONG_CONTENT_ID,
                                                id.long_id) == -1) {
     free (text);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   }
   if (l->embed_file && strlen (text) > l->embed_size) {
     free (text);
@@ -389,9 +389,9 @@ vdl_link_set_ddb (struct vdl_link *l, const char *key, const char *value)
                       "breaks, or spaces and '=' in keys)", key);
   text = vdl_descriptor_set_ddb_text (l->desc_text, key, value);
   if (!text)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   err = store_text (l, text);
   if (err == VIX_OK && vdl_descriptor_set_ddb (&l->desc, key, value) == -1)
-    err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    err = vdl_oom ();
   return err;
 }

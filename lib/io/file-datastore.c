@@ -65,7 +65,7 @@ vdl_file_open_remote (struct vdl_remote *r, const char *name,
 
   if (!f || !(f->base.path = strdup (name))) {
     free (f);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   }
   f->base.ops = &remote_ops;
   err = vdl_remote_file_open (r, name, &f->remote);

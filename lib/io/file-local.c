@@ -260,7 +260,7 @@ vdl_file_open (const char *path, bool writable, bool direct,
   f = new_file (path, fd, writable);
   if (!f) {
     close (fd);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   }
   err = take_lock (f, lock);
   if (err != VIX_OK) {
@@ -287,7 +287,7 @@ vdl_file_create (const char *path, struct vdl_file **out)
   if (!f) {
     close (fd);
     unlink (path);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   }
   *out = &f->base;
   return VIX_OK;
@@ -385,7 +385,7 @@ local_pread (struct vdl_file *file, void *buf, size_t len, uint64_t offset)
   if (aligned_buf (buf))
     return full_pread (file, f->direct_fd, buf, len, offset);
   if (posix_memalign (&bounce, DIRECT_ALIGN, len) != 0)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   err = full_pread (file, f->direct_fd, bounce, len, offset);
   if (err == VIX_OK)
     memcpy (buf, bounce, len);
@@ -430,7 +430,7 @@ local_pwrite (struct vdl_file *file, const void *buf, size_t len,
   if (aligned_buf (buf))
     return full_pwrite (file, f->direct_fd, buf, len, offset);
   if (posix_memalign (&bounce, DIRECT_ALIGN, len) != 0)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   memcpy (bounce, buf, len);
   err = full_pwrite (file, f->direct_fd, bounce, len, offset);
   free (bounce);

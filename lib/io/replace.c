@@ -48,7 +48,7 @@ vdl_sync_dir (const char *path)
   VixError err = VIX_OK;
 
   if (!copy)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   fd = open (dirname (copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   /* Some filesystems cannot sync directories (EINVAL): nothing to do. */
   if (fd == -1 || (fsync (fd) == -1 && errno != EINVAL))
@@ -84,7 +84,7 @@ vdl_replace_text (const char *path, const char *text)
   VixError err;
 
   if (!tmp)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   err = vdl_temp_create (path, tmp, &f);
   if (err == VIX_OK) {
     err = vdl_file_pwrite (f, text, strlen (text), 0);

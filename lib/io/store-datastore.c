@@ -63,7 +63,7 @@ datastore_join (const struct vdl_store *st, const char *dir,
     return vdl_remote_resolve (remote_of (st), name, out);
   if (asprintf (out, "%s%s%s", dir, n && dir[n - 1] == ']' ? " " : "/",
                 name) == -1)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   return VIX_OK;
 }
 
@@ -73,7 +73,7 @@ datastore_identity (const struct vdl_store *st, const char *name,
 {
   if (asprintf (key, "https://%s/%s", vdl_remote_host (remote_of (st)),
                 name) == -1)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   return VIX_OK;
 }
 
@@ -129,7 +129,7 @@ vdl_store_datastore_connect (const struct vdl_remote_params *p,
   VixError err;
 
   if (!ds)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   err = vdl_remote_connect (p, &ds->remote);
   if (err != VIX_OK) {
     free (ds);

@@ -42,7 +42,7 @@ local_join (const struct vdl_store *st, const char *dir, const char *name,
 {
   (void) st;
   *out = vdl_path_join (dir, name);
-  return *out ? VIX_OK : vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  return *out ? VIX_OK : vdl_oom ();
 }
 
 /* Device and inode: two names (or links) of one file share them. */
@@ -56,7 +56,7 @@ local_identity (const struct vdl_store *st, const char *name, char **key)
     return vdl_error_errno (errno, "cannot open %s", name);
   if (asprintf (key, "file:%llu:%llu", (unsigned long long) s.st_dev,
                 (unsigned long long) s.st_ino) == -1)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   return VIX_OK;
 }
 

@@ -328,7 +328,7 @@ check_name (const char *path, const char *name, const char *whose)
     return VIX_OK;
   shown = p = malloc (2 * strlen (path) + 1);
   if (!shown)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   for (s = path; *s; s++) {
     if (*s == '"' || *s == '\n' || *s == '\r' || *s == '\\')
       *p++ = '\\';
@@ -442,7 +442,7 @@ create_disk (struct vdl_pending *pend, const char *path,
   goto out;
 
  oom:
-  err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+  err = vdl_oom ();
  out:
   vdl_file_close (f);
   d.create_type = d.parent_hint = NULL;    /* not ours to free */

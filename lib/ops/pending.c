@@ -251,7 +251,7 @@ claim (struct vdl_pending *p)
     if (asprintf (&p->path, "%s/.%s" TAG "%ld-%08" PRIx32, p->dir, p->base,
                   (long) getpid (), r) == -1) {
       p->path = NULL;
-      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+      return vdl_oom ();
     }
     fd = open (p->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd == -1 && errno == EEXIST)
@@ -287,7 +287,7 @@ vdl_pending_begin (const char *path, struct vdl_pending **out)
     free (p);
     free (dc);
     free (bc);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   }
   p->lock_fd = -1;
   p->dir = strdup (dirname (dc));
@@ -297,7 +297,7 @@ vdl_pending_begin (const char *path, struct vdl_pending **out)
   free (bc);
   if (!p->dir || !p->base || !p->final || !(p->stem = strdup (p->base))) {
     pending_free (p);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   }
   /* The stem as Create makes extent names from it. */
   len = strlen (p->stem);
@@ -305,7 +305,7 @@ vdl_pending_begin (const char *path, struct vdl_pending **out)
     p->stem[len - 5] = '\0';
   if (shorten_base (p) == -1) {
     pending_free (p);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   }
   clean_stale (p);
   err = claim (p);
@@ -335,7 +335,7 @@ vdl_pending_extent (struct vdl_pending *p, const char *final_name,
                       "extend %s", final_name, p->stem);
   n = realloc (p->x, (p->n + 1) * sizeof *n);
   if (!n)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   p->x = n;
   x = memset (&n[p->n], 0, sizeof *x);
   if (asprintf (&x->tmp_name, "%s%s", basename (p->path),
@@ -348,7 +348,7 @@ vdl_pending_extent (struct vdl_pending *p, const char *final_name,
   if (!x->tmp_name || !x->tmp_path || !x->final_name || !x->final_path ||
       !(*tmp_name = strdup (x->tmp_name)) ||
       !(*tmp_path = strdup (x->tmp_path)))
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   return VIX_OK;
 }
 
@@ -403,7 +403,7 @@ final_descriptor (struct vdl_pending *p)
     err = vdl_error (VIX_E_FAIL, "%s: the new descriptor is too large",
                      p->path);
   if (err == VIX_OK && !(text = calloc (1, size + 1)))
-    err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    err = vdl_oom ();
   if (err == VIX_OK)
     err = vdl_file_pread (f, text, size, 0);
   if (err == VIX_OK &&
@@ -411,7 +411,7 @@ final_descriptor (struct vdl_pending *p)
     err = vdl_error (VIX_E_FAIL, "%s: cannot read back the new "
                      "descriptor: %s", p->path, why);
   if (err == VIX_OK && !(x = calloc (d.n_extents + 1, sizeof *x)))
-    err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    err = vdl_oom ();
   for (i = 0; err == VIX_OK && i < d.n_extents; i++) {
     x[i] = d.extents[i];
     for (j = 0; x[i].filename && j < p->n; j++)
@@ -420,7 +420,7 @@ final_descriptor (struct vdl_pending *p)
   }
   if (err == VIX_OK &&
       !(out = vdl_descriptor_set_extents_text (text, x, d.n_extents)))
-    err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    err = vdl_oom ();
   if (err == VIX_OK)
     err = vdl_file_pwrite (f, out, strlen (out), 0);
   if (err == VIX_OK && strlen (out) < size)

@@ -190,7 +190,7 @@ vdl_rebuild_link (const struct vdl_rebuild *r, size_t *n_rebuilt)
 
   *n_rebuilt = 0;
   if (!tmps || !buf) {
-    err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    err = vdl_oom ();
     goto out;
   }
   for (i = 0; i < l->n_extents; i++) {
@@ -207,7 +207,7 @@ vdl_rebuild_link (const struct vdl_rebuild *r, size_t *n_rebuilt)
     if (!vdl_rebuild_can (l, i, &compressed))
       continue;
     if (!(tmps[i] = vdl_temp_name (l->extents[i]->path))) {
-      err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+      err = vdl_oom ();
       break;
     }
     err = new_extent (r, i, compressed, tmps[i], &x, &to);

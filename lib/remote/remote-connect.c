@@ -30,11 +30,11 @@ setup (struct vdl_remote *r, const struct vdl_remote_params *p)
                       port, p->server);
   if (asprintf (&r->host, v6 ? "[%s]:%u" : "%s:%u", p->server, port) < 0) {
     r->host = NULL;
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   }
   if (asprintf (&r->base, "https://%s", r->host) < 0) {
     r->base = NULL;
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   }
   err = vdl_pin_parse (p->thumbprint, r->host, &r->pin);
   if (err != VIX_OK)
@@ -51,7 +51,7 @@ setup (struct vdl_remote *r, const struct vdl_remote_params *p)
   if (!r->vm || (p->user && p->user[0] && !r->user) ||
       (p->password && p->password[0] && !r->password) ||
       (p->snapshot_moref && p->snapshot_moref[0] && !r->snapshot))
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   if (p->cookie && p->cookie[0]) {
     if ((err = vdl_remote_use_cookie (r, p->cookie)) != VIX_OK)
       return err;
@@ -75,7 +75,7 @@ vdl_remote_connect (const struct vdl_remote_params *p,
                       "connection");
   r = calloc (1, sizeof *r);
   if (!r)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   pthread_mutex_init (&r->lock, NULL);
   pthread_cond_init (&r->login_done, NULL);
 

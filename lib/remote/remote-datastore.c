@@ -47,7 +47,7 @@ entity_object (void *ctx, xmlNode *object)
   ne = realloc (w->e, (w->n + 1) * sizeof *w->e);
   if (!ne) {
     xmlFree (type);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   }
   w->e = ne;
   e = &w->e[w->n++];
@@ -184,7 +184,7 @@ build_table (struct vdl_remote *r, struct walk *w,
 
   if (!t || w->oom) {
     free (t);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   }
   for (i = 0; i < v->nds; i++) {
     e = find (w, v->ds[i]);
@@ -202,7 +202,7 @@ build_table (struct vdl_remote *r, struct walk *w,
     n++;
     if (!t[n - 1].moref || !t[n - 1].name || !t[n - 1].url_path) {
       free_table (t, n);
-      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+      return vdl_oom ();
     }
     vdl_debug ("VixDiskLib: %s: VM %s uses datastore %s in datacenter %s "
                "(%s)", r->host, r->vm, t[n - 1].name,
@@ -237,20 +237,20 @@ read_datastores (struct vdl_remote *r, const struct vdl_vm_datastores *v,
   if (v->nds == 0)
     return VIX_OK;
   if (!(f = open_memstream (&spec, &len)))
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   fputs (props, f);
   for (i = 0; i < v->nds; i++) {
     if (!(ds = vdl_xml_escape (v->ds[i]))) {
       fclose (f);
       free (spec);
-      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+      return vdl_oom ();
     }
     fprintf (f, object, ds);
     free (ds);
   }
   if (fclose (f) != 0) {
     free (spec);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   }
   err = vdl_remote_retrieve (r, spec, entity_object, w, NULL);
   free (spec);
@@ -386,7 +386,7 @@ vdl_remote_resolve (struct vdl_remote *r, const char *path, char **out)
 
   if (path[0] == '[') {
     if (!(*out = strdup (path)))
-      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+      return vdl_oom ();
     return VIX_OK;
   }
   if (path[0] != '/')
@@ -401,7 +401,7 @@ vdl_remote_resolve (struct vdl_remote *r, const char *path, char **out)
     if ((*out = match_path (r, path, &oom)) != NULL)
       return VIX_OK;
     if (oom)
-      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+      return vdl_oom ();
   }
   return vdl_error (VIX_E_FILE_NOT_FOUND, "%s is on no datastore of VM %s "
                     "on %s", path, r->vm, r->host);
@@ -422,7 +422,7 @@ split_name (struct vdl_remote *r, const char *name, char **ds,
                       "path like \"[datastore] dir/file.vmdk\" (on %s)",
                       name, r->host);
   if (!(*ds = strndup (name + 1, close - name - 1)))
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   *path = p;
   return VIX_OK;
 }
@@ -595,7 +595,7 @@ vdl_remote_file_url (struct vdl_remote *r, const char *name, char **url)
   if (err != VIX_OK)
     ;
   else if (f.oom)
-    err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    err = vdl_oom ();
   else if (f.ambiguous)
     err = vdl_error (VIX_E_FILE_NOT_FOUND, "cannot open %s: VM %s on %s "
                      "uses more than one datastore named %s, and the "
@@ -614,7 +614,7 @@ vdl_remote_file_url (struct vdl_remote *r, const char *name, char **url)
                      "folders above it cannot be read)", name, f.name,
                      f.moref, r->host);
   else if (!(*url = build_url (r, path, f.dc_path, f.name)))
-    err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    err = vdl_oom ();
   else
     vdl_debug ("VixDiskLib: %s: %s is on datastore %s (%s) of datacenter %s",
                r->host, name, f.name, f.moref, f.dc_path);

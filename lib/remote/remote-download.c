@@ -175,7 +175,7 @@ vdl_remote_file_open (struct vdl_remote *r, const char *name,
 
   if (!f || !(f->name = strdup (name))) {
     free (f);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   }
   f->r = r;
   err = vdl_remote_check_transport (r, name);
@@ -187,7 +187,7 @@ vdl_remote_file_open (struct vdl_remote *r, const char *name,
       !(f->ra = vdl_readahead_new (fetch, f, length,
                                    vdl_http_pool_size (r->pool),
                                    &r->open_files)))
-    err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    err = vdl_oom ();
   if (err != VIX_OK) {
     vdl_remote_file_close (f);
     return err;

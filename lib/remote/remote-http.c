@@ -77,7 +77,7 @@ vdl_http_pool_new (const char *host, const struct vdl_pin *pin,
     if (p)
       free (p->host);
     free (p);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   }
   pthread_mutex_init (&p->lock, NULL);
   pthread_cond_init (&p->cond, NULL);
@@ -125,7 +125,7 @@ make_handle (struct vdl_http_pool *p, struct vdl_http **out)
 
   if (!h || !(h->curl = c = curl_easy_init ())) {
     free (h);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   }
   h->check.pin = p->pin;
   if ((err = vdl_pin_install (c, &h->check, p->host)) != VIX_OK) {

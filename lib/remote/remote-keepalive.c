@@ -92,7 +92,7 @@ vdl_keepalive_start (struct vdl_remote *r)
   int e;
 
   if (!k)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   pthread_mutex_init (&k->lock, NULL);
   pthread_condattr_init (&attr);
   pthread_condattr_setclock (&attr, CLOCK_MONOTONIC);

@@ -42,7 +42,7 @@ vdl_remote_retrieve (struct vdl_remote *r, const char *spec,
                        "</specSet><options/></RetrievePropertiesEx>",
                        pc, spec) < 0) {
     free (pc);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   }
   for (;;) {
     err = vdl_remote_call (r, method, body, &reply);
@@ -66,7 +66,7 @@ vdl_remote_retrieve (struct vdl_remote *r, const char *spec,
                           pc, tok) < 0) {
       free (tok);
       body = NULL;
-      err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+      err = vdl_oom ();
       break;
     }
     free (tok);

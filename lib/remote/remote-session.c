@@ -71,7 +71,7 @@ cookie_replace (struct vdl_remote *r, char *text)
 
   if (!c) {
     vdl_secret_free (text);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   }
   c->text = text;
   c->users = 0;
@@ -140,7 +140,7 @@ login (struct vdl_remote *r)
                 "<userName>%s</userName><password>%s</password></Login>",
                 sm, user, pass) < 0) {
     body = NULL;
-    err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    err = vdl_oom ();
     memset (&reply, 0, sizeof reply);
   }
   else
@@ -289,7 +289,7 @@ vdl_remote_use_cookie (struct vdl_remote *r, const char *given)
   char *text = cookie_header (given);
 
   if (!text)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   return cookie_replace (r, text);
 }
 

@@ -140,7 +140,7 @@ call (struct vdl_remote *r, const char *cookie, const char *method,
   envelope = malloc (sizeof head + blen + sizeof tail);
   if (!envelope || asprintf (&url, "%s/sdk", r->base) < 0) {
     free (envelope);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   }
   p = stpcpy (envelope, head);
   memcpy (p, body, blen);

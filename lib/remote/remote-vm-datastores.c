@@ -140,11 +140,11 @@ vdl_remote_vm_datastores (struct vdl_remote *r, struct vdl_vm_datastores *v)
                 snap ? "</obj><skip>false</skip></objectSet>" : "") < 0) {
     free (vm);
     free (snap);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   }
   err = vdl_remote_retrieve (r, spec, vm_object, &c, NULL);
   if (err == VIX_OK && c.oom)
-    err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    err = vdl_oom ();
   if (err != VIX_OK)
     vdl_vm_datastores_free (v);
   free (spec);

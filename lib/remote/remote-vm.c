@@ -94,7 +94,7 @@ vdl_remote_check_vm (struct vdl_remote *r)
                        "</propSet><objectSet><obj type=\"VirtualMachine\">"
                        "%s</obj><skip>false</skip></objectSet>", vm) < 0) {
     free (vm);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   }
   err = vdl_remote_retrieve (r, spec, vm_object, &v, fault);
   if (err != VIX_OK && strcmp (fault, "ManagedObjectNotFound") == 0)
@@ -182,7 +182,7 @@ vdl_remote_check_disk (struct vdl_remote *r, const char *name)
                         "</skip></objectSet>", type, type, obj) < 0) {
     free (obj);
     free (resolved);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   }
   err = vdl_remote_retrieve (r, spec, devices_object, &d, NULL);
   if (r->snapshot)
@@ -191,7 +191,7 @@ vdl_remote_check_disk (struct vdl_remote *r, const char *name)
   else
     snprintf (of, sizeof of, "VM %s (%s)", r->vm, r->vm_name);
   if (err == VIX_OK && d.all.oom)
-    err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    err = vdl_oom ();
   else if (err == VIX_OK && !d.found)
     err = vdl_error (VIX_E_FILE_NOT_FOUND,
                      "%s is not a disk of %s on %s; %s%s", resolved, of,

@@ -25,7 +25,7 @@ read_dir (struct grained *g, uint64_t at, uint32_t **out)
   VixError err;
 
   if (!d)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   err = vdl_file_pread (g->f, d, g->n_gts * 4, at * SS);
   for (i = 0; i < g->n_gts; i++)
     d[i] = le32toh (d[i]);
@@ -144,7 +144,7 @@ vdl_check_grained (struct vdl_check *c, struct vdl_file *f, bool cowd,
     if (repair) {
       uint32_t **d = gd_ok ? &g.rgd : &g.gd;
       if (!(*d = calloc (g.n_gts ? g.n_gts : 1, 4)))
-        err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+        err = vdl_oom ();
       g.gd_dirty = !gd_ok;
       g.rgd_dirty = gd_ok;
     }

@@ -132,7 +132,7 @@ find_shared (struct grained *g)
   g->shared = calloc (g->n_gts + 1, 1);
   if (!sp || !g->shared) {
     free (sp);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   }
   for (t = 0; t < g->n_gts; t++) {
     if (table_class (g, g->gd[t]) == ENT_GOOD)
@@ -306,7 +306,7 @@ note_grain (struct grained *g, uint32_t e)
     uint64_t nc = g->cap_grains ? 2 * g->cap_grains : 4096;
     uint32_t *ng = realloc (g->grains, nc * 4);
     if (!ng)
-      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+      return vdl_oom ();
     g->grains = ng;
     g->cap_grains = nc;
   }
@@ -393,7 +393,7 @@ write_table (struct grained *g, const uint32_t *e, uint64_t at)
   VixError err;
 
   if (!le)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   for (i = 0; i < g->gt_entries; i++)
     le[i] = htole32 (e[i]);
   g->changed = true;
@@ -575,7 +575,7 @@ commit_dir (struct grained *g, const uint32_t *d, unsigned field)
   VixError err;
 
   if (!le)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   for (i = 0; i < g->n_gts; i++)
     le[i] = htole32 (d[i]);
   g->changed = true;
@@ -623,7 +623,7 @@ vdl_check_tables (struct grained *g)
   VixError err = VIX_OK;
 
   if (!pt || !rt)
-    err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    err = vdl_oom ();
   if (err == VIX_OK)
     err = find_shared (g);
   for (t = 0; t < g->n_gts && err == VIX_OK; t++)

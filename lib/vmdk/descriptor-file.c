@@ -54,7 +54,7 @@ vdl_descfile_read (struct vdl_file *f, uint64_t offset, uint64_t len,
   VixError err;
 
   if (!t)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   err = vdl_file_pread (f, t, len, offset);
   if (err != VIX_OK)
     free (t);
@@ -71,7 +71,7 @@ vdl_descfile_write_area (struct vdl_file *f, const char *text, uint64_t size,
   VixError err;
 
   if (!area)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   memcpy (area, text, strlen (text));
   err = vdl_file_pwrite (f, area, size, offset);
   free (area);

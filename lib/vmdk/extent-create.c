@@ -37,7 +37,7 @@ vdl_create_sparse_extent (struct vdl_file *f, uint64_t capacity,
     return err;
   gd = malloc (n_gts * 4);
   if (!gd)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   for (i = 0; i < n_gts; i++)           /* redundant copy first */
     gd[i] = htole32 (h.rgd_offset + (n_gts * 4 + SS - 1) / SS + i * gt_sectors);
   err = vdl_file_pwrite (f, gd, n_gts * 4, h.rgd_offset * SS);
@@ -90,7 +90,7 @@ vdl_create_stream_extent (struct vdl_file *f, uint64_t capacity,
     err = vdl_error (VIX_E_INVALID_ARG, "the descriptor is too long");
   else if (!gts || !gd ||
            !(tail = kdmv_stream_tail (&h, gts, h.overhead, gd, &sectors)))
-    err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    err = vdl_oom ();
   else {
     kdmv_header_format (&h, hdr);
     err = vdl_file_pwrite (f, hdr, SS, 0);

@@ -122,7 +122,7 @@ vdl_extent_flat_open (const struct vdl_extent_open_args *a,
 
   if (!f || !(f->e.path = strdup (a->path))) {
     free (f);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   }
   vdl_extent_init (&f->e, &flat_ops, a);
   f->offset = a->desc->offset * SS;

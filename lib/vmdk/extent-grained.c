@@ -35,7 +35,7 @@ find_last_footer (struct grained_extent *s, uint64_t end)
   VixError err = VIX_OK;
 
   if (!buf)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   while (end > 3 * SS) {
     start = end > chunk + 2 * SS ? end - chunk - 2 * SS : 0;
     err = vdl_file_pread (s->file, buf, end - start, start);
@@ -114,7 +114,7 @@ load_directory (struct grained_extent *s, uint64_t at, uint32_t **out,
                       s->e.path, what, (unsigned long long) at);
   gd = malloc (s->n_gts * 4);
   if (!gd)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   err = vdl_file_pread (s->file, gd, s->n_gts * 4, at * SS);
   if (err != VIX_OK) {
     free (gd);
@@ -180,7 +180,7 @@ new_extent (const struct vdl_extent_open_args *a,
 
   if (!s || !(s->e.path = strdup (a->path))) {
     free (s);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   }
   pthread_mutex_init (&s->lock, NULL);
   vdl_extent_init (&s->e, NULL, a);     /* the kind sets the operations */

@@ -73,7 +73,7 @@ load_table (void *owner, uint32_t i, void **out)
     return corrupt (x, "a grain directory entry is invalid", e);
   gt = malloc (GTES * sizeof *gt);
   if (!gt)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   err = vdl_file_pread (x->file, gt, GTES * 8, at * SS);
   if (err != VIX_OK) {
     free (gt);
@@ -258,7 +258,7 @@ vdl_extent_sesparse_open (const struct vdl_extent_open_args *a,
 
   if (!x || !(x->e.path = strdup (a->path))) {
     free (x);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   }
   pthread_mutex_init (&x->lock, NULL);
   vdl_extent_init (&x->e, &sesparse_ops, a);
@@ -288,7 +288,7 @@ vdl_extent_sesparse_open (const struct vdl_extent_open_args *a,
   x->gd = malloc (x->n_gd * 8);
   x->gts = calloc (x->n_gd, sizeof *x->gts);
   if (!x->gd || !x->gts) {
-    err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    err = vdl_oom ();
     goto fail;
   }
   err = vdl_file_pread (x->file, x->gd, x->n_gd * 8, x->h.gd_offset * SS);

@@ -84,7 +84,7 @@ place_gt_locked (struct grained_extent *s, uint32_t i)
   VixError err;
 
   if (!zero)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   if (at + need > UINT32_MAX) {
     free (zero);
     return vdl_error (VIX_E_FILE_TOO_BIG, "%s is full: a sparse extent "
@@ -130,7 +130,7 @@ allocate_grain (struct grained_extent *s, uint64_t sector, uint64_t count,
   if (count != g) {
     grain = malloc (grain_bytes);
     if (!grain) {
-      err = vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+      err = vdl_oom ();
       goto out;
     }
     memset (grain, 0, grain_bytes);
@@ -212,7 +212,7 @@ write_table (struct grained_extent *s, const uint32_t *entries, uint32_t n,
   VixError err;
 
   if (!le)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   for (j = 0; j < n; j++)
     le[j] = htole32 (__atomic_load_n (&entries[j], __ATOMIC_ACQUIRE));
   err = vdl_file_pwrite (s->file, le, n * 4, at_sector * SS);
@@ -393,7 +393,7 @@ sparse_open_kind (struct grained_extent *s,
     bool oom;
     uint64_t at = overlapping_metadata (s, &oom);
     if (oom)
-      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+      return vdl_oom ();
     if (at) {
       vdl_debug ("VixDiskLib: %s: grain tables, directories, header or "
                  "descriptor overlap at sector %llu", a->path,

@@ -188,13 +188,13 @@ gather_locked (struct grained_extent *s, uint64_t gi, bool whole,
     size_t cap = w->cap_pending ? 2 * w->cap_pending : 64;
     p = realloc (w->pending, cap * sizeof *p);
     if (!p)
-      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+      return vdl_oom ();
     w->pending = p;
     w->cap_pending = cap;
   }
   data = malloc (grain_bytes);
   if (!data)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   if (!whole && grained_state_of (s, *entry) == VDL_RUN_DATA) {
     err = grained_check_entry (s, gi * s->h.grain_size, *entry);
     if (err == VIX_OK)

@@ -34,7 +34,7 @@ vdl_extent_zero_open (const struct vdl_extent_open_args *a,
   struct vdl_extent *e = calloc (1, sizeof *e);
 
   if (!e)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   vdl_extent_init (e, &zero_ops, a);
   e->no_write = "is a ZERO extent, which has no storage";
   *out = e;

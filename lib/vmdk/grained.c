@@ -47,7 +47,7 @@ read_gt (void *owner, uint32_t i, void **out)
 
   gt = calloc (n, sizeof *gt);
   if (!gt)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   if (at != 0) {
     err = vdl_file_pread (s->file, gt, n * 4, (uint64_t) at * SS);
     if (err != VIX_OK) {
@@ -109,7 +109,7 @@ grained_get_gt_for_write (struct grained_extent *s, uint64_t sector,
   }
   gt = calloc (s->h.gtes_per_gt, sizeof *gt);
   if (!gt)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   err = table_cache_replace (&s->cache, i, &shared, gt, &replaced);
   if (!replaced) {
     free (gt);
@@ -378,7 +378,7 @@ grained_init_tables (struct grained_extent *s)
   s->gt_dirty = calloc (s->n_gts, sizeof *s->gt_dirty);
   s->gt_rewritten = calloc (s->n_gts, sizeof *s->gt_rewritten);
   if (!s->gts || !s->gt_dirty || !s->gt_rewritten)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   table_cache_init (&s->cache, s->gts, s->n_gts,
                     (size_t) s->h.gtes_per_gt * 4, shared_zero_table,
                     &s->lock);

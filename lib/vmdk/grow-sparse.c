@@ -48,7 +48,7 @@ extended_directory (struct vdl_file *f, uint64_t at, uint64_t n,
   VixError err;
 
   if (!gd)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   err = vdl_file_pread (f, gd, n * 4, at * SS);
   for (k = 0; k < added; k++)
     gd[n + k] = htole32 ((uint32_t) (first + k * gt_sectors));

@@ -35,7 +35,7 @@ read_is_zero (struct grained_extent *s, uint64_t sector, uint64_t count,
   VixError err;
 
   if (!buf)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   err = vdl_file_pread (s->file, buf, count * SS, sector * SS);
   *zero = err == VIX_OK && grained_is_zero (buf, count * SS);
   free (buf);
@@ -108,7 +108,7 @@ find_bare_eos (struct grained_extent *s)
   VixError err = VIX_OK;
 
   if (!buf)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   while (end > s->h.overhead && s->file_sectors - end < limit) {
     start = end > s->h.overhead + chunk ? end - chunk : s->h.overhead;
     err = vdl_file_pread (s->file, buf, (end - start) * SS, start * SS);
@@ -140,10 +140,10 @@ stream_writer_open (struct grained_extent *s)
   VixError err = VIX_OK;
 
   if (!w)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   s->sw = w;
   if (!(w->gathered = calloc (s->n_gts, sizeof *w->gathered)))
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   s->cache.pinned = w->gathered;
   s->cache.write_back = stream_write_back;
   w->header_at_end = s->header_at_end;
@@ -322,7 +322,7 @@ append_table_locked (struct grained_extent *s, uint32_t i)
       return vdl_error (VIX_E_FILE_TOO_BIG, "%s is full: its grain tables "
                         "cannot go beyond 2 TiB", s->e.path);
     if (!(buf = calloc (1 + gt_sectors, SS)))
-      return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+      return vdl_oom ();
     kdmv_marked_gt_format (&s->h, gt, buf);
     s->sw->tail_current = false;
     err = vdl_file_pwrite (s->file, buf, (1 + gt_sectors) * SS, at * SS);
@@ -415,7 +415,7 @@ stream_write_tail_locked (struct grained_extent *s)
   free (dirty);
   if (!tail) {
     free (gd);
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   }
   gd_at = at + sectors - 3 - kdmv_gd_sectors (s->n_gts);
   /* Directory entries are 32-bit: tables past 2 TiB would wrap. */

@@ -28,7 +28,7 @@ stream_compress_grain (struct grained_extent *s, uint64_t gi,
 
   *marker = malloc ((12 + bound + SS - 1) / SS * SS);
   if (!*marker)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   n = vdl_zlib_compress (data, len, *marker + 12);
   if (n == 0) {
     free (*marker);
@@ -132,7 +132,7 @@ load_compressed_grain (struct grained_extent *s, struct grain_cache *c,
     want = avail;
   if (!ensure (&c->in, &c->in_cap, max_in + hdr) ||
       !ensure (&c->data, &c->cap, grain_bytes))
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   err = vdl_file_pread (s->file, c->in, want, off);
   /* A stream writer cut unflushed grains off the end meanwhile; read
    * again within the new end. */
@@ -195,7 +195,7 @@ stream_copy_grain (struct grained_extent *s, uint64_t gi, uint32_t at,
   VixError err = VIX_OK;
 
   if (!c)
-    return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
+    return vdl_oom ();
   if (c->extent_id != s->id || c->grain != gi || c->at != at)
     err = load_compressed_grain (s, c, gi, at);
   if (err == VIX_OK)
