@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* A direct client of the library's vSphere module (lib/remote.h), for
+/* A direct client of the library's vSphere module (lib/remote/remote.h), for
  * test-remote-client.sh:
  *
  *   remote-driver URL-or-HOST[:PORT] THUMBPRINT VM [SNAPSHOT] NAME OUTFILE

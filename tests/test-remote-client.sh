@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
-# The vSphere client module (lib/remote.h) against the simulator, through
+# The vSphere client module (lib/remote/remote.h) against the simulator, through
 # tests/remote-driver, in both of vcsim's models:
 #  - vCenter (govmomi's RSA-1024 test certificate, any login accepted):
 #    a file uploaded over a VM's disk placeholder reads back identical

@@ -21,7 +21,7 @@
 #include "pending.h"
 #include "replace.h"
 
-/* Far from the bytes of qemu's lock protocol (file.c), which the
+/* Far from the bytes of qemu's lock protocol (file-local.c), which the
  * library takes on the same files while it writes the disk. */
 #define PENDING_LOCK 0x7ffffff0
 #define TAG ".vdl-tmp-"

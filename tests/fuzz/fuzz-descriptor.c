@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The text descriptor (lib/descriptor.c): parsing, and the edits the
+/* The text descriptor (lib/vmdk/descriptor.c): parsing, and the edits the
  * library makes to a descriptor it has parsed.
  *
  * The input is descriptor text.  Whatever parses must survive what the

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The vSphere client's handling of SOAP replies (lib/remote-soap.c,
+/* The vSphere client's handling of SOAP replies (lib/remote/remote-soap.c,
  * remote-session.c, remote-props.c, remote-vm.c, remote-datastore.c,
  * remote-xml.c): a whole session from connect to disconnect, with every
  * reply taken from the input.
  *
- * This file replaces the HTTPS layer (lib/remote-http.c): it defines
+ * This file replaces the HTTPS layer (lib/remote/remote-http.c): it defines
  * every vdl_http_* function, so the linker takes them from here and
  * never pulls remote-http.o out of the static library.  Each POST is
  * answered with the next part of the input (parts are separated by

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Grain-table extent files: the hosted sparse (KDMV), ESX COWD and
- * seSparse header parsers (lib/sparse-format.c), then the extent opened
- * as the library opens it (lib/extent-sparse.c, extent-sesparse.c):
+ * seSparse header parsers (lib/vmdk/sparse-format.c), then the extent opened
+ * as the library opens it (lib/vmdk/extent-grained.c, extent-sparse.c,
+ * grained.c, extent-sesparse.c):
  * grain directory, tables loaded on use, grain lookups and reads.
  *
  * The input is the extent file.  Headers that parse must survive being

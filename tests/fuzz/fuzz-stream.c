@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Stream-optimized extents (lib/extent-sparse.c, extent-stream.c):
+/* Stream-optimized extents (lib/vmdk/extent-stream.c, stream-append.c,
+ * stream-grain.c, grained.c):
  * finding the footer (read_footer, and find_last_footer's backwards
  * search after a cut-off append), reading compressed grains behind
  * their markers, and appending to the stream.

@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 /* A configuration file (for VixDiskLib_InitEx or vdl_config_load)
  * giving the grain-table cache a budget of two tables, so that any disk
  * of more than 64 MiB drops, writes back and reloads tables
- * (lib/table-cache.c) while a target reads and writes it.  Its path,
+ * (lib/vmdk/table-cache.c) while a target reads and writes it.  Its path,
  * valid while the process runs. */
 static inline const char *
 fuzz_tiny_cache_config (void)
@@ -149,7 +149,7 @@ fuzz_put_file (const char *name, const uint8_t *data, size_t size,
   }
 }
 
-/* For targets that drive one extent (lib/extent.h included first). */
+/* For targets that drive one extent (lib/vmdk/extent.h included first). */
 #ifdef VDL_EXTENT_H
 
 #define FUZZ_WINDOW 65536       /* sectors looked at, from each end */
