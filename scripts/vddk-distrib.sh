@@ -65,7 +65,8 @@ work=$(mktemp -d "$root/build/vixdisklib.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 tar -C "$srcdir" -cf - include common lib | tar -C "$work" -xf -
 rel=${work#"$root"}
-# The flags meson uses (meson.build, lib/meson.build), with the
+# The flags meson uses (meson.build, lib/meson.build: every folder of
+# lib/ is an include directory), with the
 # bundled libraries' headers; -Wl,--no-undefined so that a symbol the
 # bundled libraries lack fails here, not at dlopen.
 if ! chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C \
@@ -74,7 +75,8 @@ if ! chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C 
   cflags="-std=gnu11 -O2 -g -fPIC -pthread -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64
           -fno-strict-aliasing -fvisibility=hidden -Wall -Wextra -Werror
           -fstack-protector-strong -D_FORTIFY_SOURCE=2
-          -Iinclude -Icommon -Ilib -I$deps/include -I$deps/include/libxml2"
+          -Iinclude -Icommon -I$deps/include -I$deps/include/libxml2"
+  for d in lib/*/; do cflags="$cflags -I${d%/}"; done   # one folder a layer
   export cflags
   mkdir -p obj
   printf "%s\n" "$@" |

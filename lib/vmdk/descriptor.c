@@ -22,14 +22,14 @@ static const struct {
   const char *word;
   bool no_file, offset_always;
 } extent_words[] = {
-  [VDL_EXTENT_FLAT] = { "FLAT", .offset_always = true },
-  [VDL_EXTENT_SPARSE] = { "SPARSE" },
-  [VDL_EXTENT_ZERO] = { "ZERO", .no_file = true },
-  [VDL_EXTENT_VMFS] = { "VMFS" },
-  [VDL_EXTENT_VMFSSPARSE] = { "VMFSSPARSE" },
-  [VDL_EXTENT_SESPARSE] = { "SESPARSE" },
-  [VDL_EXTENT_VMFSRDM] = { "VMFSRDM" },
-  [VDL_EXTENT_VMFSRAW] = { "VMFSRAW" },
+  [VDL_EXTENT_FLAT] = { .word = "FLAT", .offset_always = true },
+  [VDL_EXTENT_SPARSE] = { .word = "SPARSE" },
+  [VDL_EXTENT_ZERO] = { .word = "ZERO", .no_file = true },
+  [VDL_EXTENT_VMFS] = { .word = "VMFS" },
+  [VDL_EXTENT_VMFSSPARSE] = { .word = "VMFSSPARSE" },
+  [VDL_EXTENT_SESPARSE] = { .word = "SESPARSE" },
+  [VDL_EXTENT_VMFSRDM] = { .word = "VMFSRDM" },
+  [VDL_EXTENT_VMFSRAW] = { .word = "VMFSRAW" },
 };
 
 const char *
