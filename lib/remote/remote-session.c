@@ -287,10 +287,14 @@ VixError
 vdl_remote_use_cookie (struct vdl_remote *r, const char *given)
 {
   char *text = cookie_header (given);
+  VixError err;
 
   if (!text)
     return vdl_oom ();
-  return cookie_replace (r, text);
+  pthread_mutex_lock (&r->lock);
+  err = cookie_replace (r, text);
+  pthread_mutex_unlock (&r->lock);
+  return err;
 }
 
 VixError
