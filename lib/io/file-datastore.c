@@ -19,16 +19,10 @@ remote_of (struct vdl_file *f)
   return container_of (f, struct remote_file, base)->remote;
 }
 
+/* Reads past the end fail in vdl_remote_file_pread, naming the host. */
 static VixError
 remote_pread (struct vdl_file *f, void *buf, size_t len, uint64_t offset)
 {
-  uint64_t size = vdl_remote_file_size (remote_of (f));
-
-  if (offset > size || len > size - offset)
-    return vdl_error (VIX_E_DISK_OUTOFRANGE,
-                      "%s is truncated: reading %zu bytes at offset %llu "
-                      "goes past the end of the file", f->path, len,
-                      (unsigned long long) offset);
   return vdl_remote_file_pread (remote_of (f), buf, len, offset);
 }
 
