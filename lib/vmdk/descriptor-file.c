@@ -67,12 +67,19 @@ VixError
 vdl_descfile_write_area (struct vdl_file *f, const char *text, uint64_t size,
                          uint64_t offset)
 {
-  char *area = calloc (1, size);
+  size_t len = strlen (text);
+  char *area;
   VixError err;
 
-  if (!area)
+  /* Callers say in their own words that a text does not fit; this
+   * only keeps the area's bounds. */
+  if (len > size)
+    return vdl_error (VIX_E_INVALID_ARG, "%s: a descriptor of %zu bytes "
+                      "does not fit in its area of %llu bytes", f->path, len,
+                      (unsigned long long) size);
+  if (!(area = calloc (1, size)))
     return vdl_oom ();
-  memcpy (area, text, strlen (text));
+  memcpy (area, text, len);
   err = vdl_file_pwrite (f, area, size, offset);
   free (area);
   return err;
