@@ -118,6 +118,34 @@ h.shutdown()' "$1" "$2" &
   return 1
 }
 
+# vmware_samples: one line per VMware-made sample in $SAMPLES, "IMAGE
+# SHA256 QEMU", where SHA256 is the disk's checksum as PROVENANCE.md
+# gives it (the only hard-coded expected data) and QEMU is 1 if qemu-img
+# can read the image too.  Fails if a checksum is not in PROVENANCE.md.
+vmware_samples ()
+{
+  local ten_mib=a3bcf05f07a1c06a3380eeca8571f0efb2b85afafa1e21662b8cad436d1f7727
+  local markers=92c0f8b4280377437056f57c51ef51a5f8aeb1462ac630ef0633febcbfc3db4e
+  local thick=8d43c795d24bce01b49f92744f934c1072210dcac170bb1c83a5aa56df46ab7d
+  local sum
+  for sum in $ten_mib $markers $thick; do
+    grep -qF "$sum" "$SAMPLES/PROVENANCE.md" || {
+      echo "vmware_samples: $sum is not in $SAMPLES/PROVENANCE.md" >&2
+      return 1
+    }
+  done
+  cat <<EOF
+monolithicSparse.vmdk            $ten_mib 1
+twoGbMaxExtentSparse.vmdk        $ten_mib 1
+monolithicFlat.vmdk              $ten_mib 1
+twoGbMaxExtentFlat.vmdk          $ten_mib 1
+streamOptimized.vmdk             $ten_mib 1
+streamOptimizedWithMarkers.vmdk  $markers 1
+vdiskmanager-t4-vmfs/4.vmdk      $ten_mib 0
+vmfs_thick.vmdk                  $thick 1
+EOF
+}
+
 # raw_sha256 FILE [FORMAT]: sha256 of the virtual disk as qemu-img decodes it.
 raw_sha256 ()
 {

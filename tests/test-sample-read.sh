@@ -12,25 +12,9 @@ set -x
 requires nbdcopy --version
 requires qemu-img --version
 
-# Checksums from PROVENANCE.md (the only hard-coded expected data).
-ten_mib=a3bcf05f07a1c06a3380eeca8571f0efb2b85afafa1e21662b8cad436d1f7727
-markers=92c0f8b4280377437056f57c51ef51a5f8aeb1462ac630ef0633febcbfc3db4e
-thick=8d43c795d24bce01b49f92744f934c1072210dcac170bb1c83a5aa56df46ab7d
-for sum in $ten_mib $markers $thick; do
-  grep -qF "$sum" "$SAMPLES/PROVENANCE.md"
-done
-
-# image  expected-sha256  qemu-can-read(1/0)
-samples=(
-  "monolithicSparse.vmdk            $ten_mib 1"
-  "twoGbMaxExtentSparse.vmdk        $ten_mib 1"
-  "monolithicFlat.vmdk              $ten_mib 1"
-  "twoGbMaxExtentFlat.vmdk          $ten_mib 1"
-  "streamOptimized.vmdk             $ten_mib 1"
-  "streamOptimizedWithMarkers.vmdk  $markers 1"
-  "vdiskmanager-t4-vmfs/4.vmdk      $ten_mib 0"
-  "vmfs_thick.vmdk                  $thick   1"
-)
+# image  expected-sha256  qemu-can-read(1/0), from PROVENANCE.md
+mapfile -t samples < <(vmware_samples)
+[ ${#samples[@]} -gt 0 ]
 
 # A private copy for the read-write runs (keeps relative extent names valid).
 cp -a "$SAMPLES" samples-rw
