@@ -15,11 +15,25 @@ each upward call (caller, callee, symbol) and each circle of files.
 
 import collections
 import os
+import re
 import subprocess
 import sys
 
-# Top to bottom, as in check-layers.sh.
-LAYERS = ["api", "ops", "chain", "vmdk", "io", "remote", "base"]
+
+def read_layers():
+    """The layers, top to bottom, from check-layers.sh's LAYERS=( ... ):
+    one list for both checks."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        "check-layers.sh")
+    text = open(path).read()
+    block = re.search(r"^LAYERS=\((.*?)^\)", text, re.M | re.S)
+    if not block:
+        sys.exit("check-calls.py: no LAYERS=( ... ) in %s" % path)
+    words = [line.split("#")[0].split() for line in block.group(1).splitlines()]
+    return [w[0] for w in words if w]
+
+
+LAYERS = read_layers()
 
 
 def objects(builddir):

@@ -13,7 +13,7 @@ set -euo pipefail
 # The layers, top to bottom, one folder of lib/ each: a file in
 # lib/LAYER/ belongs to LAYER, a file directly in lib/ to none (an
 # error).  A file may include the headers of its own layer and of the
-# layers below it.  (check-calls.py has the same list.)
+# layers below it.  check-calls.py reads this list too.
 LAYERS=(
   api      # the VixDiskLib_* entry points and their checks
   ops      # whole-disk operations: create, rebuild, pending
