@@ -140,6 +140,10 @@ make_handle (struct vdl_http_pool *p, struct vdl_http **out)
   curl_easy_setopt (c, CURLOPT_PROTOCOLS, (long) CURLPROTO_HTTPS);
 #endif
   curl_easy_setopt (c, CURLOPT_FOLLOWLOCATION, 0L);
+  /* Straight to the server, as VMware's library goes: not through the
+   * proxy that https_proxy or ALL_PROXY name (containers of CDI and
+   * Forklift get the cluster's proxy for internet downloads). */
+  curl_easy_setopt (c, CURLOPT_PROXY, "");
   /* One request per connection at a time, as the pool assumes. */
   curl_easy_setopt (c, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_1_1);
   /* VDDK's NFC time-outs from the InitEx configuration file, if set. */
