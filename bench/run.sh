@@ -23,7 +23,8 @@
 #           same file from the same server
 #   wan     a 512 MiB flat disk through a modelled WAN (tests/wan-proxy.py:
 #           50 MB/s and 2 ms each way per connection) and on loopback:
-#           full copy vs one curl, QD1 random 4 KiB reads vs curl ranges
+#           full copy vs one curl, QD1 random 4 KiB reads vs curl ranges;
+#           on loopback also both vs nbdkit's curl plugin serving the file
 #
 # Images: the data disk (BENCH_SIZE, default 1 GiB) is 3/8 base64 text,
 # 3/8 random bytes and 1/4 hole, with a 1 MiB hole every 8 MiB of data:
@@ -524,6 +525,7 @@ for i in range(n):
       runs "${o[*]}" "${p[*]}"
       row "REMOTE loopback flat $wsize, CPU seconds: nbdkit process vs curl" \
         "$(median "${o[@]}")" "$(median "${p[@]}")" s 0 info
+      remote_vs_curl_plugin "$url" "$wbytes" "$ops" "$wsize"
     fi
     if [ $where = WAN ]; then
       # What 4 connections can carry here at best: 4 curls of a quarter
@@ -568,6 +570,36 @@ for i in range(n):
   row "REMOTE WAN 20 ms each way, random 4K read QD1 vs curl ranges" \
     "$(median "${o[@]}")" "$(median "${p[@]}")" IOPS 1 "ratio>=0.8"
   unserve "$rpid"
+}
+# remote_vs_curl_plugin URL BYTES OPS LABEL: the same copy and QD1 reads through
+# nbdkit's curl plugin serving the -flat file: the open-source way to
+# read a datastore file over NBD today (virt-v2v's), with nbdkit, the NBD
+# hop and nbdcopy or fio costing the same on both sides, so that the
+# ratio is the library against libcurl used plainly.  Needs the running
+# vddk server (uri rem).
+remote_vs_curl_plugin ()
+{
+  local url=$1 bytes=$2 ops=$3 label=$4 cpid i
+  nbdkit curl --version >/dev/null 2>&1 || {
+    echo "bench: nbdkit's curl plugin is missing: no rows against it" >&2; return 0; }
+  serve cur nbdkit -f -r -U "$work/cur.sock" curl "$url" sslverify=false || return 0
+  cpid=$SERVER_PID
+  o=() p=()
+  nbdcopy "$(uri cur)" null: >>"$log" 2>&1         # warm up
+  for (( i=0; i<runs; i++ )); do
+    pair $i secs nbdcopy "$(uri rem)" null: -- secs nbdcopy "$(uri cur)" null:
+  done
+  runs "${o[*]}" "${p[*]}"
+  row "REMOTE loopback flat $label, nbdkit vddk vs nbdkit curl plugin (nbdcopy)" \
+    "$(median "${o[@]}")" "$(median "${p[@]}")" s 0 "ratio>=1"
+  o=() p=()
+  for (( i=0; i<runs; i++ )); do
+    pair $i fio_wan "$(uri rem)" "$bytes" "$ops" -- fio_wan "$(uri cur)" "$bytes" "$ops"
+  done
+  runs "${o[*]}" "${p[*]}"
+  row "REMOTE loopback random 4K read QD1 (fio), nbdkit vddk vs nbdkit curl plugin" \
+    "$(median "${o[@]}")" "$(median "${p[@]}")" IOPS 1 "ratio>=0.8"
+  unserve "$cpid"
 }
 # curl_parallel N URL BYTES: N curls of a range of BYTES/N each, at once.
 curl_parallel ()
