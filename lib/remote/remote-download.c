@@ -77,7 +77,7 @@ request (struct vdl_remote_file *f, void *buf, size_t len, uint64_t offset,
     rq.buf = buf ? (char *) buf + done : NULL;
     rq.len = len - done;
     rq.offset = offset + done;
-    if ((err = vdl_http_get (r->pool, &h)) != VIX_OK) {
+    if ((err = vdl_http_get (r->pool, false, &h)) != VIX_OK) {
       vdl_remote_cookie_free (r, cookie);
       return err;
     }

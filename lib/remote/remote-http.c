@@ -172,7 +172,7 @@ make_handle (struct vdl_http_pool *p, struct vdl_http **out)
 }
 
 VixError
-vdl_http_get (struct vdl_http_pool *p, struct vdl_http **out)
+vdl_http_get (struct vdl_http_pool *p, bool fresh, struct vdl_http **out)
 {
   struct vdl_http *h = NULL;
   bool make = false;
@@ -181,7 +181,9 @@ vdl_http_get (struct vdl_http_pool *p, struct vdl_http **out)
   pthread_mutex_lock (&p->lock);
   while (p->nidle == 0 && p->made == p->max)
     pthread_cond_wait (&p->cond, &p->lock);
-  if (p->nidle > 0)
+  /* A fresh connection is a new handle while the pool has room, so that
+   * the idle ones keep their connections for the requests after it. */
+  if (p->nidle > 0 && !(fresh && p->made < p->max))
     h = p->idle[--p->nidle];
   else {
     p->made++;

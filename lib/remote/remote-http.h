@@ -78,8 +78,11 @@ void vdl_http_pool_free (struct vdl_http_pool *p);
 unsigned vdl_http_pool_size (const struct vdl_http_pool *p);
 
 /* Take a connection (waiting while all are busy) and give it back.
- * Fails only if a new handle cannot be made. */
-VixError vdl_http_get (struct vdl_http_pool *p, struct vdl_http **out);
+ * fresh: the request will open a connection of its own (a secret one),
+ * so take a new handle rather than end an idle one's connection.  Fails
+ * only if a new handle cannot be made. */
+VixError vdl_http_get (struct vdl_http_pool *p, bool fresh,
+                       struct vdl_http **out);
 void vdl_http_put (struct vdl_http_pool *p, struct vdl_http *h);
 
 /* One request, no retries.  Free the response with

@@ -10,8 +10,11 @@
  * all the files of a session together).
  *
  * The file is cut into aligned chunks.  A read is sequential if it
- * starts where the previous one ended or in the chunk right after one in
- * memory: its chunk is queued.  A read served from a chunk queues the
+ * continues a run of reads that each started where the one before ended,
+ * once the run is long enough (RUN_READS reads or RUN_BYTES: a copy, not
+ * the header, descriptor and tables an open reads one after the other),
+ * or if it starts in the chunk right after one in memory: its chunk is
+ * queued.  A read served from a chunk queues the
  * `connections` chunks after it, so that every connection has a
  * transfer while the reader consumes (and a reader that stops after one
  * read, e.g. a random read that happened to look sequential, costs one
@@ -46,6 +49,14 @@
 #define BUDGET ((uint64_t) 64 << 20)
 
 enum chunk_state { EMPTY, QUEUED, LOADING, READY };
+
+/* No read yet: a first read is not sequential, even at offset 0, so that
+ * reading a descriptor or a sparse header costs one GET of its own bytes
+ * on the calling thread, not a chunk and a fetcher's connection. */
+#define NO_READ UINT64_MAX
+/* How long a run of contiguous reads starts reading ahead. */
+#define RUN_READS 8
+#define RUN_BYTES ((uint64_t) 256 << 10)
 
 /* A reader waiting for a chunk's bytes up to need (filled >= need), or
  * for the end of its transfer. */
@@ -83,7 +94,10 @@ struct vdl_readahead {
   pthread_t *threads;
   unsigned nthreads, idle, queued;
   bool stop;                    /* also read atomically by transfers */
-  uint64_t last_end;            /* where the latest read ended */
+  uint64_t last_end;            /* where the latest read ended; NO_READ
+                                 * before the first */
+  unsigned run_reads;           /* the run of contiguous reads ending */
+  uint64_t run_bytes;           /* at last_end: how many, how long */
   unsigned long tick;
 };
 
@@ -200,6 +214,7 @@ vdl_readahead_new (vdl_fetch_fn *fetch, void *source, uint64_t size,
   ra->size = size;
   ra->files = files;
   ra->connections = connections ? connections : 1;
+  ra->last_end = NO_READ;
   ra->nslots = ra->connections + 2;
   ra->slots = calloc (ra->nslots, sizeof *ra->slots);
   ra->threads = calloc (ra->connections, sizeof *ra->threads);
@@ -277,15 +292,30 @@ containing (struct vdl_readahead *ra, uint64_t offset)
   return NULL;
 }
 
-/* Whether a read at offset continues an earlier one. */
+/* Whether a read of len bytes at offset makes a run of contiguous reads
+ * long enough to read ahead of; counts it in the run. */
 static bool
-sequential (struct vdl_readahead *ra, uint64_t offset)
+long_run (struct vdl_readahead *ra, uint64_t offset, size_t len)
+{
+  if (offset == ra->last_end) {
+    ra->run_reads++;
+    ra->run_bytes += len;
+  }
+  else {
+    ra->run_reads = 1;
+    ra->run_bytes = len;
+  }
+  return ra->run_reads > 1 &&
+    (ra->run_reads >= RUN_READS || ra->run_bytes >= RUN_BYTES);
+}
+
+/* Whether offset is in the chunk right after one in memory. */
+static bool
+after_chunk (struct vdl_readahead *ra, uint64_t offset)
 {
   uint64_t start;
   unsigned i;
 
-  if (offset == ra->last_end)
-    return true;
   start = chunk_start (ra, offset);
   for (i = 0; i < ra->nslots; i++)
     if (ra->slots[i].state != EMPTY &&
@@ -374,13 +404,14 @@ vdl_readahead_read (struct vdl_readahead *ra, void *buf, size_t len,
   struct chunk *c;
   size_t n, need;
   uint64_t base;
-  bool queued_now;
+  bool queued_now, streaming;
 
   pthread_mutex_lock (&ra->lock);
+  streaming = long_run (ra, offset, len);
   while (len > 0) {
     queued_now = false;
     c = containing (ra, offset);
-    if (!c && sequential (ra, offset)) {
+    if (!c && (streaming || after_chunk (ra, offset))) {
       base = chunk_start (ra, offset);
       c = claim (ra, base, base,
                  base + (uint64_t) chunk_size (ra) * (ra->connections + 1));
@@ -418,6 +449,7 @@ vdl_readahead_read (struct vdl_readahead *ra, void *buf, size_t len,
     offset += n;
     len -= n;
     ra->last_end = offset;
+    streaming = true;           /* the rest continues this chunk */
   }
   if (len == 0) {
     pthread_mutex_unlock (&ra->lock);

@@ -150,7 +150,7 @@ call (struct vdl_remote *r, const char *cookie, const char *method,
 
   /* The method name only: bodies may hold a password. */
   vdl_debug ("VixDiskLib: %s: SOAP %s", r->host, method);
-  err = vdl_http_get (r->pool, &h);
+  err = vdl_http_get (r->pool, secret, &h);
   if (err == VIX_OK) {
     /* Every call we make may be repeated: a dropped connection is
      * replaced as for reads, and a busy server asked again later. */

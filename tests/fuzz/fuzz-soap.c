@@ -62,8 +62,9 @@ vdl_http_pool_free (struct vdl_http_pool *p)
 }
 
 VixError
-vdl_http_get (struct vdl_http_pool *p, struct vdl_http **out)
+vdl_http_get (struct vdl_http_pool *p, bool fresh, struct vdl_http **out)
 {
+  (void) fresh;
   *out = calloc (1, sizeof **out);
   if (!*out)
     return vdl_error (VIX_E_OUT_OF_MEMORY, "out of memory");
