@@ -339,6 +339,49 @@ vcsim_vm_disks ()
   vcsim_fixture disks "$@"
 }
 
+# vcsim_put_flat RAW SIZE "[ds] dir/NAME.vmdk": write SIZE random bytes
+# to RAW, convert them with qemu-img to a monolithicFlat NAME.vmdk (and
+# its extent NAME-flat.vmdk) in the current directory, put both files in
+# dir/ on the datastore and attach NAME.vmdk to VCSIM_VM with capacity
+# SIZE.  RAW and the two local VMDK files stay, to compare reads with.
+vcsim_put_flat ()
+{
+  local raw=$1 size=$2 dst=$3 name
+  name=$(basename "$dst" .vmdk)
+  head -c "$size" /dev/urandom > "$raw"
+  qemu-img convert -f raw -O vmdk -o subformat=monolithicFlat "$raw" "$name.vmdk" ||
+    return 1
+  vcsim_put "$name.vmdk" "$dst" || return 1
+  vcsim_put "$name-flat.vmdk" "${dst%.vmdk}-flat.vmdk" || return 1
+  vcsim_attach_disk "$VCSIM_VM" "$dst" "$size"
+}
+
+# vcsim_nbdkit [--timeout SECS] [NBDKIT-OPTIONS...] "[ds] dir/f.vmdk" [ARGS...]:
+# nbdkit -U - with the plugin serving that disk of the current simulator,
+# with the usual connection parameters: user=$VCSIM_USER, password=+pw
+# (the file pw, written here with $VCSIM_PASSWORD), server=$VCSIM_HOST,
+# port=$VCSIM_PORT, thumbprint=$VCSIM_THUMBPRINT, vm=moref=$VCSIM_VM.
+# Leading words starting with "-" are nbdkit's options (one word each:
+# -fv, --filter=retry) and go before the plugin; ARGS (more parameters,
+# then --run COMMAND) go after the disk.  --timeout (ours, not nbdkit's)
+# kills it after SECS.  To go through a proxy or to another VM, set the
+# variable for the one call: VCSIM_PORT=$CUT_PROXY_PORT vcsim_nbdkit ...
+vcsim_nbdkit ()
+{
+  local opts=() wrap=()
+  while [[ $1 == -* ]]; do
+    if [ "$1" = --timeout ]; then
+      wrap=(timeout "$2"); shift 2
+    else
+      opts+=("$1"); shift
+    fi
+  done
+  printf %s "$VCSIM_PASSWORD" > pw
+  "${wrap[@]}" nbdkit -U - "${opts[@]}" "$VDDK_PLUGIN" user="$VCSIM_USER" \
+    password=+pw server="$VCSIM_HOST" port="$VCSIM_PORT" \
+    thumbprint="$VCSIM_THUMBPRINT" vm=moref="$VCSIM_VM" "$@"
+}
+
 # _start_proxy NAME SCRIPT [OPTIONS...]: start a proxy script of ours
 # (its first three arguments are a file for its port, the host and the
 # port it forwards to) in front of the current simulator, wait for its

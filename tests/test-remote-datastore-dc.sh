@@ -55,10 +55,8 @@ serve () # FILE [PARAMS...]
   local f=$1
   shift
   rm -f out.raw
-  nbdkit -U - "$VDDK_PLUGIN" user="$VCSIM_USER" password=+pw \
-    server="$VCSIM_HOST" port="$VCSIM_PORT" thumbprint="$VCSIM_THUMBPRINT" \
-    vm=moref="$vm" "$f" "$@" --run 'nbdcopy "$uri" out.raw' 2> serve.err ||
-    { cat serve.err; return 1; }
+  VCSIM_VM=$vm vcsim_nbdkit "$f" "$@" --run 'nbdcopy "$uri" out.raw' \
+    2> serve.err || { cat serve.err; return 1; }
 }
 
 # check VM-NAME OTHER-DC-VM-NAME: the VM's disks read as its own files.
@@ -67,7 +65,6 @@ check ()
   local d
   vm=$(vcsim_fixture vms | awk -v n="$1" '$2 == n { print $1 }')
   [ -n "$vm" ]
-  printf %s "$VCSIM_PASSWORD" > pw
   for d in LocalDS_0 LocalDS_1; do
     put good "$(vcsim_fixture dsdir $d "$vm")"
     if [ -n "$2" ]; then

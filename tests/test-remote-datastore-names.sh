@@ -55,9 +55,7 @@ status ()
 serve ()
 {
   rm -f out.raw
-  nbdkit -U - "$VDDK_PLUGIN" user="$VCSIM_USER" password=+pw \
-    server="$VCSIM_HOST" port="$VCSIM_PORT" thumbprint="$VCSIM_THUMBPRINT" \
-    vm=moref="$VCSIM_VM" "$1" --run 'nbdcopy "$uri" out.raw' 2> serve.err ||
+  vcsim_nbdkit "$1" --run 'nbdcopy "$uri" out.raw' 2> serve.err ||
     { cat serve.err; return 1; }
 }
 
@@ -65,7 +63,6 @@ serve ()
 check ()
 {
   local dc_path=$1 ds=$VCSIM_DS once twice f
-  printf %s "$VCSIM_PASSWORD" > pw
   # The inventory stores '/', '\' and '%' escaped, the rest as it is.
   [ "$ds" = 'R&D store+1 %25%2fé' ]
   for f in base.vmdk flat.vmdk flat-flat.vmdk child.vmdk; do

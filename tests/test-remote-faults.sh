@@ -20,34 +20,13 @@ vcsim_build
 
 M=$((1 << 20))
 size=$((32 * M))
-head -c $size /dev/urandom > in.raw
-qemu-img convert -f raw -O vmdk -o subformat=monolithicFlat in.raw flat.vmdk
 start_vcsim
-ds="[$VCSIM_DS]"
-vcsim_put flat.vmdk "$ds faults/flat.vmdk"
-vcsim_put flat-flat.vmdk "$ds faults/flat-flat.vmdk"
-vcsim_attach_disk "$VCSIM_VM" "$ds faults/flat.vmdk" $size
-printf %s "$VCSIM_PASSWORD" > pw
-
-# through PORT [NBDKIT-OPTIONS...] [KEY=VALUE...] -- COMMAND: serve the
-# disk via a port (options go before the plugin, filter parameters after).
-through ()
-{
-  local port=$1 opts=() params=()
-  shift
-  while [ "$1" != -- ]; do
-    if [[ $1 == -* ]]; then opts+=("$1"); else params+=("$1"); fi
-    shift
-  done
-  shift
-  nbdkit -U - "${opts[@]}" "$VDDK_PLUGIN" user="$VCSIM_USER" password=+pw \
-    server="$VCSIM_HOST" port="$port" thumbprint="$VCSIM_THUMBPRINT" \
-    vm=moref="$VCSIM_VM" "$ds faults/flat.vmdk" "${params[@]}" --run "$*"
-}
+disk="[$VCSIM_DS] faults/flat.vmdk"
+vcsim_put_flat in.raw $size "$disk"
 
 # 1. Two cuts, each 3 MB into a transfer: the library resumes.
 start_cut_proxy --cut-after 3000000 --cuts 2
-through "$CUT_PROXY_PORT" -- 'nbdcopy "$uri" out.raw' 2> cut.err
+VCSIM_PORT=$CUT_PROXY_PORT vcsim_nbdkit "$disk" --run 'nbdcopy "$uri" out.raw' 2> cut.err
 cat cut.err "$CUT_PROXY_LOG"
 cmp out.raw in.raw
 [ "$(grep -c "cut after" "$CUT_PROXY_LOG")" = 2 ]
@@ -59,7 +38,7 @@ printf '%s\n' '# short time-outs for the test' \
   'vixDiskLib.nfc.ReadTimeoutMs = 5000' \
   'vixDiskLib.nfc.AcceptTimeoutMs = 5000' > timeouts.conf
 SECONDS=0
-through "$VCSIM_PORT" config="$PWD/timeouts.conf" -- 'nbdsh -u "$uri" -c "
+vcsim_nbdkit "$disk" config="$PWD/timeouts.conf" --run 'nbdsh -u "$uri" -c "
 import os, signal
 pid = int(open(\"$VCSIM_DIR/pid\").read())
 assert h.pread(65536, 0) == open(\"in.raw\", \"rb\").read(65536)
@@ -87,11 +66,13 @@ grep -E "$VCSIM_HOST.*faults/flat-flat.vmdk|faults/flat-flat.vmdk.*$VCSIM_HOST" 
 # what a reader does when the read-ahead chunk it waited for failed,
 # runs out of retries)
 start_cut_proxy --cut-after 50000 --cuts 50
-refute through "$CUT_PROXY_PORT" -- 'nbdcopy "$uri" many.raw' 2> many.err
+VCSIM_PORT=$CUT_PROXY_PORT refute vcsim_nbdkit "$disk" \
+  --run 'nbdcopy "$uri" many.raw' 2> many.err
 cat many.err
 grep -E "faults/flat-flat.vmdk" many.err
 # ...and nbdkit's retry filter gets through once the cuts stop.
 start_cut_proxy --cut-after 200000 --cuts 12
-through "$CUT_PROXY_PORT" --filter=retry retries=20 retry-delay=1 -- \
-  'nbdcopy "$uri" retried.raw' 2> retry.err || { cat retry.err; exit 1; }
+VCSIM_PORT=$CUT_PROXY_PORT vcsim_nbdkit --filter=retry "$disk" retries=20 \
+  retry-delay=1 --run 'nbdcopy "$uri" retried.raw' 2> retry.err ||
+  { cat retry.err; exit 1; }
 cmp retried.raw in.raw

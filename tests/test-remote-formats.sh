@@ -57,9 +57,7 @@ serve ()
   local img=$1
   shift
   rm -f out.raw
-  nbdkit -U - "$VDDK_PLUGIN" user="$VCSIM_USER" password=+pw server="$VCSIM_HOST" \
-    port="$VCSIM_PORT" thumbprint="$VCSIM_THUMBPRINT" vm=moref="$VCSIM_VM" \
-    "$img" "$@" --run 'nbdcopy "$uri" out.raw' 2> serve.err ||
+  vcsim_nbdkit "$img" "$@" --run 'nbdcopy "$uri" out.raw' 2> serve.err ||
     { cat serve.err; return 1; }
   cat serve.err
 }
@@ -67,7 +65,6 @@ serve ()
 check_models ()
 {
   local ds="[$VCSIM_DS]" f
-  printf %s "$VCSIM_PASSWORD" > pw
   for f in sparse.vmdk flat.vmdk flat-flat.vmdk split.vmdk split-s001.vmdk \
            stream.vmdk ours.vmdk child.vmdk vmfs_thick.vmdk \
            vmfs_thick-flat.vmdk se.vmdk se-sesparse.vmdk; do
@@ -96,10 +93,8 @@ check_models ()
   same_raw out.raw single.raw
 
   # The map of a remote sparse disk equals the local one.
-  m1=$(nbdkit -U - "$VDDK_PLUGIN" user="$VCSIM_USER" password=+pw server="$VCSIM_HOST" \
-         port="$VCSIM_PORT" thumbprint="$VCSIM_THUMBPRINT" \
-         vm=moref="$VCSIM_VM" "$ds remote/sparse.vmdk" \
-         --run 'nbdinfo --map --json "$uri"' | /usr/bin/python3 -c '
+  m1=$(vcsim_nbdkit "$ds remote/sparse.vmdk" --run 'nbdinfo --map --json "$uri"' |
+       /usr/bin/python3 -c '
 import json, sys
 print([(e["offset"], e["length"], e["type"]) for e in json.load(sys.stdin)])')
   m2=$(nbdkit -r -U - "$VDDK_PLUGIN" "$PWD/sparse.vmdk" --run 'nbdinfo --map --json "$uri"' |
@@ -109,9 +104,7 @@ print([(e["offset"], e["length"], e["type"]) for e in json.load(sys.stdin)])')
   [ "$m1" = "$m2" ]
 
   # The export is read-only: writes are refused, the disk is unchanged.
-  nbdkit -U - "$VDDK_PLUGIN" user="$VCSIM_USER" password=+pw server="$VCSIM_HOST" \
-    port="$VCSIM_PORT" thumbprint="$VCSIM_THUMBPRINT" vm=moref="$VCSIM_VM" \
-    "$ds remote/sparse.vmdk" --run 'nbdinfo "$uri" | grep "is_read_only: true" &&
+  vcsim_nbdkit "$ds remote/sparse.vmdk" --run 'nbdinfo "$uri" | grep "is_read_only: true" &&
       nbdsh -u "$uri" -c "
 try:
     h.pwrite(b\"x\" * 512, 0)

@@ -20,8 +20,6 @@ vcsim_requires
 vcsim_build
 
 size=$((4 << 20))
-head -c $size /dev/urandom > in.raw
-qemu-img convert -f raw -O vmdk -o subformat=monolithicFlat in.raw flat.vmdk
 qemu-img create -q -f vmdk delta.vmdk 4M
 
 # copy OUT [PARAMS...]
@@ -29,10 +27,7 @@ copy ()
 {
   local out=$1
   shift
-  nbdkit -fv -U - "$VDDK_PLUGIN" user="$VCSIM_USER" password=+pw \
-    server="$VCSIM_HOST" port="$VCSIM_PORT" thumbprint="$VCSIM_THUMBPRINT" \
-    vm=moref="$VCSIM_VM" "$ds lock/flat.vmdk" "$@" \
-    --run "nbdcopy \"\$uri\" $out"
+  vcsim_nbdkit -fv "$ds lock/flat.vmdk" "$@" --run "nbdcopy \"\$uri\" $out"
 }
 
 for model in vcenter esx; do
@@ -42,10 +37,7 @@ for model in vcenter esx; do
     start_vcsim -- -lock-running
   fi
   ds="[$VCSIM_DS]"
-  vcsim_put flat.vmdk "$ds lock/flat.vmdk"
-  vcsim_put flat-flat.vmdk "$ds lock/flat-flat.vmdk"
-  vcsim_attach_disk "$VCSIM_VM" "$ds lock/flat.vmdk" $size
-  printf %s "$VCSIM_PASSWORD" > pw
+  vcsim_put_flat in.raw $size "$ds lock/flat.vmdk"
   vcsim_fixture power "$VCSIM_VM" on
 
   # a) Running, no snapshot.

@@ -19,8 +19,6 @@ vcsim_requires
 vcsim_build
 
 size=$((4 << 20))
-head -c $size /dev/urandom > in.raw
-qemu-img convert -f raw -O vmdk -o subformat=monolithicFlat in.raw flat.vmdk
 
 for model in vcenter esx; do
   if [ $model = esx ]; then
@@ -29,17 +27,12 @@ for model in vcenter esx; do
     start_vcsim -- -page-size 1
   fi
   ds="[$VCSIM_DS]"
-  vcsim_put flat.vmdk "$ds paging/flat.vmdk"
-  vcsim_put flat-flat.vmdk "$ds paging/flat-flat.vmdk"
-  vcsim_attach_disk "$VCSIM_VM" "$ds paging/flat.vmdk" $size
+  vcsim_put_flat in.raw $size "$ds paging/flat.vmdk"
   vcsim_fixture power "$VCSIM_VM" on
-  printf %s "$VCSIM_PASSWORD" > pw
   lines=$(wc -l < "$VCSIM_DIR/log")
 
-  nbdkit -fv -U - "$VDDK_PLUGIN" user="$VCSIM_USER" password=+pw \
-    server="$VCSIM_HOST" port="$VCSIM_PORT" thumbprint="$VCSIM_THUMBPRINT" \
-    vm=moref="$VCSIM_VM" "$ds paging/flat.vmdk" \
-    --run 'nbdcopy "$uri" out.raw' 2> $model.err || { cat $model.err; exit 1; }
+  vcsim_nbdkit -fv "$ds paging/flat.vmdk" --run 'nbdcopy "$uri" out.raw' \
+    2> $model.err || { cat $model.err; exit 1; }
   cmp out.raw in.raw
   grep "warning: VM $VCSIM_VM .* is powered on" $model.err
   # The library's calls were paged, and it asked for the rest.

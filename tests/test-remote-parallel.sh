@@ -27,8 +27,6 @@ vcsim_build
 
 M=$((1 << 20))
 size=$((48 * M))
-head -c $size /dev/urandom > flat.raw
-qemu-img convert -f raw -O vmdk -o subformat=monolithicFlat flat.raw flat.vmdk
 # sparse: data with holes between
 make_pattern sparse.raw $size
 for (( off = 4 * M; off < size; off += 12 * M )); do
@@ -37,22 +35,21 @@ done
 qemu-img convert -f raw -O vmdk sparse.raw sparse.vmdk
 start_vcsim
 ds="[$VCSIM_DS]"
-for f in flat.vmdk flat-flat.vmdk sparse.vmdk; do vcsim_put "$f" "$ds par/$f"; done
-vcsim_attach_disk "$VCSIM_VM" "$ds par/flat.vmdk" $size
+vcsim_put_flat flat.raw $size "$ds par/flat.vmdk"
+vcsim_put sparse.vmdk "$ds par/sparse.vmdk"
 vcsim_attach_disk "$VCSIM_VM" "$ds par/sparse.vmdk" $size
-printf %s "$VCSIM_PASSWORD" > pw
 printf '%s\n' 'vixDiskLib.https.MaxConnections = 2' > two.conf
 
-# copy PORT DISK [PARAMS...] -- COMMAND
+# copy PORT DISK [PARAMS...] -- COMMAND: par/DISK.vmdk through PORT (a
+# proxy's), at most 300 s.
 copy ()
 {
   local port=$1 disk=$2 params=()
   shift 2
   while [ "$1" != -- ]; do params+=("$1"); shift; done
   shift
-  timeout 300 nbdkit -U - "$VDDK_PLUGIN" user="$VCSIM_USER" password=+pw \
-    server="$VCSIM_HOST" port="$port" thumbprint="$VCSIM_THUMBPRINT" \
-    vm=moref="$VCSIM_VM" "$ds par/$disk.vmdk" "${params[@]}" --run "$*"
+  VCSIM_PORT=$port vcsim_nbdkit --timeout 300 "$ds par/$disk.vmdk" \
+    "${params[@]}" --run "$*"
 }
 
 # 1. The default: 4 connections at once, and the bytes right.  20 MB/s

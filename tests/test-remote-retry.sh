@@ -18,8 +18,6 @@ vcsim_requires
 vcsim_build
 
 size=$((8 << 20))
-head -c $size /dev/urandom > in.raw
-qemu-img convert -f raw -O vmdk -o subformat=monolithicFlat in.raw flat.vmdk
 printf '%s\n' 'vixDiskLib.nfc.RequestTimeoutMs = 4000' > short.conf
 
 # copy OUT [PARAMS...]: copy the disk with nbdcopy through the plugin.
@@ -27,10 +25,7 @@ copy ()
 {
   local out=$1
   shift
-  nbdkit -fv -U - "$VDDK_PLUGIN" user="$VCSIM_USER" password=+pw \
-    server="$VCSIM_HOST" port="$VCSIM_PORT" thumbprint="$VCSIM_THUMBPRINT" \
-    vm=moref="$VCSIM_VM" "$ds busy/flat.vmdk" "$@" \
-    --run "nbdcopy \"\$uri\" $out"
+  vcsim_nbdkit -fv "$ds busy/flat.vmdk" "$@" --run "nbdcopy \"\$uri\" $out"
 }
 
 # injected KIND: how many injections of KIND the bed logged.
@@ -48,10 +43,7 @@ for model in vcenter esx; do
     start_vcsim -- -faults "$faults"
   fi
   ds="[$VCSIM_DS]"
-  vcsim_put flat.vmdk "$ds busy/flat.vmdk"
-  vcsim_put flat-flat.vmdk "$ds busy/flat-flat.vmdk"
-  vcsim_attach_disk "$VCSIM_VM" "$ds busy/flat.vmdk" $size
-  printf %s "$VCSIM_PASSWORD" > pw
+  vcsim_put_flat in.raw $size "$ds busy/flat.vmdk"
 
   # 1. SOAP calls (the first ones: RetrieveServiceContent, Login) busy.
   printf '%s\n' '503 2 /sdk' '504 1 /sdk' > "$faults"

@@ -26,8 +26,6 @@ vcsim_build
 
 M=$((1 << 20))
 size=$((32 * M))
-head -c $size /dev/urandom > in.raw
-qemu-img convert -f raw -O vmdk -o subformat=monolithicFlat in.raw flat.vmdk
 printf '%s\n' 'vixDiskLib.https.KeepAliveMs = 600000' > nokeep.conf
 printf '%s\n' 'vixDiskLib.https.KeepAliveMs = 1000' > keep.conf
 
@@ -60,9 +58,7 @@ for model in vcenter esx; do
     start_vcsim -- -folder-auth -session-idle 4s -record-headers "$headers"
   fi
   ds="[$VCSIM_DS]"
-  vcsim_put flat.vmdk "$ds sess/flat.vmdk"
-  vcsim_put flat-flat.vmdk "$ds sess/flat-flat.vmdk"
-  vcsim_attach_disk "$VCSIM_VM" "$ds sess/flat.vmdk" $size
+  vcsim_put_flat in.raw $size "$ds sess/flat.vmdk"
 
   # /folder without a session cookie: 401, as on real servers.
   code=$(curl -sk -o /dev/null -w '%{http_code}' "$(vcsim_folder_url "$ds sess/flat.vmdk")")

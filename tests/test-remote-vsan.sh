@@ -19,14 +19,11 @@ vcsim_requires
 vcsim_build
 
 size=$((4 << 20))
-qemu-img create -q -f vmdk -o subformat=monolithicFlat flat.vmdk 4M
 
 # info NAME: nbdinfo --size of the disk NAME of the default VM.
 info ()
 {
-  nbdkit -fv -U - "$VDDK_PLUGIN" user="$VCSIM_USER" password=+pw \
-    server="$VCSIM_HOST" port="$VCSIM_PORT" thumbprint="$VCSIM_THUMBPRINT" \
-    vm=moref="$VCSIM_VM" "$1" --run 'nbdinfo --size "$uri"'
+  vcsim_nbdkit -fv "$1" --run 'nbdinfo --size "$uri"'
 }
 
 # object_descriptor SCHEME: a descriptor as vSAN or vVol writes it.
@@ -59,10 +56,7 @@ for model in vsan vvol; do
     kind=vVol
   fi
   ds="[$VCSIM_DS]"
-  vcsim_put flat.vmdk "$ds obj/flat.vmdk"
-  vcsim_put flat-flat.vmdk "$ds obj/flat-flat.vmdk"
-  vcsim_attach_disk "$VCSIM_VM" "$ds obj/flat.vmdk" $size
-  printf %s "$VCSIM_PASSWORD" > pw
+  vcsim_put_flat flat.raw $size "$ds obj/flat.vmdk"
   # The files are there: only the datastore's type says they are not
   # what the VM really uses.
   [ "$(curl -sk -o /dev/null -w '%{http_code}' -I "$(vcsim_folder_url "$ds obj/flat-flat.vmdk")")" = 200 ]
@@ -76,7 +70,6 @@ done
 # Object extents in a descriptor on an ordinary datastore.
 start_vcsim
 ds="[$VCSIM_DS]"
-printf %s "$VCSIM_PASSWORD" > pw
 for scheme in vsan vvol; do
   object_descriptor $scheme > $scheme.vmdk
   vcsim_put $scheme.vmdk "$ds obj/$scheme.vmdk"
