@@ -33,10 +33,8 @@ check_open ()
 {
   local model=$1 name=$2 opened bytes i
   start_wan_proxy --rate 0 --delay 0
-  nbdkit -fv -U - "$VDDK_PLUGIN" user="$VCSIM_USER" password=+pw \
-    server="$VCSIM_HOST" port="$WAN_PROXY_PORT" \
-    thumbprint="$VCSIM_THUMBPRINT" vm=moref="$VCSIM_VM" \
-    "$ds conn/$name.vmdk" --run 'nbdinfo --size "$uri"' > size.out
+  VCSIM_PORT=$WAN_PROXY_PORT vcsim_nbdkit -fv "$ds conn/$name.vmdk" \
+    --run 'nbdinfo --size "$uri"' > size.out
   [ "$(cat size.out)" -eq $size ]
   # nbdkit has gone, so every connection ends: wait for the proxy to log it
   for (( i=0; i<100; i++ )); do
@@ -60,7 +58,6 @@ check_open ()
 
 for model in vcenter esx; do
   if [ $model = esx ]; then start_vcsim --esx; else start_vcsim; fi
-  printf %s "$VCSIM_PASSWORD" > pw
   ds="[$VCSIM_DS]"
   vcsim_put flat.vmdk "$ds conn/flat.vmdk"
   vcsim_put flat-flat.vmdk "$ds conn/flat-flat.vmdk"

@@ -16,15 +16,9 @@ requires nbdcopy --version
 vcsim_requires
 vcsim_build
 
-size=$((4 << 20))
-head -c $size /dev/urandom > in.raw
-qemu-img convert -f raw -O vmdk -o subformat=monolithicFlat in.raw flat.vmdk
 start_vcsim
-ds="[$VCSIM_DS]"
-vcsim_put flat.vmdk "$ds proxy/flat.vmdk"
-vcsim_put flat-flat.vmdk "$ds proxy/flat-flat.vmdk"
-vcsim_attach_disk "$VCSIM_VM" "$ds proxy/flat.vmdk" $size
-printf %s "$VCSIM_PASSWORD" > pw
+disk="[$VCSIM_DS] proxy/flat.vmdk"
+vcsim_put_flat in.raw $((4 << 20)) "$disk"
 
 # The would-be proxy: logs every connection it accepts, then drops it.
 /usr/bin/python3 -c '
@@ -47,12 +41,9 @@ proxy="http://127.0.0.1:$(cat proxy.port)"
 : > proxy.log
 
 # Every spelling libcurl reads, and nothing exempt from them.
-env -u NO_PROXY -u no_proxy https_proxy="$proxy" HTTPS_PROXY="$proxy" \
-    all_proxy="$proxy" ALL_PROXY="$proxy" \
-  nbdkit -fv -U - "$VDDK_PLUGIN" user="$VCSIM_USER" password=+pw \
-    server="$VCSIM_HOST" port="$VCSIM_PORT" thumbprint="$VCSIM_THUMBPRINT" \
-    vm=moref="$VCSIM_VM" "$ds proxy/flat.vmdk" \
-    --run 'nbdcopy "$uri" out.raw'
+NO_PROXY= no_proxy= https_proxy="$proxy" HTTPS_PROXY="$proxy" \
+  all_proxy="$proxy" ALL_PROXY="$proxy" \
+  vcsim_nbdkit -fv "$disk" --run 'nbdcopy "$uri" out.raw'
 cmp in.raw out.raw
 if [ -s proxy.log ]; then
   cat proxy.log
