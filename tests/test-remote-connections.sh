@@ -9,7 +9,9 @@
 #    carries every other call and the file requests;
 #  - downloads what it reads (descriptor, sparse header, grain
 #    directory), not read-ahead: the header, descriptor and tables an
-#    open reads one after the other are not a sequential copy.
+#    open reads one after the other are not a sequential copy;
+#  - the plugin's first, writable, open (nbdkit without -r) fails
+#    without asking the server anything: https is read-only anyway.
 # Counted by a proxy in front of the simulator, in both models (vCenter
 # and ESXi), for a flat disk and a sparse one holding 32 MiB of data.
 source "$srcdir/tests/functions.sh"
@@ -34,8 +36,15 @@ check_open ()
   local model=$1 name=$2 opened bytes i
   start_wan_proxy --rate 0 --delay 0
   VCSIM_PORT=$WAN_PROXY_PORT vcsim_nbdkit -fv "$ds conn/$name.vmdk" \
-    --run 'nbdinfo --size "$uri"' > size.out
+    --run 'nbdinfo --size "$uri"' > size.out 2> open.log
   [ "$(cat size.out)" -eq $size ]
+  # no SOAP call between the writable Open and the read-only fallback
+  grep -q 'VixDiskLib_Open (connection, .*, 0, &handle)' open.log
+  grep -q 'serving .* read-only' open.log
+  awk '/VixDiskLib_Open \(connection, .*, 0, &handle\)/ { on = 1 }
+       on && /SOAP / { bad = 1; print }
+       /serving .* read-only/ { on = 0 }
+       END { exit bad }' open.log
   # nbdkit has gone, so every connection ends: wait for the proxy to log it
   for (( i=0; i<100; i++ )); do
     [ "$(grep -c ': closed:' "$WAN_PROXY_LOG")" -eq \

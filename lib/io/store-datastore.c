@@ -77,21 +77,19 @@ datastore_identity (const struct vdl_store *st, const char *name,
   return VIX_OK;
 }
 
-/* Only the VM's own disks, and only for reading. */
+/* Only for reading (said first: it needs no round trip, and nbdkit
+ * tries a writable open before falling back), and only the VM's own
+ * disks. */
 static VixError
 datastore_check_disk (const struct vdl_store *st, const char *name,
                       bool writable)
 {
-  VixError err = vdl_remote_check_disk (remote_of (st), name);
-
-  if (err != VIX_OK)
-    return err;
   if (writable)
     return vdl_error (VIX_E_FILE_READ_ONLY, "%s on %s can only be opened "
                       "read-only: the datastore interface (https) cannot "
                       "write part of a file", name,
                       vdl_remote_host (remote_of (st)));
-  return VIX_OK;
+  return vdl_remote_check_disk (remote_of (st), name);
 }
 
 static const char *
