@@ -96,8 +96,8 @@ struct vdl_readahead {
   bool stop;                    /* also read atomically by transfers */
   uint64_t last_end;            /* where the latest read ended; NO_READ
                                  * before the first */
-  unsigned run_reads;           /* the run of contiguous reads ending */
-  uint64_t run_bytes;           /* at last_end: how many, how long */
+  unsigned run_reads;           /* the reads in a row that end at */
+  uint64_t run_bytes;           /* last_end, and their bytes */
   unsigned long tick;
 };
 
