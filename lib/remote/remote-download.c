@@ -134,8 +134,16 @@ request (struct vdl_remote_file *f, void *buf, size_t len, uint64_t offset,
   else if (rs.status == 500)
     err = vdl_remote_locked_error (r, f->name, rq.method);
   else if (rs.status == 401 || rs.status == 403)
+    /* vCenter answers 401 to a live session whose account lacks the
+     * privileges of datastore downloads (docs/testing-remote.md). */
     err = vdl_error (VIX_E_FILE_ACCESS_ERROR, "%s refused access to %s "
-                     "(HTTP %ld)", r->host, f->name, rs.status);
+                     "(HTTP %ld%s): reading datastore files over HTTPS "
+                     "needs the Datastore.Browse and "
+                     "Datastore.FileManagement privileges on the datastore "
+                     "and its datacenter, and System.View%s", r->host,
+                     f->name, rs.status,
+                     logins ? ", also after logging in again" : "",
+                     logins ? "" : "; or the session has expired");
   else if (rs.status == 416 || (buf && (rs.status == 200 ||
                                         rs.status == 206) && done < len))
     err = vdl_error (VIX_E_DISK_OUTOFRANGE, "%s on %s is truncated: "
