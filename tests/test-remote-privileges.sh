@@ -36,10 +36,8 @@ for model in vcenter esx; do
 
   # with a cookie only (and an empty password): no new login is possible
   vcsim_login "$VCSIM_USER" "$VCSIM_PASSWORD" > cookie
-  : > nopw
-  refute nbdkit -fv -U - -r "$VDDK_PLUGIN" user="$VCSIM_USER" cookie=+cookie \
-    password=+nopw server="$VCSIM_HOST" port="$VCSIM_PORT" thumbprint="$VCSIM_THUMBPRINT" \
-    vm=moref="$VCSIM_VM" "$disk" --run 'nbdinfo --size "$uri"' 2> cookie.err
+  VCSIM_PASSWORD= refute vcsim_nbdkit -fv -r "$disk" cookie=+cookie \
+    --run 'nbdinfo --size "$uri"' 2> cookie.err
   cat cookie.err
   grep -E "refused access to .*priv/flat.vmdk \(HTTP 401\): .*Datastore.Browse.*; or the session has expired$" cookie.err
   refute grep "SOAP Login" cookie.err
