@@ -34,9 +34,12 @@ struct vdl_datastore {
 };
 
 /* A disk file of the VM (a backing or a parent in its chain) and the
- * moref of the datastore the server says it is on. */
+ * moref of the datastore the server says it is on (NULL if it does not
+ * say). */
 struct vdl_backing {
   char *file, *ds;
+  bool of_snapshot;             /* listed by the snapshot, not the VM */
+  bool parent;                  /* a parent in a chain, not the top */
 };
 
 struct vdl_remote {
@@ -64,6 +67,8 @@ struct vdl_remote {
   bool ds_loaded;               /* lock */
   unsigned open_files;          /* atomic: datastore files open, which
                                  * share the read-ahead memory budget */
+  bool separate_calls;          /* lock: the server refused the one call
+                                 * of vdl_remote_load_all */
   struct vdl_keepalive *keepalive;      /* remote-keepalive.c */
   bool powered_on;              /* runtime.powerState, read at connect */
 };
@@ -144,7 +149,26 @@ VixError vdl_remote_retrieve (struct vdl_remote *r, const char *spec,
 xmlNode *vdl_remote_prop (const xmlNode *object, const char *path);
 char *vdl_remote_prop_obj (const xmlNode *object);
 
-/* The VM (and snapshot) of r->vm exist: sets r->vm_name. */
+/* A growing ", "-separated list for messages. */
+struct vdl_list {
+  char *text;
+  size_t len;
+  bool oom;
+};
+
+/* What is read of the VM at connect (remote-vm.c). */
+struct vdl_vm_state {
+  const char *want;             /* the snapshot asked for, or NULL */
+  char *name;
+  struct vdl_list snapshots;    /* "snapshot-69 (name)", ... */
+  bool snapshot_found, powered_on;
+};
+/* Add what an <objects> of the VirtualMachine says (name, snapshot,
+ * runtime.powerState). */
+void vdl_vm_state_add (struct vdl_vm_state *st, xmlNode *object);
+
+/* The VM (and snapshot) of r->vm exist: sets r->vm_name and
+ * r->powered_on, and usually loads the datastores too (one call). */
 VixError vdl_remote_check_vm (struct vdl_remote *r);
 
 /* The datastores of the VM (of the snapshot, if one was given): every
@@ -154,9 +178,14 @@ struct vdl_vm_datastores {
   size_t nb;
   char **ds;                    /* morefs, each once */
   size_t nds;
+  bool oom;
 };
 VixError vdl_remote_vm_datastores (struct vdl_remote *r,
                                    struct vdl_vm_datastores *v);
+/* Add what an <objects> of a VirtualMachine (config.hardware.device,
+ * datastore) or a VirtualMachineSnapshot (config.hardware.device) says;
+ * v->oom if memory ran out. */
+void vdl_vm_datastores_add (struct vdl_vm_datastores *v, xmlNode *object);
 void vdl_vm_datastores_free (struct vdl_vm_datastores *v);
 /* While files are open, keep the session alive (remote-keepalive.c). */
 VixError vdl_keepalive_start (struct vdl_remote *r);
@@ -178,6 +207,19 @@ VixError vdl_remote_object_ds_error (struct vdl_remote *r, const char *name,
 /* The error for HTTP 500 on a /folder file: locked by a running VM? */
 VixError vdl_remote_locked_error (struct vdl_remote *r, const char *name,
                                   const char *method);
+
+/* One call for what a connection needs of the inventory: the VM (st),
+ * the disks of the VM and of the snapshot, and the VM's datastores with
+ * their parents up to the root folder (remote-datastore.c).  If every
+ * datastore came back, the table is loaded; if not, the next
+ * vdl_remote_datastores_load reads them.  fault as in vdl_soap_reply:
+ * set if the server refused the call (a VM or snapshot not found, or a
+ * server that does not take it), when the caller reads the VM alone. */
+VixError vdl_remote_load_all (struct vdl_remote *r, struct vdl_vm_state *st,
+                              char fault[VDL_FAULT_LEN]);
+/* The datastores and disk files of the VM: read if not yet (again =
+ * false), or read again (true: a name was not found). */
+VixError vdl_remote_datastores_load (struct vdl_remote *r, bool again);
 
 /* The HTTPS URL of a datastore file "[ds] dir/file" (malloc'd). */
 VixError vdl_remote_file_url (struct vdl_remote *r, const char *name,

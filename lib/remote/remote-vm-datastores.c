@@ -2,7 +2,8 @@
 /* Which datastores the VM (or its snapshot) uses: the datastore moref of
  * each disk backing and of each parent in its chain, and the VM's
  * datastore list.  Datastore names repeat across datacenters, so a
- * "[name] path" is only ever looked up among these. */
+ * "[name] path" is only ever looked up among these.  The backings also
+ * say which files may be opened (remote-vm.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,15 +12,9 @@
 #include "remote-internal.h"
 #include "remote-xml.h"
 
-struct collect {
-  struct vdl_vm_datastores *v;
-  bool oom;
-};
-
 static void
-add_ds (struct collect *c, const char *moref)
+add_ds (struct vdl_vm_datastores *v, const char *moref)
 {
-  struct vdl_vm_datastores *v = c->v;
   char **n;
   size_t i;
 
@@ -32,70 +27,83 @@ add_ds (struct collect *c, const char *moref)
       !(n[v->nds] = strdup (moref))) {
     if (n)
       v->ds = n;
-    c->oom = true;
+    v->oom = true;
     return;
   }
   v->ds = n;
   v->nds++;
 }
 
-/* Takes file and ds. */
+/* Takes file and ds (which may be NULL: the server did not say). */
 static void
-add_backing (struct collect *c, char *file, char *ds)
+add_backing (struct vdl_vm_datastores *v, char *file, char *ds,
+             bool of_snapshot, bool parent)
 {
-  struct vdl_vm_datastores *v = c->v;
   struct vdl_backing *n = realloc (v->b, (v->nb + 1) * sizeof *n);
 
   if (!n) {
     free (file);
     free (ds);
-    c->oom = true;
+    v->oom = true;
     return;
   }
   v->b = n;
-  v->b[v->nb].file = file;
-  v->b[v->nb].ds = ds;
+  v->b[v->nb] = (struct vdl_backing) { .file = file, .ds = ds,
+                                       .of_snapshot = of_snapshot,
+                                       .parent = parent };
   v->nb++;
 }
 
 static void
-walk_backing (struct collect *c, xmlNode *b)
+walk_backing (struct vdl_vm_datastores *v, xmlNode *b, bool of_snapshot)
 {
   char *file, *ds;
+  bool parent = false;
 
-  for (; b; b = vdl_xml_child (b, VDL_NS_VIM, "parent")) {
+  for (; b; b = vdl_xml_child (b, VDL_NS_VIM, "parent"), parent = true) {
     file = vdl_xml_vim_text (b, "fileName");
     ds = vdl_xml_vim_text (b, "datastore");
-    add_ds (c, ds);
-    if (file && ds && ds[0])
-      add_backing (c, file, ds);
-    else {
-      free (file);
+    add_ds (v, ds);
+    if (ds && !ds[0]) {
       free (ds);
+      ds = NULL;
     }
+    if (file)
+      add_backing (v, file, ds, of_snapshot, parent);
+    else
+      free (ds);
+  }
+}
+
+void
+vdl_vm_datastores_add (struct vdl_vm_datastores *v, xmlNode *object)
+{
+  xmlNode *n, *obj = vdl_xml_child (object, VDL_NS_VIM, "obj");
+  xmlChar *otype = obj ? xmlGetProp (obj, BAD_CAST "type") : NULL;
+  bool of_snapshot = otype &&
+    strcmp ((const char *) otype, "VirtualMachineSnapshot") == 0;
+  char type[64], *moref;
+
+  xmlFree (otype);
+  for (n = vdl_xml_element (vdl_remote_prop (object, "config.hardware.device"));
+       n; n = vdl_xml_next (n, VDL_NS_VIM, NULL)) {
+    vdl_xml_type (n, type, sizeof type);
+    if (strcmp (type, "VirtualDisk") == 0)
+      walk_backing (v, vdl_xml_child (n, VDL_NS_VIM, "backing"), of_snapshot);
+  }
+  /* ArrayOfManagedObjectReference */
+  for (n = vdl_xml_element (vdl_remote_prop (object, "datastore"));
+       n; n = vdl_xml_next (n, VDL_NS_VIM, NULL)) {
+    moref = vdl_xml_text (n);
+    add_ds (v, moref);
+    free (moref);
   }
 }
 
 static VixError
 vm_object (void *ctx, xmlNode *object)
 {
-  struct collect *c = ctx;
-  xmlNode *n;
-  char type[64], *moref;
-
-  for (n = vdl_xml_element (vdl_remote_prop (object, "config.hardware.device"));
-       n; n = vdl_xml_next (n, VDL_NS_VIM, NULL)) {
-    vdl_xml_type (n, type, sizeof type);
-    if (strcmp (type, "VirtualDisk") == 0)
-      walk_backing (c, vdl_xml_child (n, VDL_NS_VIM, "backing"));
-  }
-  /* ArrayOfManagedObjectReference */
-  for (n = vdl_xml_element (vdl_remote_prop (object, "datastore"));
-       n; n = vdl_xml_next (n, VDL_NS_VIM, NULL)) {
-    moref = vdl_xml_text (n);
-    add_ds (c, moref);
-    free (moref);
-  }
+  vdl_vm_datastores_add (ctx, object);
   return VIX_OK;
 }
 
@@ -123,7 +131,6 @@ vdl_remote_vm_datastores (struct vdl_remote *r, struct vdl_vm_datastores *v)
     "<pathSet>config.hardware.device</pathSet></propSet>"
     "%s<objectSet><obj type=\"VirtualMachine\">%s</obj><skip>false</skip>"
     "</objectSet>%s%s%s";
-  struct collect c = { .v = v };
   char *vm = vdl_xml_escape (r->vm), *snap = NULL, *spec = NULL;
   VixError err;
 
@@ -142,8 +149,8 @@ vdl_remote_vm_datastores (struct vdl_remote *r, struct vdl_vm_datastores *v)
     free (snap);
     return vdl_oom ();
   }
-  err = vdl_remote_retrieve (r, spec, vm_object, &c, NULL);
-  if (err == VIX_OK && c.oom)
+  err = vdl_remote_retrieve (r, spec, vm_object, v, NULL);
+  if (err == VIX_OK && v->oom)
     err = vdl_oom ();
   if (err != VIX_OK)
     vdl_vm_datastores_free (v);

@@ -7,18 +7,12 @@
 #include <string.h>
 
 #include "error.h"
+#include "log.h"
 #include "remote-internal.h"
 #include "remote-xml.h"
 
-/* A growing ", "-separated list for messages. */
-struct list {
-  char *text;
-  size_t len;
-  bool oom;
-};
-
 static void
-list_add (struct list *l, const char *item, const char *note)
+list_add (struct vdl_list *l, const char *item, const char *note)
 {
   char *n;
   size_t add = strlen (item) + (note ? strlen (note) + 3 : 0) + 2;
@@ -33,17 +27,9 @@ list_add (struct list *l, const char *item, const char *note)
                       note ? note : "", note ? ")" : "");
 }
 
-struct vm_props {
-  char *name;
-  struct list snapshots;        /* "snapshot-69 (name)", ... */
-  bool snapshot_found;
-  bool powered_on;
-  const char *want;             /* the snapshot asked for */
-};
-
 /* Walk a VirtualMachineSnapshotTree list. */
 static void
-walk_snapshots (xmlNode *tree, struct vm_props *v)
+walk_snapshots (xmlNode *tree, struct vdl_vm_state *st)
 {
   xmlNode *t;
   char *moref, *name;
@@ -55,37 +41,52 @@ walk_snapshots (xmlNode *tree, struct vm_props *v)
     moref = vdl_xml_vim_text (t, "snapshot");
     name = vdl_xml_vim_text (t, "name");
     if (moref) {
-      if (v->want && strcmp (moref, v->want) == 0)
-        v->snapshot_found = true;
-      list_add (&v->snapshots, moref, name);
+      if (st->want && strcmp (moref, st->want) == 0)
+        st->snapshot_found = true;
+      list_add (&st->snapshots, moref, name);
     }
     free (moref);
     free (name);
-    walk_snapshots (vdl_xml_child (t, VDL_NS_VIM, "childSnapshotList"), v);
+    walk_snapshots (vdl_xml_child (t, VDL_NS_VIM, "childSnapshotList"), st);
   }
+}
+
+void
+vdl_vm_state_add (struct vdl_vm_state *st, xmlNode *object)
+{
+  xmlNode *info = vdl_remote_prop (object, "snapshot");
+  char *power = vdl_xml_text (vdl_remote_prop (object, "runtime.powerState"));
+
+  st->powered_on = power && strcmp (power, "poweredOn") == 0;
+  free (power);
+  free (st->name);
+  st->name = vdl_xml_text (vdl_remote_prop (object, "name"));
+  if (info)
+    walk_snapshots (vdl_xml_element (info), st);
+}
+
+static void
+vm_state_free (struct vdl_vm_state *st)
+{
+  free (st->name);
+  free (st->snapshots.text);
+  *st = (struct vdl_vm_state) { .want = st->want };
 }
 
 static VixError
 vm_object (void *ctx, xmlNode *object)
 {
-  struct vm_props *v = ctx;
-  xmlNode *info = vdl_remote_prop (object, "snapshot");
-  char *power = vdl_xml_text (vdl_remote_prop (object, "runtime.powerState"));
-
-  v->powered_on = power && strcmp (power, "poweredOn") == 0;
-  free (power);
-  free (v->name);
-  v->name = vdl_xml_text (vdl_remote_prop (object, "name"));
-  if (info)
-    walk_snapshots (vdl_xml_element (info), v);
+  vdl_vm_state_add (ctx, object);
   return VIX_OK;
 }
 
-VixError
-vdl_remote_check_vm (struct vdl_remote *r)
+/* The VM alone, for a server that refused the one call: its faults tell
+ * a VM that is not there from anything else. */
+static VixError
+read_vm (struct vdl_remote *r, struct vdl_vm_state *st,
+         char fault[VDL_FAULT_LEN])
 {
-  struct vm_props v = { .want = r->snapshot };
-  char fault[VDL_FAULT_LEN], *vm = vdl_xml_escape (r->vm), *spec = NULL;
+  char *vm = vdl_xml_escape (r->vm), *spec = NULL;
   VixError err;
 
   if (!vm || asprintf (&spec, "<propSet><type>VirtualMachine</type>"
@@ -96,110 +97,89 @@ vdl_remote_check_vm (struct vdl_remote *r)
     free (vm);
     return vdl_oom ();
   }
-  err = vdl_remote_retrieve (r, spec, vm_object, &v, fault);
-  if (err != VIX_OK && strcmp (fault, "ManagedObjectNotFound") == 0)
-    err = vdl_error (VIX_E_OBJECT_NOT_FOUND, "VM %s not found on %s",
-                     r->vm, r->host);
-  else if (err == VIX_OK && !v.name)
-    err = vdl_error (VIX_E_OBJECT_NOT_FOUND, "VM %s not found on %s (or "
-                     "its name cannot be read)", r->vm, r->host);
-  else if (err == VIX_OK && r->snapshot && !v.snapshot_found)
-    err = vdl_error (VIX_E_OBJECT_NOT_FOUND,
-                     "snapshot %s is not a snapshot of VM %s (%s) on %s; "
-                     "its snapshots: %s", r->snapshot, r->vm, v.name,
-                     r->host, v.snapshots.text ? v.snapshots.text : "none");
-  if (err == VIX_OK) {
-    r->vm_name = v.name;
-    r->powered_on = v.powered_on;
-    v.name = NULL;
-  }
-  free (v.name);
-  free (v.snapshots.text);
+  err = vdl_remote_retrieve (r, spec, vm_object, st, fault);
   free (spec);
   free (vm);
   return err;
 }
 
-struct disks {
-  const char *want;
-  bool found;
-  struct list all;
-};
-
-/* A VirtualDisk's backing and the parents of its backing chain. */
-static void
-walk_backing (xmlNode *backing, struct disks *d, bool top)
+VixError
+vdl_remote_check_vm (struct vdl_remote *r)
 {
-  char *file;
+  struct vdl_vm_state st = { .want = r->snapshot };
+  char fault[VDL_FAULT_LEN];
+  VixError err;
 
-  for (; backing; backing = vdl_xml_child (backing, VDL_NS_VIM, "parent")) {
-    file = vdl_xml_vim_text (backing, "fileName");
-    if (file) {
-      if (strcmp (file, d->want) == 0)
-        d->found = true;
-      list_add (&d->all, file, top ? NULL : "parent");
-    }
-    free (file);
-    top = false;
+  err = vdl_remote_load_all (r, &st, fault);
+  if (err != VIX_OK && fault[0]) {
+    vdl_debug ("VixDiskLib: %s: the VM with its disks and datastores in "
+               "one call failed (%s); reading the VM alone", r->host, fault);
+    vm_state_free (&st);
+    err = read_vm (r, &st, fault);
   }
-}
-
-static VixError
-devices_object (void *ctx, xmlNode *object)
-{
-  struct disks *d = ctx;
-  xmlNode *dev;
-  char type[64];
-
-  for (dev = vdl_xml_element (vdl_remote_prop (object,
-                                               "config.hardware.device"));
-       dev; dev = vdl_xml_next (dev, VDL_NS_VIM, NULL)) {
-    vdl_xml_type (dev, type, sizeof type);
-    if (strcmp (type, "VirtualDisk") == 0)
-      walk_backing (vdl_xml_child (dev, VDL_NS_VIM, "backing"), d, true);
+  if (err != VIX_OK && strcmp (fault, "ManagedObjectNotFound") == 0)
+    err = vdl_error (VIX_E_OBJECT_NOT_FOUND, "VM %s not found on %s",
+                     r->vm, r->host);
+  else if (err == VIX_OK && !st.name)
+    err = vdl_error (VIX_E_OBJECT_NOT_FOUND, "VM %s not found on %s (or "
+                     "its name cannot be read)", r->vm, r->host);
+  else if (err == VIX_OK && r->snapshot && !st.snapshot_found)
+    err = vdl_error (VIX_E_OBJECT_NOT_FOUND,
+                     "snapshot %s is not a snapshot of VM %s (%s) on %s; "
+                     "its snapshots: %s", r->snapshot, r->vm, st.name,
+                     r->host, st.snapshots.text ? st.snapshots.text : "none");
+  if (err == VIX_OK) {
+    r->vm_name = st.name;
+    r->powered_on = st.powered_on;
+    st.name = NULL;
   }
-  return VIX_OK;
+  vm_state_free (&st);
+  return err;
 }
 
 VixError
 vdl_remote_check_disk (struct vdl_remote *r, const char *name)
 {
-  const char *type = r->snapshot ? "VirtualMachineSnapshot" : "VirtualMachine";
-  char *obj = vdl_xml_escape (r->snapshot ? r->snapshot : r->vm);
-  char *spec = NULL, *resolved = NULL, of[256];
-  struct disks d = { 0 };
+  struct vdl_list all = { 0 };
+  char *resolved = NULL, of[256];
+  const struct vdl_backing *b;
+  bool found = false;
+  size_t i;
+  int pass;
   VixError err;
 
   err = vdl_remote_resolve (r, name, &resolved);
-  if (err != VIX_OK) {
-    free (obj);
-    return err;
+  /* The disks as read at connect, and again if this one is not there
+   * (a disk added since). */
+  for (pass = 0; err == VIX_OK && pass < 2 && !found; pass++) {
+    if ((err = vdl_remote_datastores_load (r, pass > 0)) != VIX_OK)
+      break;
+    free (all.text);
+    all = (struct vdl_list) { 0 };
+    pthread_mutex_lock (&r->lock);
+    for (i = 0; i < r->nbackings; i++) {
+      b = &r->backings[i];
+      if (b->of_snapshot != (r->snapshot != NULL))
+        continue;
+      if (strcmp (b->file, resolved) == 0)
+        found = true;
+      list_add (&all, b->file, b->parent ? "parent" : NULL);
+    }
+    pthread_mutex_unlock (&r->lock);
   }
-  d.want = resolved;
-  if (!obj || asprintf (&spec, "<propSet><type>%s</type><pathSet>"
-                        "config.hardware.device</pathSet></propSet>"
-                        "<objectSet><obj type=\"%s\">%s</obj><skip>false"
-                        "</skip></objectSet>", type, type, obj) < 0) {
-    free (obj);
-    free (resolved);
-    return vdl_oom ();
-  }
-  err = vdl_remote_retrieve (r, spec, devices_object, &d, NULL);
   if (r->snapshot)
     snprintf (of, sizeof of, "snapshot %s of VM %s (%s)", r->snapshot,
               r->vm, r->vm_name);
   else
     snprintf (of, sizeof of, "VM %s (%s)", r->vm, r->vm_name);
-  if (err == VIX_OK && d.all.oom)
+  if (err == VIX_OK && all.oom)
     err = vdl_oom ();
-  else if (err == VIX_OK && !d.found)
+  else if (err == VIX_OK && !found)
     err = vdl_error (VIX_E_FILE_NOT_FOUND,
                      "%s is not a disk of %s on %s; %s%s", resolved, of,
-                     r->host, d.all.text ? "its disks: " : "it has no disks",
-                     d.all.text ? d.all.text : "");
-  free (d.all.text);
-  free (spec);
+                     r->host, all.text ? "its disks: " : "it has no disks",
+                     all.text ? all.text : "");
+  free (all.text);
   free (resolved);
-  free (obj);
   return err;
 }

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// SOAP faults on chosen calls, from the same -faults control file as
+// faults.go, one rule a line:
+//
+//	fault:InvalidArgument 1 <path>datastore</path>
+//	                    the next request to /sdk whose body contains the
+//	                    text (no spaces) gets a SOAP fault of that type
+//
+// as vSphere sends one: HTTP 500, a soapenv:Fault with a faultstring,
+// and the fault object in detail with its type as xsi:type.  Tests use
+// it to make a server refuse one form of a call, so that the client's
+// other way of asking is tried.
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// takeSoapFault consumes one "fault:NAME COUNT TEXT" rule whose TEXT is
+// in body, and returns NAME, or "".
+func takeSoapFault(body []byte) string {
+	faultsMu.Lock()
+	defer faultsMu.Unlock()
+	b, err := os.ReadFile(*faultsFile)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(string(b), "\n")
+	hit := ""
+	for i, line := range lines {
+		f := strings.Fields(line)
+		if hit != "" || len(f) < 3 || !strings.HasPrefix(f[0], "fault:") {
+			continue
+		}
+		n, err := strconv.Atoi(f[1])
+		if err != nil || n == 0 || !bytes.Contains(body, []byte(f[2])) {
+			continue
+		}
+		hit = strings.TrimPrefix(f[0], "fault:")
+		if n > 0 {
+			f[1] = strconv.Itoa(n - 1)
+			lines[i] = strings.Join(f, " ")
+		}
+	}
+	if hit != "" {
+		if err := os.WriteFile(*faultsFile, []byte(strings.Join(lines, "\n")), 0644); err != nil {
+			log.Printf("vcsim-fault: rewriting %s: %v", *faultsFile, err)
+		}
+	}
+	return hit
+}
+
+func init() {
+	handlerWrappers = append(handlerWrappers, func(next http.Handler) http.Handler {
+		if *faultsFile == "" {
+			return next
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodPost || !strings.HasPrefix(r.URL.Path, "/sdk") {
+				next.ServeHTTP(w, r)
+				return
+			}
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			name := takeSoapFault(body)
+			if name == "" {
+				next.ServeHTTP(w, r)
+				return
+			}
+			log.Printf("vcsim-fault: SOAP fault %s to a call to %s", name, r.URL.Path)
+			w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+			w.WriteHeader(http.StatusInternalServerError)
+			fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<soapenv:Body><soapenv:Fault><faultcode>ServerFaultCode</faultcode>
+<faultstring>injected by the test bed: %s</faultstring>
+<detail><%sFault xmlns="urn:vim25" xsi:type="%s"></%sFault></detail>
+</soapenv:Fault></soapenv:Body></soapenv:Envelope>
+`, name, name, name, name)
+		})
+	})
+}
