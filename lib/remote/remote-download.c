@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Datastore files read over HTTPS: a HEAD for the size, then Range GETs
- * on the session's pooled connections, through the read-ahead of
- * remote-readahead.c (which fetches ahead of a sequential reader on
- * several connections at once, and passes other reads straight on).
+/* Datastore files read over HTTPS: at open, a GET of the first
+ * HEAD_BYTES, whose Content-Range gives the size (one round trip where
+ * a HEAD and then a GET of the descriptor or sparse header took two);
+ * then Range GETs on the session's pooled connections, through the
+ * read-ahead of remote-readahead.c (which fetches ahead of a sequential
+ * reader on several connections at once, and passes other reads
+ * straight on).
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -16,10 +19,18 @@
 #include "remote-retry.h"
 #include "remote-readahead.h"
 
+/* The start of a file read at open: a descriptor, a sparse header with
+ * its embedded descriptor and a small grain directory, a partition
+ * table.  Small enough to cost little more than the round trip on a
+ * slow link. */
+#define HEAD_BYTES 16384
+
 struct vdl_remote_file {
   struct vdl_remote *r;
   char *name, *url;
   uint64_t size;
+  char *head;                   /* the file's first head_len bytes */
+  size_t head_len;
   struct vdl_readahead *ra;
   bool counted;                 /* in r->open_files */
 };
@@ -44,12 +55,17 @@ resumed_progress (void *opaque, size_t got)
  * session's cookie.  A dropped or stalled connection is replaced and the
  * range resumed where it stopped, VDL_HTTP_RETRIES times; a busy server
  * is asked again with back-off (remote-retry.h); an expired session
- * (401/403) is renewed once. */
+ * (401/403) is renewed once.  *length (if length) is the file's size:
+ * of a HEAD, or of a GET at offset 0 (the open's probe), which may get
+ * fewer than len bytes (*got) from a smaller file, and sets *length to
+ * -1 if the answer does not tell the size. */
 static VixError
 request (struct vdl_remote_file *f, void *buf, size_t len, uint64_t offset,
-         int64_t *length, void (*progress) (void *opaque, size_t got),
-         void *opaque, const bool *stop)
+         int64_t *length, size_t *got,
+         void (*progress) (void *opaque, size_t got), void *opaque,
+         const bool *stop)
 {
+  const bool probe = buf && length;
   struct vdl_remote *r = f->r;
   struct vdl_http_request rq = { .method = buf ? "GET" : "HEAD",
                                  .url = f->url };
@@ -119,8 +135,26 @@ request (struct vdl_remote_file *f, void *buf, size_t len, uint64_t offset,
     break;
   }
 
+  if (probe && rs.code == CURLE_OK &&
+      (rs.status == 206 || rs.status == 200 || rs.status == 416)) {
+    /* The size: a 206's Content-Range, or the Content-Length of a
+     * server sending the whole file; a 416 (an empty file, or a server
+     * refusing a range past the end) tells nothing. */
+    *length = rs.status == 206 ? rs.range_total :
+      rs.status == 200 ? rs.length : -1;
+    if (*length >= 0 &&
+        done != ((uint64_t) *length < len ? (size_t) *length : len))
+      err = vdl_error (VIX_E_FILE_ERROR, "%s sent %zu bytes of the first "
+                       "%zu of %s (HTTP %ld, %" PRId64 " bytes)", r->host,
+                       done, len, f->name, rs.status, *length);
+    else
+      err = VIX_OK;
+    *got = done;
+    vdl_http_response_free (&rs);
+    return err;
+  }
   if (rs.code != CURLE_OK) {
-    if (buf)
+    if (buf && !probe)
       snprintf (what, sizeof what, "reading %s at offset %" PRIu64 "%s",
                 f->name, offset + done,
                 retries ? ", after retrying on new connections" : "");
@@ -170,7 +204,29 @@ fetch (void *f, void *buf, size_t len, uint64_t offset,
        void (*progress) (void *opaque, size_t got), void *opaque,
        const bool *stop)
 {
-  return request (f, buf, len, offset, NULL, progress, opaque, stop);
+  return request (f, buf, len, offset, NULL, NULL, progress, opaque, stop);
+}
+
+/* The size of f, and its first bytes: one GET, or a HEAD as well if the
+ * GET's answer does not tell the size. */
+static VixError
+probe (struct vdl_remote_file *f, int64_t *length)
+{
+  VixError err;
+
+  if (!(f->head = malloc (HEAD_BYTES)))
+    return vdl_oom ();
+  err = request (f, f->head, HEAD_BYTES, 0, length, &f->head_len,
+                 NULL, NULL, NULL);
+  if (err == VIX_OK && *length < 0) {
+    vdl_debug ("VixDiskLib: %s: the GET of %s did not tell its size; "
+               "asking with HEAD", f->r->host, f->name);
+    f->head_len = 0;
+    err = request (f, NULL, 0, 0, length, NULL, NULL, NULL, NULL);
+  }
+  if (err == VIX_OK && (uint64_t) *length < f->head_len)
+    f->head_len = *length;
+  return err;
 }
 
 VixError
@@ -190,7 +246,7 @@ vdl_remote_file_open (struct vdl_remote *r, const char *name,
   if (err == VIX_OK)
     err = vdl_remote_file_url (r, name, &f->url);
   if (err == VIX_OK)
-    err = request (f, NULL, 0, 0, &length, NULL, NULL, NULL);
+    err = probe (f, &length);
   if (err == VIX_OK &&
       !(f->ra = vdl_readahead_new (fetch, f, length,
                                    vdl_http_pool_size (r->pool),
@@ -224,6 +280,7 @@ vdl_remote_file_close (struct vdl_remote_file *f)
   vdl_readahead_free (f->ra);
   if (f->counted)
     __atomic_sub_fetch (&f->r->open_files, 1, __ATOMIC_RELAXED);
+  free (f->head);
   free (f->url);
   free (f->name);
   free (f);
@@ -240,5 +297,9 @@ vdl_remote_file_pread (struct vdl_remote_file *f, void *buf, size_t len,
                       "reading %zu bytes at offset %" PRIu64 " goes past "
                       "the end of the file (%" PRIu64 " bytes)", f->name,
                       f->r->host, len, offset, f->size);
+  if (offset + len <= f->head_len) {
+    memcpy (buf, f->head + offset, len);
+    return VIX_OK;
+  }
   return vdl_readahead_read (f->ra, buf, len, offset);
 }

@@ -229,7 +229,8 @@ on_header (char *data, size_t size, size_t n, void *opaque)
   struct vdl_http_response *rs = h->rs;
   size_t len = size * n, vlen;
   const char *v;
-  uint64_t start;
+  uint64_t start, end, total;
+  char line[128];
   static const char set_cookie[] = "set-cookie:";
   static const char range[] = "content-range:";
   static const char session[] = "vmware_soap_session=";
@@ -239,6 +240,7 @@ on_header (char *data, size_t size, size_t n, void *opaque)
   if (len > 5 && strncmp (data, "HTTP/", 5) == 0) {
     rs->wrong_range = false;
     rs->retry_after_ms = 0;
+    rs->range_total = -1;
     return len;
   }
   /* Only the delay-seconds form; an HTTP date is ignored. */
@@ -262,11 +264,19 @@ on_header (char *data, size_t size, size_t n, void *opaque)
       rs->session_cookie = vdl_secret_strndup (v, vlen);
     }
   }
-  if (h->rq->buf && len > sizeof range &&
+  if (h->rq->buf && len > sizeof range && len < sizeof line &&
       strncasecmp (data, range, sizeof range - 1) == 0) {
-    /* "Content-Range: bytes START-END/TOTAL" */
-    v = data + sizeof range - 1;
-    if (sscanf (v, " bytes %" SCNu64 "-", &start) != 1 ||
+    /* "Content-Range: bytes START-END/TOTAL" (TOTAL may be "*"); the
+     * header is not NUL-terminated. */
+    memcpy (line, data + sizeof range - 1, len - (sizeof range - 1));
+    line[len - (sizeof range - 1)] = '\0';
+    if (sscanf (line, " bytes %" SCNu64 "-%" SCNu64 "/%" SCNu64,
+                &start, &end, &total) == 3 && end < total &&
+        total <= INT64_MAX)
+      rs->range_total = total;
+    else
+      rs->range_total = -1;
+    if (sscanf (line, " bytes %" SCNu64 "-", &start) != 1 ||
         start != h->rq->offset)
       rs->wrong_range = true;
   }
@@ -323,7 +333,7 @@ vdl_http_perform (struct vdl_http *h, const struct vdl_http_request *rq,
   curl_off_t length = -1;
 
   memset (rs, 0, sizeof *rs);
-  rs->length = -1;
+  rs->length = rs->range_total = -1;
   h->rq = rq;
   h->rs = rs;
   h->check.mismatch = false;

@@ -59,6 +59,8 @@ struct vdl_http_response {
   char *body;                   /* POST: malloc'd, NUL-terminated */
   size_t body_len;
   int64_t length;               /* Content-Length, -1 if not sent */
+  int64_t range_total;          /* GET: the file's size from a 206's
+                                 * Content-Range, -1 if not sent */
   char *session_cookie;         /* "vmware_soap_session=..." if set, in
                                  * secret memory (secret.h) */
   bool wrong_range;             /* the server sent other bytes */
