@@ -38,10 +38,10 @@ var faultsFile = flag.String("faults", "", "control file of injected faults (see
 
 var faultsMu sync.Mutex
 
-// takeFault consumes one matching rule of the control file: kind is
-// "reset" (path "") or "status" (any numeric rule whose prefix matches
-// path).  It returns the rule's first word, or "".
-func takeFault(kind, path string) string {
+// takeRule consumes one rule of the control file for which match(fields)
+// is true (counting it down unless its count is -1) and returns the
+// rule's first word, or "".
+func takeRule(match func(f []string) bool) string {
 	faultsMu.Lock()
 	defer faultsMu.Unlock()
 	b, err := os.ReadFile(*faultsFile)
@@ -56,20 +56,8 @@ func takeFault(kind, path string) string {
 			continue
 		}
 		n, err := strconv.Atoi(f[1])
-		if err != nil || n == 0 {
+		if err != nil || n == 0 || !match(f) {
 			continue
-		}
-		if kind == "reset" && f[0] != "reset" {
-			continue
-		}
-		if kind == "status" {
-			code, err := strconv.Atoi(f[0])
-			if err != nil || code < 400 || code > 599 {
-				continue
-			}
-			if len(f) > 2 && !strings.HasPrefix(path, f[2]) {
-				continue
-			}
 		}
 		hit = f[0]
 		if n > 0 {
@@ -83,6 +71,22 @@ func takeFault(kind, path string) string {
 		}
 	}
 	return hit
+}
+
+// takeFault consumes one matching rule: kind is "reset" (path "") or
+// "status" (any numeric rule whose prefix matches path).  It returns the
+// rule's first word, or "".
+func takeFault(kind, path string) string {
+	return takeRule(func(f []string) bool {
+		if kind == "reset" {
+			return f[0] == "reset"
+		}
+		code, err := strconv.Atoi(f[0])
+		if err != nil || code < 400 || code > 599 {
+			return false
+		}
+		return len(f) <= 2 || strings.HasPrefix(path, f[2])
+	})
 }
 
 func init() {

@@ -18,43 +18,17 @@ import (
 	"io"
 	"log"
 	"net/http"
-	"os"
-	"strconv"
 	"strings"
 )
 
 // takeSoapFault consumes one "fault:NAME COUNT TEXT" rule whose TEXT is
 // in body, and returns NAME, or "".
 func takeSoapFault(body []byte) string {
-	faultsMu.Lock()
-	defer faultsMu.Unlock()
-	b, err := os.ReadFile(*faultsFile)
-	if err != nil {
-		return ""
-	}
-	lines := strings.Split(string(b), "\n")
-	hit := ""
-	for i, line := range lines {
-		f := strings.Fields(line)
-		if hit != "" || len(f) < 3 || !strings.HasPrefix(f[0], "fault:") {
-			continue
-		}
-		n, err := strconv.Atoi(f[1])
-		if err != nil || n == 0 || !bytes.Contains(body, []byte(f[2])) {
-			continue
-		}
-		hit = strings.TrimPrefix(f[0], "fault:")
-		if n > 0 {
-			f[1] = strconv.Itoa(n - 1)
-			lines[i] = strings.Join(f, " ")
-		}
-	}
-	if hit != "" {
-		if err := os.WriteFile(*faultsFile, []byte(strings.Join(lines, "\n")), 0644); err != nil {
-			log.Printf("vcsim-fault: rewriting %s: %v", *faultsFile, err)
-		}
-	}
-	return hit
+	hit := takeRule(func(f []string) bool {
+		return len(f) >= 3 && strings.HasPrefix(f[0], "fault:") &&
+			bytes.Contains(body, []byte(f[2]))
+	})
+	return strings.TrimPrefix(hit, "fault:")
 }
 
 func init() {
