@@ -441,7 +441,38 @@ not_found = fault("The object has already been deleted or has not been "
                   'xmlns="urn:vim25" xsi:type="ManagedObjectNotFound">'
                   '<obj type="VirtualMachine">vm-16</obj>'
                   '</ManagedObjectNotFoundFault>')
+# The one call at connect: the VM with its disks and datastores, the
+# snapshot's disks, and the datastores up to the root folder.
+disk_backing = (
+    '<VirtualDevice xsi:type="VirtualDisk"><key>2000</key><backing '
+    'xsi:type="VirtualDiskFlatVer2BackingInfo"><fileName>%s</fileName>'
+    '<datastore type="Datastore">datastore-10</datastore><parent xsi:type='
+    '"VirtualDiskFlatVer2BackingInfo"><fileName>[ds1] vm/vm.vmdk</fileName>'
+    '<datastore type="Datastore">datastore-10</datastore></parent>'
+    '</backing></VirtualDevice>')
+one_call = props([
+    ("VirtualMachine", "vm-16",
+     [("name", s("fuzz-vm")), ("snapshot", snap_tree),
+      ("runtime.powerState",
+       '<val xsi:type="VirtualMachinePowerState">poweredOff</val>'),
+      ("datastore", '<val xsi:type="ArrayOfManagedObjectReference">'
+       '<ManagedObjectReference type="Datastore">datastore-10'
+       '</ManagedObjectReference></val>'),
+      ("config.hardware.device", '<val xsi:type="ArrayOfVirtualDevice">%s'
+       '</val>' % (disk_backing % "[ds1] vm/vm-000002.vmdk"))]),
+    ("VirtualMachineSnapshot", "snapshot-2",
+     [("config.hardware.device", '<val xsi:type="ArrayOfVirtualDevice">%s'
+       '</val>' % (disk_backing % "[ds1] vm/vm-000001.vmdk"))]),
+] + walk_objects)
+refused = fault("A specified parameter was not correct: ",
+                '<InvalidArgumentFault xmlns="urn:vim25" xsi:type='
+                '"InvalidArgument"></InvalidArgumentFault>')
 sessions = {
+    "one-call": [b"", service, login, one_call, logout],
+    "one-call-snapshot": [b"s", service, login, one_call, logout],
+    "one-call-vmfs-path": [b"v", service, login, one_call, logout],
+    "one-call-refused": [b"s", service, login, refused, vm, devices, walk,
+                         logout],
     "plain": [b"", service, login, vm, devices, walk, logout],
     "snapshot": [b"s", service, login, vm, devices, walk, logout],
     "cookie": [b"c", service, vm, devices, walk_page1, walk_page2],
