@@ -6,7 +6,7 @@
 # (name, snapshots, power state), the disks of the VM and of the
 # snapshot, and the VM's datastores up to their datacenters.  Opening
 # the disk then asks the SOAP API nothing: a whole NBD connection is
-# RetrieveServiceContent, Login, RetrievePropertiesEx and Logout.  And
+# RetrieveServiceContent, Login, RetrievePropertiesEx (and Logout).  And
 # each file opened is one GET of its first 16 KiB, whose Content-Range
 # gives the size (no HEAD): a flat disk is two GETs, a small sparse one
 # a single GET (header, descriptor and tables are in it).
@@ -30,7 +30,9 @@ size=$((4 << 20))
 
 # calls NAME [PARAMS]: open [ds] calls/NAME.vmdk with nbdkit -r, one NBD
 # connection; print the SOAP methods it called, one a line, and write
-# its /folder requests ("GET", "HEAD") to folder.out.
+# its /folder requests ("GET", "HEAD") to folder.out.  Logout is left
+# out: nbdkit 1.32 may unload the plugin once the --run command exits
+# without closing the connection first (so without its Logout).
 calls ()
 {
   local name=$1; shift
@@ -40,7 +42,7 @@ calls ()
     cat open.log >&2; return 1; }
   [ "$(cat size.out)" -eq $size ]
   awk '$2 ~ /^\/folder\// { print $1 }' requests | xargs > folder.out
-  sed -n 's/.*: SOAP \([A-Za-z]*\)$/\1/p' open.log
+  sed -n 's/.*: SOAP \([A-Za-z]*\)$/\1/p' open.log | grep -vx Logout
 }
 
 # expect WHAT WANT GOT: the methods called, in order.
@@ -57,7 +59,7 @@ truncate -s $size sparse.raw
 qemu-img convert -f raw -O vmdk -o subformat=monolithicSparse sparse.raw \
   sparse.vmdk
 
-one='RetrieveServiceContent Login RetrievePropertiesEx Logout'
+one='RetrieveServiceContent Login RetrievePropertiesEx'
 for model in vcenter esx; do
   bed=(-faults "$PWD/faults" -record-headers "$PWD/requests")
   if [ $model = esx ]; then
@@ -87,7 +89,7 @@ for model in vcenter esx; do
   # its datastores.
   echo 'fault:InvalidArgument -1 <path>datastore</path>' > faults
   expect "an open refused the one call" \
-    "RetrieveServiceContent Login RetrievePropertiesEx RetrievePropertiesEx RetrievePropertiesEx RetrievePropertiesEx Logout" \
+    "RetrieveServiceContent Login RetrievePropertiesEx RetrievePropertiesEx RetrievePropertiesEx RetrievePropertiesEx" \
     "$(calls flat | xargs)"
   grep -q 'in one call failed (InvalidArgument); reading the VM alone' open.log
   calls flat snapshot="$snap" > /dev/null

@@ -149,12 +149,13 @@ VixError vdl_remote_retrieve (struct vdl_remote *r, const char *spec,
 xmlNode *vdl_remote_prop (const xmlNode *object, const char *path);
 char *vdl_remote_prop_obj (const xmlNode *object);
 
-/* A growing ", "-separated list for messages. */
+/* A growing ", "-separated list for messages: item, or "item (note)". */
 struct vdl_list {
   char *text;
   size_t len;
   bool oom;
 };
+void vdl_list_add (struct vdl_list *l, const char *item, const char *note);
 
 /* What is read of the VM at connect (remote-vm.c). */
 struct vdl_vm_state {
@@ -164,7 +165,7 @@ struct vdl_vm_state {
   bool snapshot_found, powered_on;
 };
 /* Add what an <objects> of the VirtualMachine says (name, snapshot,
- * runtime.powerState). */
+ * runtime.powerState); remote-vm-datastores.c. */
 void vdl_vm_state_add (struct vdl_vm_state *st, xmlNode *object);
 
 /* The VM (and snapshot) of r->vm exist: sets r->vm_name and

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Which datastores the VM (or its snapshot) uses: the datastore moref of
- * each disk backing and of each parent in its chain, and the VM's
- * datastore list.  Datastore names repeat across datacenters, so a
- * "[name] path" is only ever looked up among these.  The backings also
- * say which files may be opened (remote-vm.c). */
+/* What the VM and its snapshot say, read from their <objects>: the VM's
+ * name, snapshots and power state (checked by remote-vm.c), and which
+ * datastores they use: the datastore moref of each disk backing and of
+ * each parent in its chain, and the VM's datastore list.  Datastore
+ * names repeat across datacenters, so a "[name] path" is only ever
+ * looked up among these.  The backings also say which files may be
+ * opened (remote-vm.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,60 @@
 #include "error.h"
 #include "remote-internal.h"
 #include "remote-xml.h"
+
+void
+vdl_list_add (struct vdl_list *l, const char *item, const char *note)
+{
+  char *n;
+  size_t add = strlen (item) + (note ? strlen (note) + 3 : 0) + 2;
+
+  if (l->oom || !(n = realloc (l->text, l->len + add + 1))) {
+    l->oom = true;
+    return;
+  }
+  l->text = n;
+  l->len += snprintf (n + l->len, add + 1, "%s%s%s%s%s",
+                      l->len ? ", " : "", item, note ? " (" : "",
+                      note ? note : "", note ? ")" : "");
+}
+
+/* Walk a VirtualMachineSnapshotTree list. */
+static void
+walk_snapshots (xmlNode *tree, struct vdl_vm_state *st)
+{
+  xmlNode *t;
+  char *moref, *name;
+
+  for (t = tree; t; t = vdl_xml_next (t, VDL_NS_VIM, NULL)) {
+    if (!vdl_xml_is (t, VDL_NS_VIM, "rootSnapshotList") &&
+        !vdl_xml_is (t, VDL_NS_VIM, "childSnapshotList"))
+      continue;
+    moref = vdl_xml_vim_text (t, "snapshot");
+    name = vdl_xml_vim_text (t, "name");
+    if (moref) {
+      if (st->want && strcmp (moref, st->want) == 0)
+        st->snapshot_found = true;
+      vdl_list_add (&st->snapshots, moref, name);
+    }
+    free (moref);
+    free (name);
+    walk_snapshots (vdl_xml_child (t, VDL_NS_VIM, "childSnapshotList"), st);
+  }
+}
+
+void
+vdl_vm_state_add (struct vdl_vm_state *st, xmlNode *object)
+{
+  xmlNode *info = vdl_remote_prop (object, "snapshot");
+  char *power = vdl_xml_text (vdl_remote_prop (object, "runtime.powerState"));
+
+  st->powered_on = power && strcmp (power, "poweredOn") == 0;
+  free (power);
+  free (st->name);
+  st->name = vdl_xml_text (vdl_remote_prop (object, "name"));
+  if (info)
+    walk_snapshots (vdl_xml_element (info), st);
+}
 
 static void
 add_ds (struct vdl_vm_datastores *v, const char *moref)

@@ -12,60 +12,6 @@
 #include "remote-xml.h"
 
 static void
-list_add (struct vdl_list *l, const char *item, const char *note)
-{
-  char *n;
-  size_t add = strlen (item) + (note ? strlen (note) + 3 : 0) + 2;
-
-  if (l->oom || !(n = realloc (l->text, l->len + add + 1))) {
-    l->oom = true;
-    return;
-  }
-  l->text = n;
-  l->len += snprintf (n + l->len, add + 1, "%s%s%s%s%s",
-                      l->len ? ", " : "", item, note ? " (" : "",
-                      note ? note : "", note ? ")" : "");
-}
-
-/* Walk a VirtualMachineSnapshotTree list. */
-static void
-walk_snapshots (xmlNode *tree, struct vdl_vm_state *st)
-{
-  xmlNode *t;
-  char *moref, *name;
-
-  for (t = tree; t; t = vdl_xml_next (t, VDL_NS_VIM, NULL)) {
-    if (!vdl_xml_is (t, VDL_NS_VIM, "rootSnapshotList") &&
-        !vdl_xml_is (t, VDL_NS_VIM, "childSnapshotList"))
-      continue;
-    moref = vdl_xml_vim_text (t, "snapshot");
-    name = vdl_xml_vim_text (t, "name");
-    if (moref) {
-      if (st->want && strcmp (moref, st->want) == 0)
-        st->snapshot_found = true;
-      list_add (&st->snapshots, moref, name);
-    }
-    free (moref);
-    free (name);
-    walk_snapshots (vdl_xml_child (t, VDL_NS_VIM, "childSnapshotList"), st);
-  }
-}
-
-void
-vdl_vm_state_add (struct vdl_vm_state *st, xmlNode *object)
-{
-  xmlNode *info = vdl_remote_prop (object, "snapshot");
-  char *power = vdl_xml_text (vdl_remote_prop (object, "runtime.powerState"));
-
-  st->powered_on = power && strcmp (power, "poweredOn") == 0;
-  free (power);
-  free (st->name);
-  st->name = vdl_xml_text (vdl_remote_prop (object, "name"));
-  if (info)
-    walk_snapshots (vdl_xml_element (info), st);
-}
-
-static void
 vm_state_free (struct vdl_vm_state *st)
 {
   free (st->name);
@@ -163,7 +109,7 @@ vdl_remote_check_disk (struct vdl_remote *r, const char *name)
         continue;
       if (strcmp (b->file, resolved) == 0)
         found = true;
-      list_add (&all, b->file, b->parent ? "parent" : NULL);
+      vdl_list_add (&all, b->file, b->parent ? "parent" : NULL);
     }
     pthread_mutex_unlock (&r->lock);
   }
