@@ -9,7 +9,8 @@
 # RetrieveServiceContent, Login, RetrievePropertiesEx (and Logout).  And
 # each file opened is one GET of its first 16 KiB, whose Content-Range
 # gives the size (no HEAD): a flat disk is two GETs, a small sparse one
-# a single GET (header, descriptor and tables are in it).
+# a single GET (header, descriptor and tables are in it), and a
+# descriptor takes no share of the read-ahead memory.
 # Checked in both models, for a VM's disk and a snapshot's, and on
 # vCenter with the datastores in a datastore cluster (StoragePod) of a
 # datacenter inside a folder.  A server that refuses the one call (a
@@ -23,6 +24,7 @@ set -e
 set -x
 
 requires nbdinfo --version
+requires nbdcopy --version
 vcsim_requires
 vcsim_build
 
@@ -75,6 +77,13 @@ for model in vcenter esx; do
   expect "an open's /folder requests" "GET GET" "$(cat folder.out)"
   calls sparse > /dev/null
   expect "a sparse open's /folder requests" "GET" "$(cat folder.out)"
+  # The descriptor, all in its first GET, never reads ahead: it does not
+  # take a share of the read-ahead memory (which halved the chunks).
+  vcsim_nbdkit -rfv "[$VCSIM_DS] calls/flat.vmdk" \
+    --run 'nbdcopy "$uri" out.raw' 2> copy.log
+  cmp out.raw in.raw
+  grep 'reading ahead in chunks' copy.log
+  grep -q 'reading ahead in chunks of 8192 KiB .*(1 file sharing' copy.log
   snap=$(vcsim_snapshot "$VCSIM_VM" before)
   expect "an open of a snapshot's disk" "$one" \
     "$(calls flat snapshot="$snap" | xargs)"

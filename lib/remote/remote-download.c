@@ -33,6 +33,7 @@ struct vdl_remote_file {
   size_t head_len;
   struct vdl_readahead *ra;
   bool counted;                 /* in r->open_files */
+  bool may_read_ahead;          /* in r->readahead_files */
 };
 
 /* A transfer resumed after base bytes reports progress over the whole
@@ -250,7 +251,7 @@ vdl_remote_file_open (struct vdl_remote *r, const char *name,
   if (err == VIX_OK &&
       !(f->ra = vdl_readahead_new (fetch, f, length,
                                    vdl_http_pool_size (r->pool),
-                                   &r->open_files)))
+                                   &r->readahead_files)))
     err = vdl_oom ();
   if (err != VIX_OK) {
     vdl_remote_file_close (f);
@@ -259,6 +260,12 @@ vdl_remote_file_open (struct vdl_remote *r, const char *name,
   f->size = length;
   __atomic_add_fetch (&r->open_files, 1, __ATOMIC_RELAXED);
   f->counted = true;
+  /* A descriptor (all of it in the head) never reads ahead, so it does
+   * not halve the chunks of the disk's extent. */
+  if (f->size > f->head_len) {
+    __atomic_add_fetch (&r->readahead_files, 1, __ATOMIC_RELAXED);
+    f->may_read_ahead = true;
+  }
   vdl_debug ("VixDiskLib: %s: opened %s, %" PRIu64 " bytes", r->host, name,
              f->size);
   *out = f;
@@ -280,6 +287,8 @@ vdl_remote_file_close (struct vdl_remote_file *f)
   vdl_readahead_free (f->ra);
   if (f->counted)
     __atomic_sub_fetch (&f->r->open_files, 1, __ATOMIC_RELAXED);
+  if (f->may_read_ahead)
+    __atomic_sub_fetch (&f->r->readahead_files, 1, __ATOMIC_RELAXED);
   free (f->head);
   free (f->url);
   free (f->name);

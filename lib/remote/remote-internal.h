@@ -65,8 +65,11 @@ struct vdl_remote {
   struct vdl_backing *backings; /* lock: and its disk files */
   size_t nbackings;
   bool ds_loaded;               /* lock */
-  unsigned open_files;          /* atomic: datastore files open, which
-                                 * share the read-ahead memory budget */
+  unsigned open_files;          /* atomic: datastore files open (the
+                                 * keep-alive runs while there are) */
+  unsigned readahead_files;     /* atomic: those of them larger than
+                                 * their first GET, which may read ahead
+                                 * and share its memory budget */
   bool separate_calls;          /* lock: the server refused the one call
                                  * of vdl_remote_load_all */
   struct vdl_keepalive *keepalive;      /* remote-keepalive.c */

@@ -25,7 +25,8 @@
  * being read, those ahead of it, one left behind for readers still
  * copying out), each allocated when first used.  The chunk size is the
  * largest power of two up to MAX_CHUNK for which the session's files
- * open when reading starts fit BUDGET together, and at least MIN_CHUNK.
+ * open when reading starts fit BUDGET together, and at least MIN_CHUNK;
+ * files that are all in their first GET (descriptors) do not count.
  *
  * Chunks are usable as their bytes arrive: a reader waits only for its
  * own bytes (struct waiter), and is woken alone, after the lock is
@@ -84,7 +85,8 @@ struct vdl_readahead {
   vdl_fetch_fn *fetch;
   void *source;
   uint64_t size;
-  const unsigned *files;        /* atomic: the session's open files */
+  const unsigned *files;        /* atomic: the session's files that may
+                                 * read ahead */
   unsigned connections;
   size_t chunk;                 /* 0 until the first chunk is queued */
   pthread_mutex_t lock;         /* everything below */
@@ -270,6 +272,9 @@ chunk_size (struct vdl_readahead *ra)
   while (c > MIN_CHUNK && (uint64_t) c * ra->nslots * files > BUDGET)
     c /= 2;
   ra->chunk = c;
+  vdl_debug ("VixDiskLib: reading ahead in chunks of %zu KiB on %u "
+             "connections (%u file%s sharing the memory)", c >> 10,
+             ra->connections, files, files == 1 ? "" : "s");
   return c;
 }
 
