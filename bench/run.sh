@@ -23,7 +23,8 @@
 #           same file from the same server
 #   wan     a 512 MiB flat disk through a modelled WAN (tests/wan-proxy.py:
 #           50 MB/s and 2 ms each way per connection) and on loopback:
-#           full copy vs one curl, QD1 random 4 KiB reads vs curl ranges;
+#           full copy vs one curl, QD1 random 4 KiB reads vs curl ranges,
+#           and (WAN) CDI's 2 MiB reads one after the other vs one curl;
 #           on loopback also both vs nbdkit's curl plugin serving the file
 #
 # Images: the data disk (BENCH_SIZE, default 1 GiB) is 3/8 base64 text,
@@ -539,6 +540,16 @@ for i in range(n):
       runs "${o[*]}" "${p[*]}"
       row "REMOTE WAN flat $wsize, nbdkit+nbdcopy vs 4 curls of a quarter at once" \
         "$(median "${o[@]}")" "$(median "${p[@]}")" s 0 "ratio>=0.75"
+      # CDI's cold copy: one reader, 2 MiB at a time in order, each read
+      # waiting for the one before (its MaxPreadLengthVC on vCenter).
+      o=() p=()
+      for (( i=0; i<runs; i++ )); do
+        pair $i secs reads_in_order "$(uri rem)" $((2 << 20)) \
+          -- secs curl -sS -k -o /dev/null "$url"
+      done
+      runs "${o[*]}" "${p[*]}"
+      row "REMOTE WAN flat $wsize, 2 MiB reads in order at QD1 (CDI) vs one curl" \
+        "$(median "${o[@]}")" "$(median "${p[@]}")" s 0 "ratio>=2"
     fi
     o=() p=()
     for (( i=0; i<runs; i++ )); do
@@ -600,6 +611,21 @@ remote_vs_curl_plugin ()
   row "REMOTE loopback random 4K read QD1 (fio), nbdkit vddk vs nbdkit curl plugin" \
     "$(median "${o[@]}")" "$(median "${p[@]}")" IOPS 1 "ratio>=0.8"
   unserve "$cpid"
+}
+# reads_in_order URI LEN: read the whole export LEN bytes at a time, one
+# read after the other (libnbd's Python binding).
+reads_in_order ()
+{
+  /usr/bin/python3 -c '
+import nbd, sys
+h = nbd.NBD()
+h.connect_uri(sys.argv[1])
+size, n, off = h.get_size(), int(sys.argv[2]), 0
+while off < size:
+    h.pread(min(n, size - off), off)
+    off += n
+h.shutdown()
+' "$1" "$2"
 }
 # curl_parallel N URL BYTES: N curls of a range of BYTES/N each, at once.
 curl_parallel ()
