@@ -10,6 +10,8 @@
  * the whole datastore file to OUTFILE with $VDL_TEST_THREADS threads
  * (default 4) reading $VDL_TEST_CHUNK-byte pieces (default 256 KiB) in
  * parallel.  $VDL_TEST_DEBUG=1 prints the library's debug log.
+ * $VDL_TEST_AFTER_CONNECT, if set, is a shell command run between the
+ * connect and the disk check (e.g. to attach the disk only then).
  *
  * Exit status: 0 success, 1 a library error (message on stderr), 2 usage.
  */
@@ -151,6 +153,12 @@ main (int argc, char **argv)
   free (server);
   if (err != VIX_OK)
     return fail (err, "connect");
+  if ((env = getenv ("VDL_TEST_AFTER_CONNECT")) != NULL &&
+      system (env) != 0) {
+    fprintf (stderr, "remote-driver: %s failed\n", env);
+    vdl_remote_disconnect (r);
+    return 1;
+  }
   err = vdl_remote_resolve (r, name, &resolved);
   if (err != VIX_OK) {
     vdl_remote_disconnect (r);

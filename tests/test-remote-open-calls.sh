@@ -10,7 +10,8 @@
 # each file opened is one GET of its first 16 KiB, whose Content-Range
 # gives the size (no HEAD): a flat disk is two GETs, a small sparse one
 # a single GET (header, descriptor and tables are in it), and a
-# descriptor takes no share of the read-ahead memory.
+# descriptor takes no share of the read-ahead memory.  A disk attached
+# after the connect read the VM is still found (read again on a miss).
 # Checked in both models, for a VM's disk and a snapshot's, and on
 # vCenter with the datastores in a datastore cluster (StoragePod) of a
 # datacenter inside a folder.  A server that refuses the one call (a
@@ -84,6 +85,18 @@ for model in vcenter esx; do
   cmp out.raw in.raw
   grep 'reading ahead in chunks' copy.log
   grep -q 'reading ahead in chunks of 8192 KiB .*(1 file sharing' copy.log
+  # The disks are read once, at connect: a disk attached after that is
+  # found by reading them again (the library's own client).
+  cp flat.vmdk late.vmdk
+  sed -i 's/flat-flat.vmdk/late-flat.vmdk/' late.vmdk
+  vcsim_put late.vmdk "[$VCSIM_DS] calls/late.vmdk"
+  vcsim_put flat-flat.vmdk "[$VCSIM_DS] calls/late-flat.vmdk"
+  rm -f late.raw
+  VDL_TEST_USER=$VCSIM_USER VDL_TEST_PASSWORD=$VCSIM_PASSWORD \
+  VDL_TEST_AFTER_CONNECT="/usr/bin/python3 $VCSIM_FIXTURE attach $VCSIM_VM '[$VCSIM_DS] calls/late.vmdk' $size" \
+    "$builddir/tests/remote-driver" "$VCSIM_URL" "$VCSIM_THUMBPRINT" \
+    "$VCSIM_VM" "[$VCSIM_DS] calls/late.vmdk" late.raw
+  cmp late.raw late.vmdk
   snap=$(vcsim_snapshot "$VCSIM_VM" before)
   expect "an open of a snapshot's disk" "$one" \
     "$(calls flat snapshot="$snap" | xargs)"
