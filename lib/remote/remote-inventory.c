@@ -282,7 +282,8 @@ all_object (void *ctx, xmlNode *object)
 
 /* The VM with its disks (and the snapshot's), and from the VM down its
  * datastore property to each datastore and up its parents: one round
- * trip where separate calls take three.  The properties are named per
+ * trip where separate calls took four (the VM, its disks and datastores,
+ * their parents, the disks again to check one).  The properties are named per
  * concrete type (not ManagedEntity, which the VM is too); StoragePod
  * only on vCenter, where datastore clusters exist. */
 static VixError
