@@ -483,7 +483,8 @@ remote_wan ()
   vcsim_attach_disk "$VCSIM_VM" "$dir/wan.vmdk" "$wbytes" || return 1
   rm -f wan.raw wan-flat.vmdk
   warm "$(vcsim_ds_path "$dir/wan-flat.vmdk")"
-  start_wan_proxy --rate "${BENCH_WAN_RATE:-50000000}" --delay "${BENCH_WAN_DELAY:-2}" \
+  start_wan_proxy --fine-timers --rate "${BENCH_WAN_RATE:-50000000}" \
+    --delay "${BENCH_WAN_DELAY:-2}" \
     >>"$log" 2>&1 || return 1
   # the same random offsets for curl as for fio's: a fixed seed
   /usr/bin/python3 -c '
@@ -565,7 +566,8 @@ for i in range(n):
   # QD1 again with 20 ms each way, where a round trip (40 ms) outweighs
   # the thread hand-offs a loaded machine adds: one round trip per read
   # gives the same IOPS as curl.
-  start_wan_proxy --rate "${BENCH_WAN_RATE:-50000000}" --delay 20 >>"$log" 2>&1 || return 1
+  start_wan_proxy --fine-timers --rate "${BENCH_WAN_RATE:-50000000}" --delay 20 \
+    >>"$log" 2>&1 || return 1
   serve rem nbdkit -f -r -U "$work/rem.sock" "$plugin" server="$VCSIM_HOST" \
     port="$WAN_PROXY_PORT" user="$VCSIM_USER" password=+"$work/pw" \
     thumbprint="$VCSIM_THUMBPRINT" vm=moref="$VCSIM_VM" "$dir/wan.vmdk" || return 1

@@ -7,6 +7,7 @@ once connections are accepted."""
 import argparse
 import asyncio
 import os
+import selectors
 import socket
 import struct
 import sys
@@ -103,7 +104,16 @@ class ProxyBase:
 def run(proxy_class, parse_args, argv):
     args = parse_args(argv[1:])
     try:
-        asyncio.run(proxy_class(args).serve())
+        if getattr(args, "fine_timers", False):
+            # epoll's time-outs are whole milliseconds, so every delayed
+            # piece would wait up to 1 ms longer; select's are finer.
+            loop = asyncio.SelectorEventLoop(selectors.SelectSelector())
+            try:
+                loop.run_until_complete(proxy_class(args).serve())
+            finally:
+                loop.close()
+        else:
+            asyncio.run(proxy_class(args).serve())
     except KeyboardInterrupt:
         pass
     return 0

@@ -22,6 +22,9 @@ connection to TARGET_HOST:TARGET_PORT.
   --reset-from N     only connection N (counted from 1) and later ones
                      (default 1)
   --resets K         at most K resets in all (default: no limit)
+  --fine-timers      wait with select(2), whose time-outs are finer than
+                     epoll's whole milliseconds (at most 1024 descriptors:
+                     for the bench's few connections)
   --port PORT        listen on this port instead of an ephemeral one
   --log FILE         also append the event log to FILE
 
@@ -59,6 +62,7 @@ def parse_args(argv):
     p.add_argument("--reset-after", type=int)
     p.add_argument("--reset-from", type=int, default=1)
     p.add_argument("--resets", type=int)
+    p.add_argument("--fine-timers", action="store_true")
     a = p.parse_args(argv)
     if a.rate < 0 or a.delay < 0 or (a.reset_after or 0) < 0:
         p.error("--rate, --delay and --reset-after must not be negative")
