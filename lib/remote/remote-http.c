@@ -229,8 +229,9 @@ on_header (char *data, size_t size, size_t n, void *opaque)
   struct vdl_http_response *rs = h->rs;
   size_t len = size * n, vlen;
   const char *v;
-  uint64_t start, end, total;
+  uint64_t start = 0, end = 0, total = 0;
   char line[128];
+  int fields;
   static const char set_cookie[] = "set-cookie:";
   static const char range[] = "content-range:";
   static const char session[] = "vmware_soap_session=";
@@ -264,20 +265,21 @@ on_header (char *data, size_t size, size_t n, void *opaque)
       rs->session_cookie = vdl_secret_strndup (v, vlen);
     }
   }
-  if (h->rq->buf && len > sizeof range && len < sizeof line &&
+  if (h->rq->buf && len > sizeof range &&
       strncasecmp (data, range, sizeof range - 1) == 0) {
     /* "Content-Range: bytes START-END/TOTAL" (TOTAL may be "*"); the
-     * header is not NUL-terminated. */
-    memcpy (line, data + sizeof range - 1, len - (sizeof range - 1));
-    line[len - (sizeof range - 1)] = '\0';
-    if (sscanf (line, " bytes %" SCNu64 "-%" SCNu64 "/%" SCNu64,
-                &start, &end, &total) == 3 && end < total &&
-        total <= INT64_MAX)
-      rs->range_total = total;
-    else
-      rs->range_total = -1;
-    if (sscanf (line, " bytes %" SCNu64 "-", &start) != 1 ||
-        start != h->rq->offset)
+     * header is not NUL-terminated.  One too long to be that is not
+     * trusted to say where its bytes start. */
+    fields = 0;
+    if (len < sizeof line) {
+      memcpy (line, data + sizeof range - 1, len - (sizeof range - 1));
+      line[len - (sizeof range - 1)] = '\0';
+      fields = sscanf (line, " bytes %" SCNu64 "-%" SCNu64 "/%" SCNu64,
+                       &start, &end, &total);
+    }
+    rs->range_total = fields == 3 && end < total && total <= INT64_MAX
+      ? (int64_t) total : -1;
+    if (fields < 1 || start != h->rq->offset)
       rs->wrong_range = true;
   }
   return len;
