@@ -148,9 +148,9 @@ VixError vdl_remote_retrieve (struct vdl_remote *r, const char *spec,
                               vdl_object_fn *fn, void *ctx,
                               char fault[VDL_FAULT_LEN]);
 /* In an <objects> element: the value of property path (NULL if
- * missing), and the object's moref (malloc'd). */
+ * missing), and the object's type ("Datastore"; "" if none) into buf. */
 xmlNode *vdl_remote_prop (const xmlNode *object, const char *path);
-char *vdl_remote_prop_obj (const xmlNode *object);
+void vdl_remote_obj_type (const xmlNode *object, char *buf, size_t size);
 
 /* A growing ", "-separated list for messages: item, or "item (note)". */
 struct vdl_list {
@@ -212,13 +212,16 @@ VixError vdl_remote_object_ds_error (struct vdl_remote *r, const char *name,
 VixError vdl_remote_locked_error (struct vdl_remote *r, const char *name,
                                   const char *method);
 
-/* One call for what a connection needs of the inventory: the VM (st),
- * the disks of the VM and of the snapshot, and the VM's datastores with
- * their parents up to the root folder (remote-datastore.c).  If every
- * datastore came back, the table is loaded; if not, the next
- * vdl_remote_datastores_load reads them.  fault as in vdl_soap_reply:
- * set if the server refused the call (a VM or snapshot not found, or a
- * server that does not take it), when the caller reads the VM alone. */
+/* One call for what a connection needs of the inventory: the VM (st,
+ * at connect), the disks of the VM and of the snapshot, and the VM's
+ * datastores with their parents up to the root folder
+ * (remote-inventory.c); the table is then loaded.  A datastore the call
+ * did not reach is read by a second call, except at connect: then the
+ * next vdl_remote_datastores_load reads it, so that any error is the
+ * open's.  fault as in vdl_soap_reply: set if the server refused the
+ * call (a VM or snapshot not found, or a server that does not take it);
+ * later loads then use separate calls, and at connect the caller reads
+ * the VM alone. */
 VixError vdl_remote_load_all (struct vdl_remote *r, struct vdl_vm_state *st,
                               char fault[VDL_FAULT_LEN]);
 /* The datastores and disk files of the VM: read if not yet (again =

@@ -35,23 +35,20 @@ entity_object (void *ctx, xmlNode *object)
 {
   struct walk *w = ctx;
   struct entity *e, *ne;
-  xmlNode *obj = vdl_xml_child (object, VDL_NS_VIM, "obj");
-  xmlChar *type = obj ? xmlGetProp (obj, BAD_CAST "type") : NULL;
+  char type[64];
 
   ne = realloc (w->e, (w->n + 1) * sizeof *w->e);
-  if (!ne) {
-    xmlFree (type);
+  if (!ne)
     return vdl_oom ();
-  }
   w->e = ne;
   e = &w->e[w->n++];
-  e->moref = vdl_xml_text (obj);
-  e->type = strdup (type ? (const char *) type : "");
+  vdl_remote_obj_type (object, type, sizeof type);
+  e->moref = vdl_xml_vim_text (object, "obj");
+  e->type = strdup (type);
   e->name = vdl_xml_text (vdl_remote_prop (object, "name"));
   e->parent = vdl_xml_text (vdl_remote_prop (object, "parent"));
   e->url = vdl_xml_text (vdl_remote_prop (object, "summary.url"));
   e->summary_type = vdl_xml_text (vdl_remote_prop (object, "summary.type"));
-  xmlFree (type);
   if (!e->moref || !e->type)
     w->oom = true;
   return VIX_OK;
@@ -262,22 +259,17 @@ static VixError
 all_object (void *ctx, xmlNode *object)
 {
   struct all *a = ctx;
-  xmlNode *obj = vdl_xml_child (object, VDL_NS_VIM, "obj");
-  xmlChar *type = obj ? xmlGetProp (obj, BAD_CAST "type") : NULL;
-  const char *t = type ? (const char *) type : "";
-  VixError err = VIX_OK;
+  char type[64];
 
-  if (strcmp (t, "VirtualMachine") == 0) {
-    if (a->st)
-      vdl_vm_state_add (a->st, object);
+  vdl_remote_obj_type (object, type, sizeof type);
+  if (strcmp (type, "VirtualMachine") == 0 && a->st)
+    vdl_vm_state_add (a->st, object);
+  if (strcmp (type, "VirtualMachine") == 0 ||
+      strcmp (type, "VirtualMachineSnapshot") == 0) {
     vdl_vm_datastores_add (a->v, object);
+    return VIX_OK;
   }
-  else if (strcmp (t, "VirtualMachineSnapshot") == 0)
-    vdl_vm_datastores_add (a->v, object);
-  else
-    err = entity_object (a->w, object);
-  xmlFree (type);
-  return err;
+  return entity_object (a->w, object);
 }
 
 /* The VM with its disks (and the snapshot's), and from the VM down its
@@ -386,12 +378,13 @@ missing (const struct vdl_vm_datastores *v, struct walk *w, char ***out,
 }
 
 /* The one call; then any datastore of a disk that the VM's datastore
- * property did not lead to, unless connecting (then the first open
+ * property did not lead to, unless connecting (st: then the first open
  * reads them, and any error is that open's). */
 static VixError
-load_all (struct vdl_remote *r, struct vdl_vm_state *st, bool connecting,
+load_all (struct vdl_remote *r, struct vdl_vm_state *st,
           char fault[VDL_FAULT_LEN])
 {
+  const bool connecting = st != NULL;
   struct vdl_vm_datastores v = { 0 };
   struct walk w = { 0 };
   struct all a = { .st = st, .v = &v, .w = &w };
@@ -450,13 +443,10 @@ load (struct vdl_remote *r)
   pthread_mutex_unlock (&r->lock);
   if (separate)
     return load_separate (r);
-  err = load_all (r, NULL, false, fault);
+  err = vdl_remote_load_all (r, NULL, fault);
   if (err != VIX_OK && fault[0]) {
     vdl_debug ("VixDiskLib: %s: reading the VM's disks and datastores in "
                "one call failed (%s); using separate calls", r->host, fault);
-    pthread_mutex_lock (&r->lock);
-    r->separate_calls = true;
-    pthread_mutex_unlock (&r->lock);
     err = load_separate (r);
   }
   return err;
@@ -466,7 +456,7 @@ VixError
 vdl_remote_load_all (struct vdl_remote *r, struct vdl_vm_state *st,
                      char fault[VDL_FAULT_LEN])
 {
-  VixError err = load_all (r, st, true, fault);
+  VixError err = load_all (r, st, fault);
 
   if (err != VIX_OK && fault[0]) {
     pthread_mutex_lock (&r->lock);

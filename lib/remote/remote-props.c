@@ -95,8 +95,12 @@ vdl_remote_prop (const xmlNode *object, const char *path)
   return NULL;
 }
 
-char *
-vdl_remote_prop_obj (const xmlNode *object)
+void
+vdl_remote_obj_type (const xmlNode *object, char *buf, size_t size)
 {
-  return vdl_xml_vim_text (object, "obj");
+  xmlNode *obj = vdl_xml_child (object, VDL_NS_VIM, "obj");
+  xmlChar *type = obj ? xmlGetProp (obj, BAD_CAST "type") : NULL;
+
+  snprintf (buf, size, "%s", type ? (const char *) type : "");
+  xmlFree (type);
 }

@@ -134,13 +134,12 @@ walk_backing (struct vdl_vm_datastores *v, xmlNode *b, bool of_snapshot)
 void
 vdl_vm_datastores_add (struct vdl_vm_datastores *v, xmlNode *object)
 {
-  xmlNode *n, *obj = vdl_xml_child (object, VDL_NS_VIM, "obj");
-  xmlChar *otype = obj ? xmlGetProp (obj, BAD_CAST "type") : NULL;
-  bool of_snapshot = otype &&
-    strcmp ((const char *) otype, "VirtualMachineSnapshot") == 0;
+  xmlNode *n;
   char type[64], *moref;
+  bool of_snapshot;
 
-  xmlFree (otype);
+  vdl_remote_obj_type (object, type, sizeof type);
+  of_snapshot = strcmp (type, "VirtualMachineSnapshot") == 0;
   for (n = vdl_xml_element (vdl_remote_prop (object, "config.hardware.device"));
        n; n = vdl_xml_next (n, VDL_NS_VIM, NULL)) {
     vdl_xml_type (n, type, sizeof type);
