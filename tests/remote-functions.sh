@@ -170,6 +170,20 @@ start_vcsim ()
        "dir $dir"
 }
 
+# start_vcsim_model MODEL [START_VCSIM-ARGS...]: start_vcsim in the
+# vCenter model (MODEL vcenter) or the ESXi one (esx), for tests that
+# run in both: for model in vcenter esx; do start_vcsim_model $model ...
+start_vcsim_model ()
+{
+  local model=$1
+  shift
+  case $model in
+    vcenter) start_vcsim "$@" ;;
+    esx) start_vcsim --esx "$@" ;;
+    *) echo "start_vcsim_model: unknown model $model" >&2; return 1 ;;
+  esac
+}
+
 # vcsim_use DIR: make the simulator started in DIR (its VCSIM_DIR) the
 # current one again, e.g. after starting a second one.
 vcsim_use ()

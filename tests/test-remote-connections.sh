@@ -66,7 +66,7 @@ check_open ()
 }
 
 for model in vcenter esx; do
-  if [ $model = esx ]; then start_vcsim --esx; else start_vcsim; fi
+  start_vcsim_model $model
   ds="[$VCSIM_DS]"
   vcsim_put flat.vmdk "$ds conn/flat.vmdk"
   vcsim_put flat-flat.vmdk "$ds conn/flat-flat.vmdk"

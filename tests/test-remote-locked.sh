@@ -31,11 +31,7 @@ copy ()
 }
 
 for model in vcenter esx; do
-  if [ $model = esx ]; then
-    start_vcsim --esx -- -lock-running
-  else
-    start_vcsim -- -lock-running
-  fi
+  start_vcsim_model $model -- -lock-running
   ds="[$VCSIM_DS]"
   vcsim_put_flat in.raw $size "$ds lock/flat.vmdk"
   vcsim_fixture power "$VCSIM_VM" on

@@ -21,11 +21,7 @@ vcsim_build
 size=$((4 << 20))
 
 for model in vcenter esx; do
-  if [ $model = esx ]; then
-    start_vcsim --esx -- -page-size 1
-  else
-    start_vcsim -- -page-size 1
-  fi
+  start_vcsim_model $model -- -page-size 1
   ds="[$VCSIM_DS]"
   vcsim_put_flat in.raw $size "$ds paging/flat.vmdk"
   vcsim_fixture power "$VCSIM_VM" on

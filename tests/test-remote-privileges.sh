@@ -18,11 +18,7 @@ vcsim_requires
 vcsim_build
 
 for model in vcenter esx; do
-  if [ $model = esx ]; then
-    start_vcsim --esx -- -folder-deny
-  else
-    start_vcsim -- -folder-deny
-  fi
+  start_vcsim_model $model -- -folder-deny
   disk="[$VCSIM_DS] priv/flat.vmdk"
   vcsim_put_flat in.raw $((1 << 20)) "$disk"
 

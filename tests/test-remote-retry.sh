@@ -37,11 +37,7 @@ injected ()
 for model in vcenter esx; do
   faults=$PWD/faults-$model
   : > "$faults"
-  if [ $model = esx ]; then
-    start_vcsim --esx -- -faults "$faults"
-  else
-    start_vcsim -- -faults "$faults"
-  fi
+  start_vcsim_model $model -- -faults "$faults"
   ds="[$VCSIM_DS]"
   vcsim_put_flat in.raw $size "$ds busy/flat.vmdk"
 

@@ -52,11 +52,8 @@ out.close()
 
 for model in vcenter esx; do
   headers=$PWD/headers-$model
-  if [ $model = esx ]; then
-    start_vcsim --esx -- -folder-auth -session-idle 4s -record-headers "$headers"
-  else
-    start_vcsim -- -folder-auth -session-idle 4s -record-headers "$headers"
-  fi
+  start_vcsim_model $model -- -folder-auth -session-idle 4s \
+    -record-headers "$headers"
   ds="[$VCSIM_DS]"
   vcsim_put_flat in.raw $size "$ds sess/flat.vmdk"
 
