@@ -71,108 +71,77 @@ runtime=$(ldd "$plugin" | awk '/libtsan|clang_rt.tsan/ { print $3; exit }')
 mkdir -p "$tsan/tests/vddk-libdir/lib64"
 ln -sf "$tsan/lib/libvixDiskLib.so.8" "$tsan/tests/vddk-libdir/lib64/libvixDiskLib.so.8"
 
-for type in monolithic-sparse stream-optimized vmfs-sparse; do
-  rm -f n*.vmdk s.sock
-  nbdkit -U - "$VDDK_PLUGIN" "$PWD/n.vmdk" create=true create-type=$type \
-    create-size=64M --run 'nbdinfo "$uri" > /dev/null'
-  # -f and exec, so that only nbdkit has the runtime (not a shell
-  # spawned by --run).  Its exit would hang: p11-kit's destructor
-  # deadlocks under the TSan runtime, so it is killed once the
-  # connections are closed.
+# nbdkit before 1.33.10 (Debian 12 has 1.32.5) can abort in raw_send_socket
+# when a client hangs up with replies in flight, as the dropped connection
+# does (the plugin's man page, BUGS).  If that abort, and only that, ends
+# the server after the drop, a new server must still read every flushed
+# write.
+v=$(nbdkit --version | awk '{ print $2 }')
+old_nbdkit=false
+if [ "$(printf '%s\n' "$v" 1.33.10 | sort -V | head -n 1)" != 1.33.10 ]; then
+  old_nbdkit=true
+fi
+known_abort="raw_send_socket: Assertion \`sock >= 0' failed"
+
+# -f and exec, so that only nbdkit has the runtime (not a shell spawned
+# by --run).  Its exit would hang: p11-kit's destructor deadlocks under
+# the TSan runtime, so it is killed once the connections are closed.
+start_tsan_nbdkit ()
+{
+  rm -f s.sock
   ( LD_PRELOAD=$runtime exec nbdkit -f -v -U "$PWD/s.sock" "$plugin" \
-      "$PWD/n.vmdk" ) > nbdkit-$type.log 2>&1 &
+      "$PWD/n.vmdk" ) > "$1" 2>&1 &
   pid=$!
   cleanup_fn kill -9 $pid
   for (( i=0; i<100; i++ )); do [ -S s.sock ] && break; sleep 0.2; done
-  if ! /usr/bin/python3 - "nbd+unix:///?socket=$PWD/s.sock" <<'PY'
-import nbd, random, struct, sys, threading
-uri = sys.argv[1]
-grain, size = 65536, 64 << 20
-rnd = random.Random(11)
-ref = bytearray(size)
-stop = threading.Event()
-errors = []
+}
 
-def sector(off, tag):
-    return (struct.pack("<QQ", off // 512, tag) * 32)
-
-def reader(seed):
-    h = nbd.NBD(); h.connect_uri(uri)
-    r = random.Random(seed)
-    while not stop.is_set():
-        off = r.randrange(0, size // 512 - 64) * 512
-        data = h.pread(64 * 512, off)
-        for i in range(0, len(data), 512):
-            s = data[i:i + 512]
-            if any(s) and struct.unpack_from("<Q", s)[0] != (off + i) // 512:
-                errors.append("sector %d holds another sector's data" % ((off + i) // 512))
-    h.shutdown()
-
-def flusher():
-    h = nbd.NBD(); h.connect_uri(uri)
-    while not stop.is_set():
-        h.flush()
-    h.shutdown()
-
-threads = [threading.Thread(target=reader, args=(k,)) for k in range(2)]
-threads.append(threading.Thread(target=flusher))
-for t in threads: t.start()
-# Four writers race for the same grains, a quarter each.
-conns = []
-for _ in range(4):
-    h = nbd.NBD(); h.connect_uri(uri); conns.append(h)
-grains = list(range(0, size, grain)); rnd.shuffle(grains)
-pending = []
-for n, g in enumerate(grains[:200]):
-    for k, h in enumerate(conns):
-        off = g + k * grain // 4
-        data = b"".join(sector(off + i, n + 1) for i in range(0, grain // 4, 512))
-        ref[off:off + grain // 4] = data
-        pending.append((h, h.aio_pwrite(data, off)))
-    if len(pending) > 32:
-        for h, c in pending:
-            while not h.aio_command_completed(c): h.poll(-1)
-        pending = []
-for h, c in pending:
-    while not h.aio_command_completed(c): h.poll(-1)
-# A connection dropped with writes in flight (their outcome is unknown:
-# the sectors are left out of the comparison).
-h = nbd.NBD(); h.connect_uri(uri)
-dropped = []
-for g in grains[200:216]:
-    h.aio_pwrite(b"".join(sector(g + i, 999) for i in range(0, grain, 512)), g)
-    dropped.append(g)
-del h
-for h in conns:
-    h.flush(); h.shutdown()
-stop.set()
-for t in threads: t.join()
-h = nbd.NBD(); h.connect_uri(uri)
-for off in range(0, size, 1 << 20):
-    got = h.pread(1 << 20, off)
-    for g in range(off, off + (1 << 20), grain):
-        if g not in dropped and got[g - off:g - off + grain] != ref[g:g + grain]:
-            errors.append("grain at %d differs after the writes" % g)
-h.shutdown()
-if errors:
-    sys.exit("\n".join(errors[:20]))
-print("nbdkit: 4 writers, 2 readers, a flusher and a dropped connection: OK")
-PY
-  then
-    echo "nbdkit log:"
-    grep -v -e "VDDK call" -e datapath nbdkit-$type.log | tail -n 60
-    exit 1
-  fi
-  # Every connection must have been closed (VixDiskLib_Close, then
-  # Disconnect) before nbdkit is killed.
+# Every connection must have been closed (VixDiskLib_Close, then
+# Disconnect) before nbdkit is killed.
+stop_tsan_nbdkit ()
+{
   for (( i=0; i<100; i++ )); do
-    opened=$(grep -c "VDDK call: VixDiskLib_ConnectEx" nbdkit-$type.log || true)
-    closed=$(grep -c "VDDK call: VixDiskLib_Disconnect" nbdkit-$type.log || true)
+    opened=$(grep -c "VDDK call: VixDiskLib_ConnectEx" "$1" || true)
+    closed=$(grep -c "VDDK call: VixDiskLib_Disconnect" "$1" || true)
     [ "$opened" -gt 0 ] && [ "$opened" -eq "$closed" ] && break
     sleep 0.2
   done
   [ "$opened" -eq "$closed" ]
   kill -9 $pid
   wait $pid || true
-  no_reports nbdkit-$type.log
+}
+
+show_log ()
+{
+  echo "nbdkit log ($1):"
+  grep -v -e "VDDK call" -e datapath "$1" | tail -n 60
+  # What ended it, last, where a short excerpt of the output shows it.
+  grep -e "Assertion" -e "ThreadSanitizer" -e "error:" "$1" | tail -n 5
+}
+
+uri="nbd+unix:///?socket=$PWD/s.sock"
+for type in monolithic-sparse stream-optimized vmfs-sparse; do
+  rm -f n*.vmdk
+  nbdkit -U - "$VDDK_PLUGIN" "$PWD/n.vmdk" create=true create-type=$type \
+    create-size=64M --run 'nbdinfo "$uri" > /dev/null'
+  log=nbdkit-$type.log
+  start_tsan_nbdkit $log
+  rc=0
+  /usr/bin/python3 "$srcdir/tests/tsan-clients.py" race "$uri" || rc=$?
+  if [ $rc -eq 3 ] && $old_nbdkit && ! kill -0 $pid 2>/dev/null &&
+       grep -q "$known_abort" $log; then
+    echo "nbdkit $v aborted after the drop (its known bug); reading back"
+    wait $pid || true
+    no_reports $log
+    log=nbdkit-$type-again.log
+    start_tsan_nbdkit $log
+    rc=0
+    /usr/bin/python3 "$srcdir/tests/tsan-clients.py" verify "$uri" || rc=$?
+  fi
+  if [ $rc -ne 0 ]; then
+    show_log $log
+    exit 1
+  fi
+  stop_tsan_nbdkit $log
+  no_reports $log
 done
