@@ -40,6 +40,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "error.h"
 #include "log.h"
@@ -102,6 +103,35 @@ struct vdl_readahead {
   uint64_t run_bytes;           /* last_end, and their bytes */
   unsigned long tick;
 };
+
+/* A chunk buffer: its own mapping, in transparent huge pages where the
+ * system allows them on request, since every byte of it is written by a
+ * transfer: 2 MiB pages take 4 page faults per 8 MiB chunk instead of
+ * 2048 (a tenth of the CPU of a loopback copy of a small disk went to
+ * those faults), and the copies into it miss the TLB less. */
+#define HUGE_PAGE ((size_t) 2 << 20)
+
+static unsigned char *
+buffer_alloc (size_t size)
+{
+  void *p = mmap (NULL, size, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+  if (p == MAP_FAILED)
+    return NULL;
+#ifdef MADV_HUGEPAGE
+  if (size >= HUGE_PAGE)
+    madvise (p, size, MADV_HUGEPAGE);   /* only a hint */
+#endif
+  return p;
+}
+
+static void
+buffer_free (unsigned char *buf, size_t size)
+{
+  if (buf)
+    munmap (buf, size);
+}
 
 /* Take the waiters of c that are satisfied (all of them if all, marked
  * failed if failed), to be woken with wake once the lock is released. */
@@ -249,7 +279,7 @@ vdl_readahead_free (struct vdl_readahead *ra)
   for (i = 0; i < ra->nthreads; i++)
     pthread_join (ra->threads[i], NULL);
   for (i = 0; i < ra->nslots; i++)
-    free (ra->slots[i].buf);
+    buffer_free (ra->slots[i].buf, ra->chunk);
   pthread_cond_destroy (&ra->work);
   pthread_mutex_destroy (&ra->lock);
   free (ra->slots);
@@ -366,7 +396,7 @@ claim (struct vdl_readahead *ra, uint64_t start, uint64_t keep,
   }
   if (!best)
     return NULL;
-  if (!best->buf && !(best->buf = malloc (size)))
+  if (!best->buf && !(best->buf = buffer_alloc (size)))
     return NULL;
   best->state = QUEUED;
   best->start = start;
