@@ -16,6 +16,7 @@ struct settings {
   long table_cache_kb;
   long keepalive_ms;
   long https_connections;
+  long https_ignore_changed_areas;
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -37,6 +38,8 @@ static const struct {
     offsetof (struct settings, keepalive_ms), "ms" },
   { "vixDiskLib.https.MaxConnections",
     offsetof (struct settings, https_connections), "connections" },
+  { "vixDiskLib.https.IgnoreChangedAreas",
+    offsetof (struct settings, https_ignore_changed_areas), "(1: on)" },
 };
 #undef T
 
@@ -171,4 +174,15 @@ vdl_config_https_connections (unsigned dflt, unsigned max)
     return max;
   }
   return n;
+}
+
+bool
+vdl_config_https_ignore_changed_areas (void)
+{
+  long v;
+
+  pthread_mutex_lock (&lock);
+  v = settings.https_ignore_changed_areas;
+  pthread_mutex_unlock (&lock);
+  return v != 0;
 }

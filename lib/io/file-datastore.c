@@ -33,6 +33,14 @@ remote_size (struct vdl_file *f, uint64_t *size)
   return VIX_OK;
 }
 
+static bool
+remote_next_data (struct vdl_file *f, uint64_t offset, uint64_t *data_start,
+                  uint64_t *data_end)
+{
+  return vdl_remote_file_next_data (remote_of (f), offset, data_start,
+                                    data_end);
+}
+
 static void
 remote_close (struct vdl_file *f)
 {
@@ -41,12 +49,13 @@ remote_close (struct vdl_file *f)
   free (container_of (f, struct remote_file, base));
 }
 
-/* Read-only: no pwrite, sync, truncate or preallocate; no way to find
- * holes either, so flat extents report everything as data. */
+/* Read-only: no pwrite, sync, truncate or preallocate.  Holes only
+ * where the server says which areas of a disk are in use. */
 static const struct vdl_file_ops remote_ops = {
   .kind = "https",
   .pread = remote_pread,
   .size = remote_size,
+  .next_data = remote_next_data,
   .close = remote_close,
 };
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Datastore files read over HTTPS through a vSphere session
- * (file-datastore.c): read-only, no holes reported. */
+ * (file-datastore.c): read-only; holes reported only where the server
+ * says which areas of a disk are in use (remote-areas.c). */
 #ifndef VDL_FILE_REMOTE_H
 #define VDL_FILE_REMOTE_H
 

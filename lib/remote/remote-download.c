@@ -8,6 +8,7 @@
  * straight on).
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 #include "error.h"
 #include "log.h"
+#include "remote-areas.h"
 #include "remote-internal.h"
 #include "remote-retry.h"
 #include "remote-readahead.h"
@@ -34,6 +36,11 @@ struct vdl_remote_file {
   struct vdl_readahead *ra;
   bool counted;                 /* in r->open_files */
   bool may_read_ahead;          /* in r->readahead_files */
+  /* The areas in use (remote-areas.c), asked for at the first
+   * vdl_remote_file_next_data. */
+  pthread_mutex_t areas_lock;
+  enum { AREAS_UNASKED, AREAS_NONE, AREAS_KNOWN } areas_state;
+  struct vdl_areas areas;
 };
 
 /* A transfer resumed after base bytes reports progress over the whole
@@ -242,6 +249,7 @@ vdl_remote_file_open (struct vdl_remote *r, const char *name,
     free (f);
     return vdl_oom ();
   }
+  pthread_mutex_init (&f->areas_lock, NULL);
   f->r = r;
   err = vdl_remote_check_transport (r, name);
   if (err == VIX_OK)
@@ -289,10 +297,30 @@ vdl_remote_file_close (struct vdl_remote_file *f)
     __atomic_sub_fetch (&f->r->open_files, 1, __ATOMIC_RELAXED);
   if (f->may_read_ahead)
     __atomic_sub_fetch (&f->r->readahead_files, 1, __ATOMIC_RELAXED);
+  vdl_remote_areas_free (&f->areas);
+  pthread_mutex_destroy (&f->areas_lock);
   free (f->head);
   free (f->url);
   free (f->name);
   free (f);
+}
+
+bool
+vdl_remote_file_next_data (struct vdl_remote_file *f, uint64_t offset,
+                           uint64_t *data_start, uint64_t *data_end)
+{
+  bool known;
+
+  pthread_mutex_lock (&f->areas_lock);
+  if (f->areas_state == AREAS_UNASKED)
+    f->areas_state = vdl_remote_areas_load (f->r, f->name, f->size,
+                                            &f->areas)
+      ? AREAS_KNOWN : AREAS_NONE;
+  known = f->areas_state == AREAS_KNOWN;
+  pthread_mutex_unlock (&f->areas_lock);
+  /* Once known, the areas never change: read without the lock. */
+  return known && vdl_remote_areas_next (&f->areas, offset, data_start,
+                                         data_end);
 }
 
 VixError

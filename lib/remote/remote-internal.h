@@ -40,6 +40,11 @@ struct vdl_backing {
   char *file, *ds;
   bool of_snapshot;             /* listed by the snapshot, not the VM */
   bool parent;                  /* a parent in a chain, not the top */
+  /* Of the VirtualDisk device it belongs to (for QueryChangedDiskAreas,
+   * remote-areas.c): its key (-1 if not said) and capacity in bytes (0
+   * if not said). */
+  int device_key;
+  uint64_t capacity;
 };
 
 struct vdl_remote {
@@ -74,6 +79,7 @@ struct vdl_remote {
                                  * of vdl_remote_load_all */
   struct vdl_keepalive *keepalive;      /* remote-keepalive.c */
   bool powered_on;              /* runtime.powerState, read at connect */
+  bool change_tracking;         /* config.changeTrackingEnabled, too */
 };
 
 /* A SOAP reply: the parsed document and the element in its Body. */
@@ -165,10 +171,11 @@ struct vdl_vm_state {
   const char *want;             /* the snapshot asked for, or NULL */
   char *name;
   struct vdl_list snapshots;    /* "snapshot-69 (name)", ... */
-  bool snapshot_found, powered_on;
+  bool snapshot_found, powered_on, change_tracking;
 };
 /* Add what an <objects> of the VirtualMachine says (name, snapshot,
- * runtime.powerState); remote-vm-datastores.c. */
+ * runtime.powerState, config.changeTrackingEnabled);
+ * remote-vm-datastores.c. */
 void vdl_vm_state_add (struct vdl_vm_state *st, xmlNode *object);
 
 /* The VM (and snapshot) of r->vm exist: sets r->vm_name and

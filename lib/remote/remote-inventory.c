@@ -298,6 +298,7 @@ retrieve_all (struct vdl_remote *r, struct all *a, char fault[VDL_FAULT_LEN])
   }
   fputs ("<propSet><type>VirtualMachine</type><pathSet>name</pathSet>"
          "<pathSet>snapshot</pathSet><pathSet>runtime.powerState</pathSet>"
+         "<pathSet>config.changeTrackingEnabled</pathSet>"
          "<pathSet>datastore</pathSet>"
          "<pathSet>config.hardware.device</pathSet></propSet>", f);
   if (snap)

@@ -5,7 +5,10 @@
  * each parent in its chain, and the VM's datastore list.  Datastore
  * names repeat across datacenters, so a "[name] path" is only ever
  * looked up among these.  The backings also say which files may be
- * opened (remote-vm.c). */
+ * opened (remote-vm.c), and of which disk device (key, capacity) they
+ * are, for QueryChangedDiskAreas (remote-areas.c). */
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,8 +63,13 @@ vdl_vm_state_add (struct vdl_vm_state *st, xmlNode *object)
   xmlNode *info = vdl_remote_prop (object, "snapshot");
   char *power = vdl_xml_text (vdl_remote_prop (object, "runtime.powerState"));
 
+  char *cbt = vdl_xml_text (vdl_remote_prop (object,
+                                             "config.changeTrackingEnabled"));
+
   st->powered_on = power && strcmp (power, "poweredOn") == 0;
+  st->change_tracking = cbt && strcmp (cbt, "true") == 0;
   free (power);
+  free (cbt);
   free (st->name);
   st->name = vdl_xml_text (vdl_remote_prop (object, "name"));
   if (info)
@@ -90,10 +98,16 @@ add_ds (struct vdl_vm_datastores *v, const char *moref)
   v->nds++;
 }
 
+/* What a backing's VirtualDisk says of itself. */
+struct device {
+  int key;
+  uint64_t capacity;
+};
+
 /* Takes file and ds (which may be NULL: the server did not say). */
 static void
 add_backing (struct vdl_vm_datastores *v, char *file, char *ds,
-             bool of_snapshot, bool parent)
+             bool of_snapshot, bool parent, const struct device *d)
 {
   struct vdl_backing *n = realloc (v->b, (v->nb + 1) * sizeof *n);
 
@@ -106,12 +120,31 @@ add_backing (struct vdl_vm_datastores *v, char *file, char *ds,
   v->b = n;
   v->b[v->nb] = (struct vdl_backing) { .file = file, .ds = ds,
                                        .of_snapshot = of_snapshot,
-                                       .parent = parent };
+                                       .parent = parent,
+                                       .device_key = d->key,
+                                       .capacity = d->capacity };
   v->nb++;
 }
 
 static void
-walk_backing (struct vdl_vm_datastores *v, xmlNode *b, bool of_snapshot)
+read_device (const xmlNode *disk, struct device *d)
+{
+  uint64_t key, bytes, kb;
+
+  d->key = vdl_xml_vim_number (disk, "key", &key) && key <= INT_MAX
+    ? (int) key : -1;
+  if (vdl_xml_vim_number (disk, "capacityInBytes", &bytes) && bytes > 0)
+    d->capacity = bytes;
+  else if (vdl_xml_vim_number (disk, "capacityInKB", &kb) &&
+           kb <= UINT64_MAX / 1024)
+    d->capacity = kb * 1024;
+  else
+    d->capacity = 0;
+}
+
+static void
+walk_backing (struct vdl_vm_datastores *v, xmlNode *b, bool of_snapshot,
+              const struct device *d)
 {
   char *file, *ds;
   bool parent = false;
@@ -125,7 +158,7 @@ walk_backing (struct vdl_vm_datastores *v, xmlNode *b, bool of_snapshot)
       ds = NULL;
     }
     if (file)
-      add_backing (v, file, ds, of_snapshot, parent);
+      add_backing (v, file, ds, of_snapshot, parent, d);
     else
       free (ds);
   }
@@ -143,8 +176,13 @@ vdl_vm_datastores_add (struct vdl_vm_datastores *v, xmlNode *object)
   for (n = vdl_xml_element (vdl_remote_prop (object, "config.hardware.device"));
        n; n = vdl_xml_next (n, VDL_NS_VIM, NULL)) {
     vdl_xml_type (n, type, sizeof type);
-    if (strcmp (type, "VirtualDisk") == 0)
-      walk_backing (v, vdl_xml_child (n, VDL_NS_VIM, "backing"), of_snapshot);
+    if (strcmp (type, "VirtualDisk") == 0) {
+      struct device d;
+
+      read_device (n, &d);
+      walk_backing (v, vdl_xml_child (n, VDL_NS_VIM, "backing"), of_snapshot,
+                    &d);
+    }
   }
   /* ArrayOfManagedObjectReference */
   for (n = vdl_xml_element (vdl_remote_prop (object, "datastore"));

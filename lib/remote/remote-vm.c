@@ -38,6 +38,7 @@ read_vm (struct vdl_remote *r, struct vdl_vm_state *st,
   if (!vm || asprintf (&spec, "<propSet><type>VirtualMachine</type>"
                        "<pathSet>name</pathSet><pathSet>snapshot</pathSet>"
                        "<pathSet>runtime.powerState</pathSet>"
+                       "<pathSet>config.changeTrackingEnabled</pathSet>"
                        "</propSet><objectSet><obj type=\"VirtualMachine\">"
                        "%s</obj><skip>false</skip></objectSet>", vm) < 0) {
     free (vm);
@@ -77,6 +78,7 @@ vdl_remote_check_vm (struct vdl_remote *r)
   if (err == VIX_OK) {
     r->vm_name = st.name;
     r->powered_on = st.powered_on;
+    r->change_tracking = st.change_tracking;
     st.name = NULL;
   }
   vm_state_free (&st);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* libxml2 helpers for SOAP replies (see remote-xml.h). */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +114,23 @@ char *
 vdl_xml_vim_text (const xmlNode *node, const char *name)
 {
   return vdl_xml_text (vdl_xml_child (node, VDL_NS_VIM, name));
+}
+
+bool
+vdl_xml_vim_number (const xmlNode *node, const char *name, uint64_t *out)
+{
+  char *text = vdl_xml_vim_text (node, name), *end;
+  unsigned long long v = 0;
+  bool ok = text && text[0] >= '0' && text[0] <= '9';
+
+  if (ok) {
+    errno = 0;
+    v = strtoull (text, &end, 10);
+    ok = !errno && !*end && v <= INT64_MAX;
+  }
+  free (text);
+  *out = ok ? v : 0;
+  return ok;
 }
 
 void

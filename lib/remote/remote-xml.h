@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <libxml/tree.h>
 
@@ -32,6 +33,10 @@ xmlNode *vdl_xml_next (const xmlNode *node, const char *ns,
 xmlNode *vdl_xml_element (const xmlNode *node);
 /* A vim25 child's text, malloc'd; NULL if there is no such child. */
 char *vdl_xml_vim_text (const xmlNode *node, const char *name);
+/* A vim25 child's decimal value (xsd:long or int, at least 0) into
+ * *out; false (and 0) if there is no such child or it is not one. */
+bool vdl_xml_vim_number (const xmlNode *node, const char *name,
+                         uint64_t *out);
 /* node's text, malloc'd; NULL for a NULL node. */
 char *vdl_xml_text (const xmlNode *node);
 /* node's xsi:type without its prefix ("" if none), into buf. */

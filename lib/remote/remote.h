@@ -75,6 +75,12 @@ uint64_t vdl_remote_file_size (const struct vdl_remote_file *f);
  * served from a read-ahead cache. */
 VixError vdl_remote_file_pread (struct vdl_remote_file *f, void *buf,
                                 size_t len, uint64_t offset);
+/* Where the server says which areas of the disk are in use (a -flat
+ * file of a VM's disk with changed block tracking on: remote-areas.c),
+ * the next area in use at or after offset, as vdl_file_next_data;
+ * false if the server cannot tell (everything is data). */
+bool vdl_remote_file_next_data (struct vdl_remote_file *f, uint64_t offset,
+                                uint64_t *data_start, uint64_t *data_end);
 /* Once no read of f is in progress. */
 void vdl_remote_file_close (struct vdl_remote_file *f);
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The vSphere client's handling of SOAP replies (lib/remote/remote-soap.c,
  * remote-session.c, remote-props.c, remote-vm.c, remote-datastore.c,
- * remote-xml.c): a whole session from connect to disconnect, with every
- * reply taken from the input.
+ * remote-areas.c, remote-xml.c): a whole session from connect to
+ * disconnect, with every reply taken from the input.
  *
  * This file replaces the HTTPS layer (lib/remote/remote-http.c): it defines
  * every vdl_http_* function, so the linker takes them from here and
@@ -15,7 +15,8 @@
  *
  * The first part holds options, one letter each: 's' open a snapshot,
  * 'c' connect with a session cookie instead of logging in, 'v' name
- * the disk by a /vmfs/volumes path.  The session then checks the VM,
+ * the disk by a /vmfs/volumes path, 'a' ask which areas of the 1 GiB
+ * base "[ds1] vm/vm-flat.vmdk" are in use.  The session then checks the VM,
  * a disk of it, resolves a /vmfs/volumes path, makes a datastore URL and
  * logs out: the calls vdl_remote_connect, VixDiskLib_Open and the
  * datastore reads make.
@@ -26,6 +27,7 @@
 
 #include "error.h"
 #include "remote.h"
+#include "remote-areas.h"
 #include "remote-internal.h"
 #include "secret.h"
 #include "fuzz.h"
@@ -182,6 +184,21 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   if (vdl_remote_file_url (r, "[ds1] vm/vm-flat.vmdk", &s) == VIX_OK) {
     FUZZ_CHECK (strncmp (s, "https://esx.fuzz:443/folder/", 28) == 0);
     free (s);
+  }
+  if (memchr (opts, 'a', olen)) {
+    const uint64_t size = (uint64_t) 1 << 30;
+    struct vdl_areas areas;
+    uint64_t at = 0, start, end;
+
+    if (vdl_remote_areas_load (r, "[ds1] vm/vm-flat.vmdk", size, &areas)) {
+      /* Areas in order, disjoint, inside the file. */
+      while (vdl_remote_areas_next (&areas, at, &start, &end) &&
+             start != UINT64_MAX) {
+        FUZZ_CHECK (start >= at && end > start && end <= size);
+        at = end;
+      }
+      vdl_remote_areas_free (&areas);
+    }
   }
   vdl_remote_disconnect (r);
   return 0;

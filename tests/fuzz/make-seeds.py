@@ -464,6 +464,35 @@ one_call = props([
      [("config.hardware.device", '<val xsi:type="ArrayOfVirtualDevice">%s'
        '</val>' % (disk_backing % "[ds1] vm/vm-000001.vmdk"))]),
 ] + walk_objects)
+# Changed block tracking on, the disk 1 GiB: which areas of its base are
+# in use, in two answers (as a client must loop).
+GIB = 1 << 30
+cbt_disk = disk_backing.replace(
+    "<key>2000</key>", "<key>2000</key><capacityInBytes>%d</capacityInBytes>"
+    % GIB) % "[ds1] vm/vm-000002.vmdk"
+cbt_call = props([
+    ("VirtualMachine", "vm-16",
+     [("name", s("fuzz-vm")), ("snapshot", snap_tree),
+      ("runtime.powerState",
+       '<val xsi:type="VirtualMachinePowerState">poweredOff</val>'),
+      ("config.changeTrackingEnabled", '<val xsi:type="xsd:boolean">true'
+       '</val>'),
+      ("datastore", '<val xsi:type="ArrayOfManagedObjectReference">'
+       '<ManagedObjectReference type="Datastore">datastore-10'
+       '</ManagedObjectReference></val>'),
+      ("config.hardware.device", '<val xsi:type="ArrayOfVirtualDevice">%s'
+       '</val>' % cbt_disk)]),
+] + walk_objects)
+
+
+def changed(start, length, areas):
+    return reply("QueryChangedDiskAreas",
+                 '<returnval><startOffset>%d</startOffset><length>%d</length>'
+                 '%s</returnval>' % (start, length, "".join(
+                     '<changedArea><start>%d</start><length>%d</length>'
+                     '</changedArea>' % a for a in areas)))
+
+
 refused = fault("A specified parameter was not correct: ",
                 '<InvalidArgumentFault xmlns="urn:vim25" xsi:type='
                 '"InvalidArgument"></InvalidArgumentFault>')
@@ -473,6 +502,14 @@ sessions = {
     "one-call-vmfs-path": [b"v", service, login, one_call, logout],
     "one-call-refused": [b"s", service, login, refused, vm, devices, walk,
                          logout],
+    "areas": [b"a", service, login, cbt_call,
+              changed(0, GIB // 2, [(0, 1 << 20), (40 << 20, 2 << 20)]),
+              changed(GIB // 2, GIB // 2, [(GIB - 65536, 65536)]), logout],
+    "areas-refused": [b"a", service, login, cbt_call,
+                      fault("Error caused by file [ds1] vm/vm.vmdk",
+                            '<FileFaultFault xmlns="urn:vim25" xsi:type='
+                            '"FileFault"><file>[ds1] vm/vm.vmdk</file>'
+                            '</FileFaultFault>'), logout],
     "plain": [b"", service, login, vm, devices, walk, logout],
     "snapshot": [b"s", service, login, vm, devices, walk, logout],
     "cookie": [b"c", service, vm, devices, walk_page1, walk_page2],
