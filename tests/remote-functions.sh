@@ -344,13 +344,32 @@ vcsim_logout ()
   vcsim_fixture logout "$@"
 }
 
-# vcsim_vm_disks VM [--snapshot SNAP] [--chain] [--long]: backing
+# vcsim_vm_disks VM [--snapshot SNAP] [--chain] [--long] [--key]: backing
 # fileNames of the VM's (or the snapshot's) disks, one a line; --chain
 # adds the parents' fileNames (tab separated), --long prefixes capacity
-# in bytes.
+# in bytes, --key the device key (before the capacity).
 vcsim_vm_disks ()
 {
   vcsim_fixture disks "$@"
+}
+
+# vcsim_cbt VM on|off: turn changed block tracking of the VM on or off
+# (config.changeTrackingEnabled, which QueryChangedDiskAreas needs).
+vcsim_cbt ()
+{
+  vcsim_fixture cbt "$@"
+}
+
+# vcsim_changed_areas VM DEVICEKEY [--snapshot SNAP] [--start N]
+#                     [--change-id ID]
+# QueryChangedDiskAreas with changeId "*" over the whole disk (calls
+# again from startOffset + length until the capacity is covered; with
+# --start, one call at N): "START LENGTH" of each area answered, one a
+# line; each answer's "answer STARTOFFSET LENGTH AREAS" on stderr.  A
+# fault fails with its type on stderr (FileFault, InvalidArgument...).
+vcsim_changed_areas ()
+{
+  vcsim_fixture changed-areas "$@"
 }
 
 # vcsim_put_flat RAW SIZE "[ds] dir/NAME.vmdk": write SIZE random bytes

@@ -18,7 +18,13 @@
 #    with its parent chain while the snapshot keeps the base; a 3-link
 #    chain is attached with its parents;
 #  - sessions: fixed credentials, a cookie usable from another process
-#    (raw SOAP with curl), logout.
+#    (raw SOAP with curl), logout;
+#  - QueryChangedDiskAreas with changeId "*" (scripts/vcsim/cbt.go), in
+#    both models: the areas of a thin monolithicFlat disk are exactly the
+#    places written (rounded out to 64 KiB), also in answers cut short by
+#    -cbt-span; a snapshot of a running VM answers for its own disk; the
+#    faults (change tracking off, running VM without a snapshot, unknown
+#    objects, bad device key, changeId, startOffset, injected).
 # With VCSIM_BED_BIG=1, also time 1 GiB uploads and downloads.
 source "$srcdir/tests/functions.sh"
 source "$srcdir/tests/remote-functions.sh"
@@ -329,6 +335,141 @@ cmp stream.vmdk dl/esx.vmdk
 vcsim_use "$vpx"
 [ "$VCSIM_API" = VirtualCenter ] && [ "$VCSIM_VM" = vm-57 ]
 vcsim_vm_disks "$VCSIM_VM" | grep -qFx "$ds bed/sparse-000001.vmdk"
+
+# ------------------------------------------- QueryChangedDiskAreas ("*")
+# A thin monolithicFlat disk with random bytes in known places
+# (OFFSET:LENGTH): the first sector, across the 64 KiB boundary at 3 MiB,
+# across 8 MiB (where an answer ends with -cbt-span 4 MiB), 200000 bytes
+# at 40 MiB, the last byte.  A delta made after a snapshot adds 20 MiB.
+cbt_size=$((64 * M))
+writes="0:512 $((3 * M - 10)):20 $((8 * M - 4096)):8192 $((40 * M)):200000 $((cbt_size - 1)):1"
+delta_writes="$((20 * M)):65536"
+truncate -s $cbt_size cbt.raw
+for w in $writes; do
+  head -c "${w#*:}" /dev/urandom |
+    dd of=cbt.raw bs=64K seek="${w%:*}" oflag=seek_bytes iflag=fullblock conv=notrunc status=none
+done
+qemu-img convert -f raw -O vmdk -o subformat=monolithicFlat cbt.raw cbt.vmdk
+qemu-img create -q -f vmdk -b "$PWD/cbt.vmdk" -F vmdk cbt-000001.vmdk
+qemu-io -f vmdk -c "write -P 0x5a $((20 * M)) 64k" cbt-000001.vmdk
+vmdk_set_parent_hint cbt-000001.vmdk cbt.vmdk
+
+# want_areas OFFSET:LENGTH...: the places rounded out to 64 KiB and
+# merged, "START LENGTH" a line (computed here, not by the bed).
+want_areas ()
+{
+  local w s e b=$((64 << 10))
+  for w in "$@"; do
+    s=${w%:*} e=$((${w%:*} + ${w#*:}))
+    echo $((s / b * b)) $(((e + b - 1) / b * b))
+  done | sort -n | _merge_ends
+}
+# merge_areas: "START LENGTH" lines (areas split across answers) merged.
+merge_areas ()
+{
+  awk '{ print $1, $1 + $2 }' | sort -n | _merge_ends
+}
+_merge_ends ()
+{
+  awk 'NR == 1 { s = $1; e = $2; next }
+       $1 <= e { if ($2 > e) e = $2; next }
+       { print s, e - s; s = $1; e = $2 }
+       END { if (NR) print s, e - s }'
+}
+
+# cbt_disk: put the disk on the current simulator, attach it to VCSIM_VM,
+# power the VM off (change tracking stays off) and set key to the disk's
+# device key.
+cbt_disk ()
+{
+  local flat
+  vcsim_put cbt.vmdk "[$VCSIM_DS] cbt/cbt.vmdk"
+  vcsim_put cbt-flat.vmdk "[$VCSIM_DS] cbt/cbt-flat.vmdk"
+  flat=$(vcsim_ds_path "[$VCSIM_DS] cbt/cbt-flat.vmdk")
+  [ "$(stat -c %s "$flat")" -eq $cbt_size ]
+  du -k "$flat"
+  [ "$(du -k "$flat" | cut -f1)" -lt 1024 ]        # thin: holes kept
+  vcsim_attach_disk "$VCSIM_VM" "[$VCSIM_DS] cbt/cbt.vmdk" $cbt_size
+  key=$(vcsim_vm_disks "$VCSIM_VM" --key |
+        awk -F'\t' -v f="[$VCSIM_DS] cbt/cbt.vmdk" '$2 == f { print $1 }')
+  [[ $key =~ ^-?[0-9]+$ ]]
+  vcsim_fixture power "$VCSIM_VM" off
+}
+
+want_areas $writes | tee cbt-want.txt
+[ "$(wc -l < cbt-want.txt)" -eq 5 ]
+for model in vcenter esx; do
+  : > cbt-faults
+  start_vcsim_model $model -- -faults "$PWD/cbt-faults"
+  cbt_disk
+  # change tracking off: a fault (the client reads the whole disk)
+  expect_failure 'FileFault' vcsim_changed_areas "$VCSIM_VM" "$key"
+  vcsim_cbt "$VCSIM_VM" on
+  vcsim_changed_areas "$VCSIM_VM" "$key" > cbt-got.txt 2> answers.txt
+  grep -qx "answer 0 $cbt_size 5" answers.txt
+  [ "$(grep -c '^answer ' answers.txt)" -eq 1 ]
+  diff cbt-want.txt cbt-got.txt
+  # one call from 40 MiB: the areas from there on
+  vcsim_changed_areas "$VCSIM_VM" "$key" --start $((40 * M)) > cbt-got.txt 2> answers.txt
+  grep -qx "answer $((40 * M)) $((cbt_size - 40 * M)) 2" answers.txt
+  awk -v s=$((40 * M)) '$1 >= s' cbt-want.txt | diff - cbt-got.txt
+  # what the bed refuses
+  expect_failure 'InvalidArgument.*startOffset' \
+    vcsim_changed_areas "$VCSIM_VM" "$key" --start $cbt_size
+  expect_failure 'InvalidArgument.*deviceKey' vcsim_changed_areas "$VCSIM_VM" 999999
+  expect_failure 'InvalidArgument.*changeId' \
+    vcsim_changed_areas "$VCSIM_VM" "$key" --change-id '52 de 4f 6a 2e 0a 1b 3c-00 11 22 33 44 55 66 77/12'
+  expect_failure 'ManagedObjectNotFound.*obj=vm-999999' vcsim_changed_areas vm-999999 "$key"
+  expect_failure 'ManagedObjectNotFound.*obj=snapshot-999999' \
+    vcsim_changed_areas "$VCSIM_VM" "$key" --snapshot snapshot-999999
+  # an injected fault hits the call once
+  echo 'fault:FileFault 1 QueryChangedDiskAreas' > cbt-faults
+  expect_failure 'FileFault: injected by the test bed' \
+    vcsim_changed_areas "$VCSIM_VM" "$key"
+  grep -q 'vcsim-fault: SOAP fault FileFault' "$VCSIM_DIR/log"
+  vcsim_changed_areas "$VCSIM_VM" "$key" | diff cbt-want.txt -
+  # the answer on the wire; without a session, NotAuthenticated
+  q="<QueryChangedDiskAreas xmlns=\"urn:vim25\"><_this type=\"VirtualMachine\">$VCSIM_VM</_this><deviceKey>$key</deviceKey><startOffset>0</startOffset><changeId>*</changeId></QueryChangedDiskAreas>"
+  soap "$q" | grep -q NotAuthenticated
+  cookie=$(vcsim_login "$VCSIM_USER" "$VCSIM_PASSWORD")
+  soap "$q" "$cookie" | tr -d '\n' > cbt-answer.xml
+  grep -q "<QueryChangedDiskAreasResponse xmlns=\"urn:vim25\"><returnval><startOffset>0</startOffset><length>$cbt_size</length><changedArea><start>0</start><length>65536</length></changedArea><changedArea>" cbt-answer.xml
+  vcsim_logout "$cookie"
+  # powered on: only with a snapshot
+  vcsim_fixture power "$VCSIM_VM" on
+  expect_failure 'InvalidState' vcsim_changed_areas "$VCSIM_VM" "$key"
+  snap=$(vcsim_snapshot "$VCSIM_VM" cbt)
+  # as ESXi does, the VM's disk now writes to a delta (with more data)
+  vcsim_put cbt-000001.vmdk "[$VCSIM_DS] cbt/cbt-000001.vmdk"
+  vcsim_attach_disk --replace "[$VCSIM_DS] cbt/cbt.vmdk" "$VCSIM_VM" \
+    "[$VCSIM_DS] cbt/cbt-000001.vmdk" $cbt_size "[$VCSIM_DS] cbt/cbt.vmdk"
+  vcsim_changed_areas "$VCSIM_VM" "$key" --snapshot "$snap" | diff cbt-want.txt -
+  other=$(vcsim_fixture vms | awk -F'\t' -v vm="$VCSIM_VM" '$1 != vm { print $1; exit }')
+  expect_failure '^vcsim-fixture changed-areas: NotFound' \
+    vcsim_changed_areas "$other" "$key" --snapshot "$snap"
+  expect_failure 'InvalidState' vcsim_changed_areas "$VCSIM_VM" "$key"
+  vcsim_fixture power "$VCSIM_VM" off
+  vcsim_changed_areas "$VCSIM_VM" "$key" | diff <(want_areas $writes $delta_writes) -
+  grep -q 'vcsim-cbt: QueryChangedDiskAreas' "$VCSIM_DIR/log"
+  stop_vcsim "$VCSIM_DIR"
+
+  # Answers of 4 MiB: the client asks 16 times, the areas are the same
+  # (the one across 8 MiB comes in two pieces).
+  start_vcsim_model $model -- -cbt-span $((4 * M))
+  cbt_disk
+  # (a snapshot taken before tracking was on has none)
+  early=$(vcsim_snapshot "$VCSIM_VM" early)
+  vcsim_cbt "$VCSIM_VM" on
+  expect_failure 'FileFault' vcsim_changed_areas "$VCSIM_VM" "$key" --snapshot "$early"
+  vcsim_changed_areas "$VCSIM_VM" "$key" > cbt-got.txt 2> answers.txt
+  [ "$(grep -c '^answer ' answers.txt)" -eq 16 ]
+  grep '^answer ' answers.txt |
+    awk -v m=$((4 * M)) '$2 != (NR - 1) * m || $3 != m { bad = 1 } END { exit bad }'
+  [ "$(wc -l < cbt-got.txt)" -eq 6 ]
+  merge_areas < cbt-got.txt | diff cbt-want.txt -
+  stop_vcsim "$VCSIM_DIR"
+done
+vcsim_use "$vpx"
 echo "bed checks took $SECONDS s"
 
 # ------------------------------------------------------- optional: timing

@@ -41,10 +41,22 @@ Subcommands (errors go to stderr with exit status 1, nothing on stdout):
                                 a moref that does not exist)
   power VM on|off               power the VM on or off (PowerOnVM_Task,
                                 PowerOffVM_Task); nothing if it already is
-  disks VM [--snapshot SNAP] [--chain] [--long]
+  disks VM [--snapshot SNAP] [--chain] [--long] [--key]
       backing fileNames of the VM's (or snapshot's) disks, one a line;
       --chain appends each parent's fileName (TAB separated), --long
-      prefixes the capacity in bytes (TAB separated)
+      prefixes the capacity in bytes, --key the device key (before the
+      capacity; TAB separated)
+  cbt VM on|off                 turn changed block tracking on or off
+                                (ReconfigVM_Task, changeTrackingEnabled)
+                                and check config.changeTrackingEnabled
+  changed-areas VM DEVICEKEY [--snapshot SNAP] [--start N] [--change-id ID]
+      QueryChangedDiskAreas (changeId "*" unless --change-id) on the disk
+      of that key, of the VM (or of its snapshot SNAP): "START LENGTH" of
+      each area, one a line, as answered.  Calls again from startOffset +
+      length of each answer until the disk's capacity is covered, as a
+      client must; with --start, one call at N.  Each answer's window goes
+      to stderr ("answer START LENGTH AREAS").  VM and SNAP are passed as
+      morefs without looking them up, so a fault is the server's
 """
 
 import os
@@ -355,6 +367,7 @@ def cmd_disks(si, vmref, *opts):
     opts = list(opts)
     chain = "--chain" in opts
     long_ = "--long" in opts
+    key = "--key" in opts
     snap = None
     if "--snapshot" in opts:
         i = opts.index("--snapshot")
@@ -362,7 +375,7 @@ def cmd_disks(si, vmref, *opts):
             raise Fail("--snapshot needs a moref")
         snap = opts[i + 1]
         del opts[i:i + 2]
-    bad = [o for o in opts if o not in ("--chain", "--long")]
+    bad = [o for o in opts if o not in ("--chain", "--long", "--key")]
     if bad:
         raise Fail("unknown option %s" % bad[0])
     vm = get_vm(si, vmref)
@@ -377,7 +390,74 @@ def cmd_disks(si, vmref, *opts):
         if long_:
             cap = d.capacityInBytes or (d.capacityInKB or 0) * 1024
             cols.insert(0, str(cap))
+        if key:
+            cols.insert(0, str(d.key))
         print("\t".join(cols))
+
+
+def cmd_cbt(si, vmref, state):
+    if state not in ("on", "off"):
+        raise Fail("cbt: on or off, not %s" % state)
+    vm = get_vm(si, vmref)
+    spec = vim.vm.ConfigSpec(changeTrackingEnabled=(state == "on"))
+    wait_task(vm.ReconfigVM_Task(spec=spec),
+              "turning change tracking %s on %s" % (state, vmref))
+    if bool(vm.config.changeTrackingEnabled) != (state == "on"):
+        raise Fail("VM %s: config.changeTrackingEnabled is %r after "
+                   "ReconfigVM_Task" % (vmref, vm.config.changeTrackingEnabled))
+
+
+def cmd_changed_areas(si, vmref, devkey, *opts):
+    opts = list(opts)
+    got = {}
+    for name in ("--snapshot", "--start", "--change-id"):
+        if name in opts:
+            i = opts.index(name)
+            if i + 1 >= len(opts):
+                raise Fail("%s needs a value" % name)
+            got[name] = opts[i + 1]
+            del opts[i:i + 2]
+    if opts:
+        raise Fail("unknown option %s" % opts[0])
+    try:
+        devkey = int(devkey)
+        start = int(got.get("--start", 0))
+    except ValueError:
+        raise Fail("the device key and --start are numbers")
+    change_id = got.get("--change-id", "*")
+    # Morefs as given: an unknown VM or snapshot is the server's fault.
+    vm = vim.VirtualMachine(vmref, si._stub)
+    snap = got.get("--snapshot")
+    snap = vim.vm.Snapshot(snap, si._stub) if snap else None
+
+    lines = []
+
+    def ask(offset):
+        info = vm.QueryChangedDiskAreas(snapshot=snap, deviceKey=devkey,
+                                        startOffset=offset, changeId=change_id)
+        areas = info.changedArea or []
+        sys.stderr.write("answer %d %d %d\n"
+                         % (info.startOffset, info.length, len(areas)))
+        lines.extend("%d %d" % (a.start, a.length) for a in areas)
+        if info.startOffset != offset or info.length <= 0:
+            raise Fail("the answer for %d covers [%d, +%d)"
+                       % (offset, info.startOffset, info.length))
+        return info.startOffset + info.length
+
+    offset = ask(start)
+    if "--start" not in got:
+        # The first answer proved the disk is there: its capacity tells
+        # when the whole disk is covered.
+        config = snap.config if snap else vm.config
+        caps = [d.capacityInBytes or (d.capacityInKB or 0) * 1024
+                for d in disks_of(config.hardware.device) if d.key == devkey]
+        if len(caps) != 1:
+            raise Fail("the server answered for disk %d, which %s does not "
+                       "have" % (devkey, (snap or vm)._moId))
+        while offset < caps[0]:
+            offset = ask(offset)
+    for line in lines:
+        print(line)
 
 
 def cmd_power(si, vmref, state):
@@ -429,7 +509,7 @@ def main(argv):
              "attach": (3, 99), "snapshot": (2, 2), "login": (2, 2),
              "logout": (1, 1), "session": (1, 1), "sessions": (0, 0),
              "datastores": (0, 0), "power": (2, 2),
-             "disks": (1, 5)}
+             "disks": (1, 6), "cbt": (2, 2), "changed-areas": (2, 8)}
     if cmd not in nargs:
         sys.stderr.write("%s: unknown subcommand %s\n" % (PROG, cmd))
         return 2
@@ -447,7 +527,7 @@ def main(argv):
             return 0
         si = connect()
         try:
-            globals()["cmd_" + cmd](si, *args)
+            globals()["cmd_" + cmd.replace("-", "_")](si, *args)
         finally:
             Disconnect(si)
         return 0

@@ -132,12 +132,18 @@ func dropDanglingDatastores() {
 //   - modelHooks change the model before its inventory is created;
 //   - inventoryHooks change the inventory once it exists;
 //   - handlerWrappers wrap the HTTP handler, the first one outermost;
+//   - innerWrappers wrap the simulator's own handler, inside every
+//     handlerWrapper: for SOAP calls the bed answers in the simulator's
+//     place, which the handlerWrappers (injected faults, -record-headers,
+//     sessions) must see as they see every other call, whatever the
+//     order of the files' init();
 //   - serverHooks change the HTTP server (e.g. its ConnState) before the
 //     URL is published.
 var (
 	modelHooks      []func(*simulator.Model)
 	inventoryHooks  []func(*simulator.Model)
 	handlerWrappers []func(http.Handler) http.Handler
+	innerWrappers   []func(http.Handler) http.Handler
 	serverHooks     []func(*http.Server)
 )
 
@@ -182,8 +188,12 @@ func main() {
 	server := model.Service.NewServer()
 	// NewServer has started serving, but nobody knows the URL yet, so no
 	// request can be in flight while the handler is swapped.
+	inner := server.Config.Handler
+	for i := len(innerWrappers) - 1; i >= 0; i-- {
+		inner = innerWrappers[i](inner)
+	}
 	var handler http.Handler = &snapshotFixer{
-		next: server.Config.Handler,
+		next: inner,
 		done: make(map[types.ManagedObjectReference]bool),
 	}
 	for i := len(handlerWrappers) - 1; i >= 0; i-- {

@@ -14,6 +14,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"log"
@@ -29,6 +30,24 @@ func takeSoapFault(body []byte) string {
 			bytes.Contains(body, []byte(f[2]))
 	})
 	return strings.TrimPrefix(hit, "fault:")
+}
+
+// writeSoapFault answers a SOAP call with a fault of type name, as
+// vSphere sends one: HTTP 500, the message as faultstring, and in detail
+// the fault object, <NAMEFault> with xsi:type NAME, holding the fault's
+// fields (detail: XML in the urn:vim25 namespace, already escaped).
+func writeSoapFault(w http.ResponseWriter, name, text, detail string) {
+	var msg strings.Builder
+	xml.EscapeText(&msg, []byte(text))
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	w.WriteHeader(http.StatusInternalServerError)
+	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<soapenv:Body><soapenv:Fault><faultcode>ServerFaultCode</faultcode>
+<faultstring>%s</faultstring>
+<detail><%sFault xmlns="urn:vim25" xsi:type="%s">%s</%sFault></detail>
+</soapenv:Fault></soapenv:Body></soapenv:Envelope>
+`, msg.String(), name, name, detail, name)
 }
 
 func init() {
@@ -53,15 +72,7 @@ func init() {
 				return
 			}
 			log.Printf("vcsim-fault: SOAP fault %s to a call to %s", name, r.URL.Path)
-			w.Header().Set("Content-Type", "text/xml; charset=utf-8")
-			w.WriteHeader(http.StatusInternalServerError)
-			fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>
-<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
-<soapenv:Body><soapenv:Fault><faultcode>ServerFaultCode</faultcode>
-<faultstring>injected by the test bed: %s</faultstring>
-<detail><%sFault xmlns="urn:vim25" xsi:type="%s"></%sFault></detail>
-</soapenv:Fault></soapenv:Body></soapenv:Envelope>
-`, name, name, name, name)
+			writeSoapFault(w, name, "injected by the test bed: "+name, "")
 		})
 	})
 }

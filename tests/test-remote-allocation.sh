@@ -1,0 +1,159 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# A thin disk read over HTTPS reports its unused areas as holes when the
+# server can say which areas are in use: with changed block tracking on,
+# QueryChangedDiskAreas with change ID "*" (lib/remote/remote-areas.c).
+# Copies that read only data (nbdcopy, CDI's importer, virt-v2v through
+# block status) then skip the rest instead of fetching zeros over the
+# network.  In both models, for a thin monolithicFlat disk with data at
+# known places (the datastore file itself sparse):
+#  - change tracking off: everything is data, nothing is asked;
+#  - on, VM powered off: the data areas are exactly the 64 KiB blocks
+#    written (the bed's granularity), over several answers on ESXi
+#    (-cbt-span), and a copy reads back the disk byte for byte;
+#  - on, powered on, no snapshot (the API refuses): everything is data,
+#    nothing is asked; with snapshot=, the snapshot's areas;
+#  - a fault from the server, a device capacity that is not the -flat
+#    file's size, or vixDiskLib.https.IgnoreChangedAreas = 1: everything
+#    is data (never fewer areas than are in use);
+#  - each NBD connection asks once (the plugin's can_extents probe), in
+#    as many calls as the server's answers take, and never again.
+# What is expected is computed from the raw image here, not by the bed.
+source "$srcdir/tests/functions.sh"
+source "$srcdir/tests/remote-functions.sh"
+set -e
+set -x
+
+requires nbdinfo --version
+requires nbdcopy --version
+requires qemu-img --version
+vcsim_requires
+vcsim_build
+
+size=$((64 << 20))
+block=65536
+
+# The thin disk: data at the start, unaligned in the middle, and at the
+# very end; zeros (holes) elsewhere.
+truncate -s $size thin.raw
+for at in 0:1024 $(( (10 << 10) + 4 )):300 $((40 << 10)):2048 \
+          $(( (size >> 10) - 64 )):64; do
+  head -c $(( ${at#*:} << 10 )) /dev/urandom |
+    dd of=thin.raw bs=1024 seek=${at%:*} conv=notrunc status=none
+done
+qemu-img convert -f raw -O vmdk -o subformat=monolithicFlat thin.raw thin.vmdk
+# The 64 KiB blocks holding data, one offset a line.
+/usr/bin/python3 - thin.raw $block > want-blocks <<'PY'
+import sys
+path, block = sys.argv[1], int(sys.argv[2])
+with open(path, "rb") as f:
+    off = 0
+    while True:
+        b = f.read(block)
+        if not b:
+            break
+        if any(b):
+            print(off)
+        off += block
+PY
+[ "$(wc -l < want-blocks)" -eq $(( (1024 + 320 + 2048 + 64) / 64 )) ]
+
+# map [PARAMS...]: the 64 KiB blocks nbdkit reports as data, one offset a
+# line (into blocks), with its debug log in map.log.
+map ()
+{
+  vcsim_nbdkit -rfv "[$VCSIM_DS] alloc/thin.vmdk" "$@" \
+    --run 'nbdinfo --map "$uri"' > map.out 2> map.log || {
+    cat map.log >&2; return 1; }
+  awk -v b=$block '$3 == 0 { for (o = $1; o < $1 + $2; o += b) print o }' \
+    map.out > blocks
+}
+
+# asked: how many QueryChangedDiskAreas calls the last map made.
+asked ()
+{
+  grep -c ': SOAP QueryChangedDiskAreas$' map.log || true
+}
+
+all_data ()
+{
+  [ "$(wc -l < blocks)" -eq $((size / block)) ]
+}
+
+for model in vcenter esx; do
+  bed=(-faults "$PWD/faults")
+  [ $model = esx ] && bed+=(-cbt-span $((8 << 20)))
+  start_vcsim_model $model -- "${bed[@]}"
+  : > faults
+  # Straight into the datastore's directory, so that the -flat file
+  # keeps its holes (an upload writes every zero).
+  vcsim_put thin.vmdk "[$VCSIM_DS] alloc/thin.vmdk"
+  cp --sparse=always thin-flat.vmdk \
+    "$(vcsim_ds_path "[$VCSIM_DS] alloc/thin-flat.vmdk")"
+  vcsim_attach_disk "$VCSIM_VM" "[$VCSIM_DS] alloc/thin.vmdk" $size
+  vcsim_fixture power "$VCSIM_VM" off
+
+  # Change tracking off.
+  vcsim_cbt "$VCSIM_VM" off
+  map
+  all_data
+  [ "$(asked)" -eq 0 ]
+  grep "changed block tracking is off" map.log
+
+  # On, powered off.
+  vcsim_cbt "$VCSIM_VM" on
+  map
+  diff want-blocks blocks
+  # One answer from vCenter, 8 MiB each from the ESXi model: asked once
+  # per NBD connection (by the plugin's can_extents probe, which asks
+  # for the first chunk), never again for the map's requests.
+  calls=$([ $model = esx ] && echo $((size / (8 << 20))) || echo 1)
+  [ "$(asked)" -eq $calls ]
+  grep "in use in 4 areas (QueryChangedDiskAreas)" map.log
+  vcsim_nbdkit -r "[$VCSIM_DS] alloc/thin.vmdk" \
+    --run 'nbdcopy "$uri" copy.raw'
+  cmp thin.raw copy.raw
+  # A connection that asks no block status still asks once: the probe.
+  vcsim_nbdkit -rfv "[$VCSIM_DS] alloc/thin.vmdk" \
+    --run 'nbdinfo --size "$uri"' 2> open.log
+  [ "$(grep -c ': SOAP QueryChangedDiskAreas$' open.log)" -eq $calls ]
+
+  # The server refuses: everything is data; the next connection asks
+  # again and gets the areas.
+  echo "fault:FileFault 1 QueryChangedDiskAreas" > faults
+  map
+  all_data
+  grep "QueryChangedDiskAreas for .* failed (FileFault)" map.log
+  map
+  diff want-blocks blocks
+
+  # Asked not to.
+  echo "vixDiskLib.https.IgnoreChangedAreas = 1" > ignore.conf
+  map config="$PWD/ignore.conf"
+  all_data
+  [ "$(asked)" -eq 0 ]
+
+  # Powered on: not without a snapshot, the snapshot's areas with one.
+  vcsim_fixture power "$VCSIM_VM" on
+  map
+  all_data
+  [ "$(asked)" -eq 0 ]
+  snap=$(vcsim_snapshot "$VCSIM_VM" alloc)
+  map snapshot="$snap"
+  diff want-blocks blocks
+  vcsim_fixture power "$VCSIM_VM" off
+
+  # A device whose capacity is not the -flat file's size: the areas
+  # would not be the file's, so they are not asked for.
+  vcsim_put thin.vmdk "[$VCSIM_DS] alloc2/thin.vmdk"
+  cp --sparse=always thin-flat.vmdk \
+    "$(vcsim_ds_path "[$VCSIM_DS] alloc2/thin-flat.vmdk")"
+  vcsim_attach_disk "$VCSIM_VM" "[$VCSIM_DS] alloc2/thin.vmdk" $((size * 2))
+  vcsim_nbdkit -rfv "[$VCSIM_DS] alloc2/thin.vmdk" \
+    --run 'nbdinfo --map "$uri"' > map.out 2> map.log
+  [ "$(asked)" -eq 0 ]
+  grep "not asking which areas are in use" map.log
+  [ "$(awk '$3 == 0 { n += $2 } END { print n }' map.out)" -eq $size ]
+
+  stop_vcsim "$VCSIM_DIR"
+done
