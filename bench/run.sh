@@ -24,7 +24,9 @@
 #   wan     a 512 MiB flat disk through a modelled WAN (tests/wan-proxy.py:
 #           50 MB/s and 2 ms each way per connection) and on loopback:
 #           full copy vs one curl, QD1 random 4 KiB reads vs curl ranges,
-#           and (WAN) CDI's 2 MiB reads one after the other vs one curl;
+#           and (WAN) CDI's 2 MiB reads one after the other vs one curl,
+#           and a thin disk an eighth in use with change tracking on (only
+#           the areas in use are read) vs one curl of its -flat file;
 #           on loopback also both vs nbdkit's curl plugin serving the file
 #
 # Images: the data disk (BENCH_SIZE, default 1 GiB) is 3/8 base64 text,
@@ -563,6 +565,7 @@ for i in range(n):
     unserve "$rpid"
   done
   grep -h "peak" "$WAN_PROXY_LOG" | tail -n 1 >>"$log"
+  remote_thin "$wbytes" "$wsize" || return 1
   # QD1 again with 20 ms each way, where a round trip (40 ms) outweighs
   # the thread hand-offs a loaded machine adds: one round trip per read
   # gives the same IOPS as curl.
@@ -583,6 +586,46 @@ for i in range(n):
   row "REMOTE WAN 20 ms each way, random 4K read QD1 vs curl ranges" \
     "$(median "${o[@]}")" "$(median "${p[@]}")" IOPS 1 "ratio>=0.8"
   unserve "$rpid"
+}
+# remote_thin BYTES LABEL: a thin monolithicFlat disk of BYTES with an
+# eighth of it in use (8 runs of BYTES/64 spread over it), the -flat file
+# sparse on the datastore, changed block tracking on and the VM powered
+# off: the areas in use come from QueryChangedDiskAreas, so nbdcopy
+# through the WAN model reads only those, against one curl of the whole
+# -flat file (what a copy without allocation information downloads).
+remote_thin ()
+{
+  local bytes=$1 label=$2 dir="[$VCSIM_DS] $VCSIM_VM_NAME" url rpid k i
+  truncate -s "$bytes" thin.raw
+  for (( k=0; k<8; k++ )); do
+    head -c $((bytes / 64)) /dev/urandom |
+      dd of=thin.raw bs=64K seek=$((k * bytes / 8 / 65536)) conv=notrunc \
+        status=none
+  done
+  qemu-img convert -f raw -O vmdk -o subformat=monolithicFlat thin.raw thin.vmdk
+  rm -f thin.raw
+  vcsim_put thin.vmdk "$dir/thin.vmdk" &&
+    cp --sparse=always thin-flat.vmdk "$(vcsim_ds_path "$dir/thin-flat.vmdk")" &&
+    vcsim_attach_disk "$VCSIM_VM" "$dir/thin.vmdk" "$bytes" &&
+    vcsim_cbt "$VCSIM_VM" on && vcsim_fixture power "$VCSIM_VM" off ||
+    return 1
+  rm -f thin-flat.vmdk
+  warm "$(vcsim_ds_path "$dir/thin-flat.vmdk")"
+  serve rem nbdkit -f -r -U "$work/rem.sock" "$plugin" server="$VCSIM_HOST" \
+    port="$WAN_PROXY_PORT" user="$VCSIM_USER" password=+"$work/pw" \
+    thumbprint="$VCSIM_THUMBPRINT" vm=moref="$VCSIM_VM" "$dir/thin.vmdk" ||
+    return 1
+  rpid=$SERVER_PID
+  url="https://$VCSIM_HOST:$WAN_PROXY_PORT/folder/$VCSIM_VM_NAME/thin-flat.vmdk?dcPath=$VCSIM_DC&dsName=$VCSIM_DS"
+  o=() p=()
+  for (( i=0; i<runs; i++ )); do
+    pair $i secs nbdcopy "$(uri rem)" null: -- secs curl -sS -k -o /dev/null "$url"
+  done
+  runs "${o[*]}" "${p[*]}"
+  row "REMOTE WAN thin flat $label, 1/8 in use, change tracking on, nbdkit+nbdcopy vs one curl" \
+    "$(median "${o[@]}")" "$(median "${p[@]}")" s 0 "ratio>=8"
+  unserve "$rpid"
+  vcsim_fixture power "$VCSIM_VM" on
 }
 # remote_vs_curl_plugin URL BYTES OPS LABEL: the same copy and QD1 reads through
 # nbdkit's curl plugin serving the -flat file: the open-source way to

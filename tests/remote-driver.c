@@ -12,6 +12,11 @@
  * parallel.  $VDL_TEST_DEBUG=1 prints the library's debug log.
  * $VDL_TEST_AFTER_CONNECT, if set, is a shell command run between the
  * connect and the disk check (e.g. to attach the disk only then).
+ * $VDL_TEST_EXTENT, if set, names the file copied instead of NAME (after
+ * NAME is checked): an extent of it, such as its -flat file.
+ * $VDL_TEST_AREAS, if set, is a file to write the areas in use of the
+ * copied file to ("START END" a line, from vdl_remote_file_next_data),
+ * asked for by a thread of its own while the readers copy.
  *
  * Exit status: 0 success, 1 a library error (message on stderr), 2 usage.
  */
@@ -20,6 +25,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +94,27 @@ reader (void *arg)
   return NULL;
 }
 
+/* Write the file's areas in use to the file named arg. */
+static void *
+areas (void *arg)
+{
+  FILE *out = fopen (arg, "w");
+  uint64_t at = 0, start, end;
+  bool known = true;
+
+  while (out && at < size &&
+         (known = vdl_remote_file_next_data (file, at, &start, &end)) &&
+         start < size) {
+    fprintf (out, "%" PRIu64 " %" PRIu64 "\n", start, end);
+    at = end;
+  }
+  if (out && !known)
+    fprintf (out, "unknown\n");
+  if (!out || fclose (out) != 0)
+    perror (arg);
+  return NULL;
+}
+
 /* "https://host:port/sdk", "host:port", "[v6]:port" or "host". */
 static int
 parse_server (const char *arg, char **server, uint32_t *port)
@@ -117,7 +144,7 @@ main (int argc, char **argv)
 {
   struct vdl_remote_params p = { 0 };
   struct vdl_remote *r;
-  pthread_t threads[64];
+  pthread_t threads[64], areas_thread;
   const char *name, *outfile, *env;
   char *server, *resolved;
   int nthreads, i, status = 0;
@@ -165,6 +192,11 @@ main (int argc, char **argv)
     return fail (err, "resolve");
   }
   err = vdl_remote_check_disk (r, resolved);
+  if (err == VIX_OK && (env = getenv ("VDL_TEST_EXTENT")) != NULL) {
+    free (resolved);
+    if (!(resolved = strdup (env)))
+      err = VIX_E_OUT_OF_MEMORY;
+  }
   if (err == VIX_OK)
     err = vdl_remote_file_open (r, resolved, &file);
   if (err != VIX_OK) {
@@ -180,10 +212,14 @@ main (int argc, char **argv)
     status = 1;
   }
   else {
+    if ((env = getenv ("VDL_TEST_AREAS")) != NULL)
+      pthread_create (&areas_thread, NULL, areas, (void *) env);
     for (i = 0; i < nthreads; i++)
       pthread_create (&threads[i], NULL, reader, NULL);
     for (i = 0; i < nthreads; i++)
       pthread_join (threads[i], NULL);
+    if (env)
+      pthread_join (areas_thread, NULL);
     if (first_error)
       status = 1;
     if (close (out_fd) < 0)

@@ -10,7 +10,9 @@
 #  - change tracking off: everything is data, nothing is asked;
 #  - on, VM powered off: the data areas are exactly the 64 KiB blocks
 #    written (the bed's granularity), over several answers on ESXi
-#    (-cbt-span), and a copy reads back the disk byte for byte;
+#    (-cbt-span); a copy reads back the disk byte for byte, fetching
+#    little more than the data (the read-ahead skips the holes), and so
+#    does one that reads the holes too;
 #  - on, powered on, no snapshot (the API refuses): everything is data,
 #    nothing is asked; with snapshot=, the snapshot's areas;
 #  - a fault from the server, a device capacity that is not the -flat
@@ -110,9 +112,43 @@ for model in vcenter esx; do
   calls=$([ $model = esx ] && echo $((size / (8 << 20))) || echo 1)
   [ "$(asked)" -eq $calls ]
   grep "in use in 4 areas (QueryChangedDiskAreas)" map.log
-  vcsim_nbdkit -r "[$VCSIM_DS] alloc/thin.vmdk" \
-    --run 'nbdcopy "$uri" copy.raw'
+  vcsim_nbdkit -rfv "[$VCSIM_DS] alloc/thin.vmdk" \
+    --run 'nbdcopy "$uri" copy.raw' 2> copy.log
   cmp thin.raw copy.raw
+  # Little more than the areas in use crossed the network: the
+  # read-ahead fetched the next chunks holding data, from their first
+  # data to their last, not the holes (before: 8 MiB chunks, holes and
+  # all, 11 MiB and more).  (nbdcopy reads whole 256 KiB requests
+  # around small areas, and a run's first reads go alone.)
+  got=$(sed -n 's/.*closing .*thin-flat.vmdk: \([0-9]*\) bytes read.*/\1/p' \
+    copy.log)
+  [ "$got" -le $(( 2 * (1024 + 320 + 2048 + 64) << 10 )) ]
+  # The library's answer straight from a client of lib/remote/remote.h
+  # (and from the ASan and TSan builds where they exist), asked while
+  # four threads copy the -flat file.
+  for driver in "$builddir" ${ASAN_BUILDDIR:+"$ASAN_BUILDDIR"} \
+                ${TSAN_BUILDDIR:+"$TSAN_BUILDDIR"}; do
+    driver=$driver/tests/remote-driver
+    [ -x "$driver" ] || continue
+    ASAN_OPTIONS=detect_leaks=1 \
+    TSAN_OPTIONS="halt_on_error=0 exitcode=66 history_size=4" \
+    VDL_TEST_USER=$VCSIM_USER VDL_TEST_PASSWORD=$VCSIM_PASSWORD \
+    VDL_TEST_EXTENT="[$VCSIM_DS] alloc/thin-flat.vmdk" \
+    VDL_TEST_AREAS=areas.txt \
+      "$driver" "$VCSIM_HOST:$VCSIM_PORT" "$VCSIM_THUMBPRINT" "$VCSIM_VM" \
+      "[$VCSIM_DS] alloc/thin.vmdk" drv.raw 2> drv.err ||
+      { cat drv.err; exit 1; }
+    if grep -q Sanitizer drv.err; then cat drv.err; exit 1; fi
+    cmp thin.raw drv.raw
+    awk -v b=$block '{ for (o = $1 - $1 % b; o < $2; o += b) print o }' \
+      areas.txt > drv-blocks
+    diff want-blocks drv-blocks
+  done
+  # A reader that reads the holes too gets them, read ahead as well.
+  vcsim_nbdkit -rfv "[$VCSIM_DS] alloc/thin.vmdk" \
+    --run 'nbdcopy --no-extents "$uri" copy.raw' 2> copy.log
+  cmp thin.raw copy.raw
+  grep "reading ahead through unused areas too" copy.log
   # A connection that asks no block status still asks once: the probe.
   vcsim_nbdkit -rfv "[$VCSIM_DS] alloc/thin.vmdk" \
     --run 'nbdinfo --size "$uri"' 2> open.log

@@ -41,6 +41,8 @@ struct vdl_remote_file {
   pthread_mutex_t areas_lock;
   enum { AREAS_UNASKED, AREAS_NONE, AREAS_KNOWN } areas_state;
   struct vdl_areas areas;
+  uint64_t fetched;             /* atomic: bytes that GETs brought */
+  unsigned gets;                /* atomic: and how many GETs */
 };
 
 /* A transfer resumed after base bytes reports progress over the whole
@@ -201,6 +203,10 @@ request (struct vdl_remote_file *f, void *buf, size_t len, uint64_t offset,
     err = VIX_OK;
     if (length)
       *length = rs.length;
+    if (buf) {
+      __atomic_add_fetch (&f->gets, 1, __ATOMIC_RELAXED);
+      __atomic_add_fetch (&f->fetched, done, __ATOMIC_RELAXED);
+    }
   }
   vdl_http_response_free (&rs);
   return err;
@@ -234,7 +240,22 @@ probe (struct vdl_remote_file *f, int64_t *length)
   }
   if (err == VIX_OK && (uint64_t) *length < f->head_len)
     f->head_len = *length;
+  f->gets++;
+  f->fetched += f->head_len;
   return err;
+}
+
+/* The areas in use once known: never changed after, so read without
+ * the lock (the read-ahead asks with its own lock held, and must not
+ * wait for the server). */
+static bool
+known_data (void *opaque, uint64_t offset, uint64_t *data_start,
+            uint64_t *data_end)
+{
+  struct vdl_remote_file *f = opaque;
+
+  return __atomic_load_n (&f->areas_state, __ATOMIC_ACQUIRE) == AREAS_KNOWN
+    && vdl_remote_areas_next (&f->areas, offset, data_start, data_end);
 }
 
 VixError
@@ -257,7 +278,7 @@ vdl_remote_file_open (struct vdl_remote *r, const char *name,
   if (err == VIX_OK)
     err = probe (f, &length);
   if (err == VIX_OK &&
-      !(f->ra = vdl_readahead_new (fetch, f, length,
+      !(f->ra = vdl_readahead_new (fetch, known_data, f, length,
                                    vdl_http_pool_size (r->pool),
                                    &r->readahead_files)))
     err = vdl_oom ();
@@ -293,6 +314,9 @@ vdl_remote_file_close (struct vdl_remote_file *f)
     return;
   /* Joins the fetchers first: they use f. */
   vdl_readahead_free (f->ra);
+  if (f->url)
+    vdl_debug ("VixDiskLib: %s: closing %s: %" PRIu64 " bytes read in %u "
+               "GETs", f->r->host, f->name, f->fetched, f->gets);
   if (f->counted)
     __atomic_sub_fetch (&f->r->open_files, 1, __ATOMIC_RELAXED);
   if (f->may_read_ahead)
@@ -309,18 +333,14 @@ bool
 vdl_remote_file_next_data (struct vdl_remote_file *f, uint64_t offset,
                            uint64_t *data_start, uint64_t *data_end)
 {
-  bool known;
-
   pthread_mutex_lock (&f->areas_lock);
   if (f->areas_state == AREAS_UNASKED)
-    f->areas_state = vdl_remote_areas_load (f->r, f->name, f->size,
-                                            &f->areas)
-      ? AREAS_KNOWN : AREAS_NONE;
-  known = f->areas_state == AREAS_KNOWN;
+    __atomic_store_n (&f->areas_state,
+                      vdl_remote_areas_load (f->r, f->name, f->size,
+                                             &f->areas)
+                      ? AREAS_KNOWN : AREAS_NONE, __ATOMIC_RELEASE);
   pthread_mutex_unlock (&f->areas_lock);
-  /* Once known, the areas never change: read without the lock. */
-  return known && vdl_remote_areas_next (&f->areas, offset, data_start,
-                                         data_end);
+  return known_data (f, offset, data_start, data_end);
 }
 
 VixError

@@ -21,6 +21,13 @@
  * chunk, not a deep read-ahead).  Any other read is one GET of its own
  * bytes: one round trip.
  *
+ * Where the source knows which areas hold data (a thin disk's areas in
+ * use), a reader that skips the rest (a copy that asked for block
+ * status) gets the next chunks that hold data read ahead, not the holes
+ * between them, each fetched only from its first data to its last.  Once a read
+ * lands wholly in a hole, the reader reads holes too, and everything
+ * ahead is fetched again.
+ *
  * Memory: `connections` + 2 chunk buffers at most per file (the chunk
  * being read, those ahead of it, one left behind for readers still
  * copying out), each allocated when first used.  The chunk size is the
@@ -49,6 +56,9 @@
 #define MIN_CHUNK ((size_t) 256 << 10)
 #define MAX_CHUNK ((size_t) 8 << 20)
 #define BUDGET ((uint64_t) 64 << 20)
+/* The most chunks queued ahead at once (above the connection pool's
+ * most, VDL_HTTP_CONNECTIONS_MAX). */
+#define MAX_AHEAD 64
 
 enum chunk_state { EMPTY, QUEUED, LOADING, READY };
 
@@ -72,7 +82,10 @@ struct waiter {
 struct chunk {
   struct vdl_readahead *ra;
   enum chunk_state state;
-  uint64_t start;
+  uint64_t key;                 /* the chunk's aligned start */
+  uint64_t start;               /* where its bytes start: key, or its first
+                                 * data when fetched ahead of a reader that
+                                 * skips holes */
   size_t len;
   size_t filled;                /* bytes of [start, start+len) in buf */
   unsigned char *buf;           /* ra->chunk bytes, from the first use */
@@ -84,6 +97,7 @@ struct chunk {
 
 struct vdl_readahead {
   vdl_fetch_fn *fetch;
+  vdl_data_fn *data;            /* may be NULL */
   void *source;
   uint64_t size;
   const unsigned *files;        /* atomic: the session's files that may
@@ -102,6 +116,7 @@ struct vdl_readahead {
   unsigned run_reads;           /* the reads in a row that end at */
   uint64_t run_bytes;           /* last_end, and their bytes */
   unsigned long tick;
+  bool reads_holes;             /* a read fell wholly in a hole */
 };
 
 /* A chunk buffer: its own mapping, in transparent huge pages where the
@@ -233,8 +248,8 @@ fetcher (void *arg)
 }
 
 struct vdl_readahead *
-vdl_readahead_new (vdl_fetch_fn *fetch, void *source, uint64_t size,
-                   unsigned connections, const unsigned *files)
+vdl_readahead_new (vdl_fetch_fn *fetch, vdl_data_fn *data, void *source,
+                   uint64_t size, unsigned connections, const unsigned *files)
 {
   struct vdl_readahead *ra = calloc (1, sizeof *ra);
   unsigned i;
@@ -242,6 +257,7 @@ vdl_readahead_new (vdl_fetch_fn *fetch, void *source, uint64_t size,
   if (!ra)
     return NULL;
   ra->fetch = fetch;
+  ra->data = data;
   ra->source = source;
   ra->size = size;
   ra->files = files;
@@ -344,19 +360,26 @@ long_run (struct vdl_readahead *ra, uint64_t offset, size_t len)
     (ra->run_reads >= RUN_READS || ra->run_bytes >= RUN_BYTES);
 }
 
+/* The chunk in memory (or coming) that starts at key, whatever part of
+ * it it holds. */
+static struct chunk *
+with_key (struct vdl_readahead *ra, uint64_t key)
+{
+  unsigned i;
+
+  for (i = 0; i < ra->nslots; i++)
+    if (ra->slots[i].state != EMPTY && ra->slots[i].key == key)
+      return &ra->slots[i];
+  return NULL;
+}
+
 /* Whether offset is in the chunk right after one in memory. */
 static bool
 after_chunk (struct vdl_readahead *ra, uint64_t offset)
 {
-  uint64_t start;
-  unsigned i;
+  uint64_t key = chunk_start (ra, offset);
 
-  start = chunk_start (ra, offset);
-  for (i = 0; i < ra->nslots; i++)
-    if (ra->slots[i].state != EMPTY &&
-        ra->slots[i].start + ra->slots[i].len == start)
-      return true;
-  return false;
+  return key >= chunk_size (ra) && with_key (ra, key - chunk_size (ra));
 }
 
 /* Make sure a fetcher will take the chunk just queued: start one more
@@ -374,12 +397,12 @@ start_fetcher (struct vdl_readahead *ra)
   return true;
 }
 
-/* Queue the chunk starting at start in a free slot, or in the least
- * recently used ready one outside [keep, keep_end) that nobody is
- * copying from; NULL if there is none. */
+/* Queue len bytes at start of the chunk at key in a free slot, or in
+ * the least recently used ready one outside [keep, keep_end) that nobody
+ * is copying from; NULL if there is none. */
 static struct chunk *
-claim (struct vdl_readahead *ra, uint64_t start, uint64_t keep,
-       uint64_t keep_end)
+claim (struct vdl_readahead *ra, uint64_t key, uint64_t start, size_t len,
+       uint64_t keep, uint64_t keep_end)
 {
   struct chunk *best = NULL, *c;
   size_t size = chunk_size (ra);
@@ -388,7 +411,7 @@ claim (struct vdl_readahead *ra, uint64_t start, uint64_t keep,
   for (i = 0; i < ra->nslots; i++) {
     c = &ra->slots[i];
     if (c->state == QUEUED || c->state == LOADING || c->readers > 0 ||
-        (c->state == READY && c->start >= keep && c->start < keep_end))
+        (c->state == READY && c->key >= keep && c->key < keep_end))
       continue;
     if (!best || (best->state == READY &&
                   (c->state == EMPTY || c->used < best->used)))
@@ -399,8 +422,9 @@ claim (struct vdl_readahead *ra, uint64_t start, uint64_t keep,
   if (!best->buf && !(best->buf = buffer_alloc (size)))
     return NULL;
   best->state = QUEUED;
+  best->key = key;
   best->start = start;
-  best->len = ra->size - start < size ? ra->size - start : size;
+  best->len = len;
   best->filled = 0;
   best->used = ++ra->tick;
   ra->queued++;
@@ -412,23 +436,97 @@ claim (struct vdl_readahead *ra, uint64_t start, uint64_t keep,
   return best;
 }
 
-/* Queue the chunks after the one holding offset, up to `connections`
- * of them, where missing. */
+/* The whole chunk at start, as long as the file allows. */
+static size_t
+full_len (struct vdl_readahead *ra, uint64_t start)
+{
+  size_t size = chunk_size (ra);
+
+  return ra->size - start < size ? ra->size - start : size;
+}
+
+/* Whether to fetch only where the source says data is. */
+static bool
+skip_holes (const struct vdl_readahead *ra)
+{
+  return ra->data && !ra->reads_holes;
+}
+
+/* The first chunk at or after the one starting at start that holds
+ * data (ra->size if none). */
+static uint64_t
+next_data_chunk (struct vdl_readahead *ra, uint64_t start)
+{
+  uint64_t ds, de;
+
+  if (!skip_holes (ra) || !ra->data (ra->source, start, &ds, &de))
+    return start;
+  if (ds >= ra->size)
+    return ra->size;
+  return ds <= start ? start : chunk_start (ra, ds);
+}
+
+/* The bytes of the chunk at key worth fetching ahead, [*start,
+ * *start + *len): from its first data to the end of its last, where the
+ * source says where its data is, else all of it. */
+static void
+ahead_span (struct vdl_readahead *ra, uint64_t key, uint64_t *start,
+            size_t *len)
+{
+  uint64_t end = key + full_len (ra, key), at = key, first = end, ds, de;
+
+  *start = key;
+  *len = full_len (ra, key);
+  if (!skip_holes (ra))
+    return;
+  while (at < end) {
+    if (!ra->data (ra->source, at, &ds, &de))
+      return;
+    if (ds >= end)
+      break;
+    if (first == end)
+      first = ds;
+    at = de < end ? de : end;
+  }
+  *start = first;
+  *len = at > first ? at - first : 0;
+}
+
+/* Queue the chunks after the one holding offset (the next ones holding
+ * data, if the source says), up to `connections` of them, where
+ * missing; those up to the last of them stay in memory. */
 static void
 top_up (struct vdl_readahead *ra, uint64_t offset)
 {
-  size_t size = chunk_size (ra);
-  uint64_t base = chunk_start (ra, offset), s;
-  uint64_t keep_end = base + (uint64_t) size * (ra->connections + 1);
-  unsigned j;
+  size_t size = chunk_size (ra), len;
+  uint64_t base = chunk_start (ra, offset), s = base + size, from;
+  uint64_t ahead[MAX_AHEAD];
+  unsigned j, n = 0;
 
-  for (j = 1; j <= ra->connections; j++) {
-    s = base + (uint64_t) size * j;
+  for (j = 0; j < ra->connections && n < MAX_AHEAD;
+       j++, s += size) {
+    s = next_data_chunk (ra, s);
     if (s >= ra->size)
       break;
-    if (!containing (ra, s) && !claim (ra, s, base, keep_end))
+    ahead[n++] = s;
+  }
+  for (j = 0; j < n; j++) {
+    if (with_key (ra, ahead[j]))
+      continue;
+    ahead_span (ra, ahead[j], &from, &len);
+    if (len > 0 &&
+        !claim (ra, ahead[j], from, len, base, ahead[n - 1] + size))
       break;
   }
+}
+
+/* Whether [offset, offset+len) is all hole, as far as the source says. */
+static bool
+in_hole (struct vdl_readahead *ra, uint64_t offset, size_t len)
+{
+  uint64_t ds, de;
+
+  return ra->data (ra->source, offset, &ds, &de) && ds >= offset + len;
 }
 
 VixError
@@ -442,13 +540,28 @@ vdl_readahead_read (struct vdl_readahead *ra, void *buf, size_t len,
   bool queued_now, streaming;
 
   pthread_mutex_lock (&ra->lock);
+  if (skip_holes (ra) && in_hole (ra, offset, len)) {
+    ra->reads_holes = true;
+    vdl_debug ("VixDiskLib: a read of an unused area: reading ahead "
+               "through unused areas too");
+  }
   streaming = long_run (ra, offset, len);
   while (len > 0) {
     queued_now = false;
     c = containing (ra, offset);
-    if (!c && (streaming || after_chunk (ra, offset))) {
-      base = chunk_start (ra, offset);
-      c = claim (ra, base, base,
+    base = chunk_start (ra, offset);
+    /* (A chunk fetched from its first data holds no bytes before it:
+     * those are read directly.) */
+    if (!c && (streaming || after_chunk (ra, offset)) && !with_key (ra, base)) {
+      uint64_t from;
+      size_t span;
+
+      ahead_span (ra, base, &from, &span);
+      if (offset < from || offset - from >= span) {
+        from = base;
+        span = full_len (ra, base);
+      }
+      c = claim (ra, base, from, span, base,
                  base + (uint64_t) chunk_size (ra) * (ra->connections + 1));
       queued_now = true;
     }

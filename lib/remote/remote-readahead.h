@@ -24,9 +24,18 @@ typedef VixError vdl_fetch_fn (void *source, void *buf, size_t len,
                                void (*progress) (void *opaque, size_t got),
                                void *opaque, const bool *stop);
 
+/* Optional: where the source's data is, if it knows without asking the
+ * server (remote-download.c: the areas in use of a thin disk), as
+ * vdl_file_next_data; false if it does not know.  Called with the
+ * read-ahead's lock held. */
+typedef bool vdl_data_fn (void *source, uint64_t offset, uint64_t *start,
+                          uint64_t *end);
+
 /* connections: the most transfers it runs at once (the session's pool
- * size); *files (atomic): how many files share the memory budget. */
-struct vdl_readahead *vdl_readahead_new (vdl_fetch_fn *fetch, void *source,
+ * size); *files (atomic): how many files share the memory budget; data
+ * may be NULL. */
+struct vdl_readahead *vdl_readahead_new (vdl_fetch_fn *fetch,
+                                         vdl_data_fn *data, void *source,
                                          uint64_t size, unsigned connections,
                                          const unsigned *files);
 /* Read len bytes at offset (in range), from the chunks or directly. */

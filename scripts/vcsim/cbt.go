@@ -485,17 +485,10 @@ func writeDiskChangeInfo(w http.ResponseWriter, start, length int64, areas []are
 type changedAreas struct{ next http.Handler }
 
 func (c changedAreas) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || !strings.HasPrefix(r.URL.Path, "/sdk") {
-		c.next.ServeHTTP(w, r)
+	body, answered := soapBody(w, r)
+	if answered {
 		return
 	}
-	body, err := io.ReadAll(r.Body)
-	r.Body.Close()
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
 	if !bytes.Contains(body, []byte("QueryChangedDiskAreas")) {
 		c.next.ServeHTTP(w, r)
 		return

@@ -8,7 +8,6 @@
 package main
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
 	"io"
@@ -65,17 +64,14 @@ func (g *pager) page(w http.ResponseWriter, p *pendingPages) {
 }
 
 func (g *pager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || !strings.HasPrefix(r.URL.Path, "/sdk") {
+	req, answered := soapBody(w, r)
+	if answered {
+		return
+	}
+	if req == nil {
 		g.next.ServeHTTP(w, r)
 		return
 	}
-	req, err := io.ReadAll(r.Body)
-	r.Body.Close()
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	r.Body = io.NopCloser(bytes.NewReader(req))
 	text := string(req)
 
 	if strings.Contains(text, "<ContinueRetrievePropertiesEx") {

@@ -14,9 +14,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/xml"
-	"fmt"
-	"io"
 	"log"
 	"net/http"
 	"strings"
@@ -32,40 +29,16 @@ func takeSoapFault(body []byte) string {
 	return strings.TrimPrefix(hit, "fault:")
 }
 
-// writeSoapFault answers a SOAP call with a fault of type name, as
-// vSphere sends one: HTTP 500, the message as faultstring, and in detail
-// the fault object, <NAMEFault> with xsi:type NAME, holding the fault's
-// fields (detail: XML in the urn:vim25 namespace, already escaped).
-func writeSoapFault(w http.ResponseWriter, name, text, detail string) {
-	var msg strings.Builder
-	xml.EscapeText(&msg, []byte(text))
-	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
-	w.WriteHeader(http.StatusInternalServerError)
-	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>
-<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
-<soapenv:Body><soapenv:Fault><faultcode>ServerFaultCode</faultcode>
-<faultstring>%s</faultstring>
-<detail><%sFault xmlns="urn:vim25" xsi:type="%s">%s</%sFault></detail>
-</soapenv:Fault></soapenv:Body></soapenv:Envelope>
-`, msg.String(), name, name, detail, name)
-}
-
 func init() {
 	handlerWrappers = append(handlerWrappers, func(next http.Handler) http.Handler {
 		if *faultsFile == "" {
 			return next
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Method != http.MethodPost || !strings.HasPrefix(r.URL.Path, "/sdk") {
-				next.ServeHTTP(w, r)
+			body, answered := soapBody(w, r)
+			if answered {
 				return
 			}
-			body, err := io.ReadAll(r.Body)
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusBadRequest)
-				return
-			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
 			name := takeSoapFault(body)
 			if name == "" {
 				next.ServeHTTP(w, r)
