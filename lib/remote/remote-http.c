@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "config.h"
+#include "log.h"
 #include "remote-http.h"
 #include "secret.h"
 
@@ -37,6 +38,12 @@ struct vdl_http_pool {
   unsigned nidle, made, max;
   char *host;
   const struct vdl_pin *pin;
+  /* TLS sessions, resumed by the pool's later connections: one round
+   * trip less per connection to a TLS 1.2 server, and no certificate
+   * sent again.  Per pool, so only among connections to one server
+   * checked against one pin (remote-pin.c). */
+  CURLSH *share;
+  pthread_mutex_t share_lock;
 };
 
 static CURLcode global_status;
@@ -55,6 +62,45 @@ global_init (void)
   global_status = curl_global_init_mem (CURL_GLOBAL_DEFAULT, malloc,
                                         vdl_zfree, vdl_zrealloc, strdup,
                                         calloc);
+}
+
+static void
+share_lock (CURL *h, curl_lock_data data, curl_lock_access access,
+            void *opaque)
+{
+  struct vdl_http_pool *p = opaque;
+
+  (void) h; (void) data; (void) access;
+  pthread_mutex_lock (&p->share_lock);
+}
+
+static void
+share_unlock (CURL *h, curl_lock_data data, void *opaque)
+{
+  struct vdl_http_pool *p = opaque;
+
+  (void) h; (void) data;
+  pthread_mutex_unlock (&p->share_lock);
+}
+
+/* The pool's TLS session cache; false if libcurl cannot share one
+ * (then every connection makes a full handshake). */
+static bool
+make_share (struct vdl_http_pool *p)
+{
+  pthread_mutex_init (&p->share_lock, NULL);
+  if (!(p->share = curl_share_init ()))
+    return false;
+  if (curl_share_setopt (p->share, CURLSHOPT_LOCKFUNC, share_lock) ||
+      curl_share_setopt (p->share, CURLSHOPT_UNLOCKFUNC, share_unlock) ||
+      curl_share_setopt (p->share, CURLSHOPT_USERDATA, p) ||
+      curl_share_setopt (p->share, CURLSHOPT_SHARE,
+                         CURL_LOCK_DATA_SSL_SESSION)) {
+    curl_share_cleanup (p->share);
+    p->share = NULL;
+    return false;
+  }
+  return true;
 }
 
 VixError
@@ -82,6 +128,9 @@ vdl_http_pool_new (const char *host, const struct vdl_pin *pin,
   pthread_mutex_init (&p->lock, NULL);
   pthread_cond_init (&p->cond, NULL);
   p->pin = pin;
+  if (!make_share (p))
+    vdl_debug ("VixDiskLib: %s: libcurl cannot share TLS sessions: every "
+               "connection makes a full handshake", host);
   *out = p;
   return VIX_OK;
 }
@@ -98,6 +147,9 @@ vdl_http_pool_free (struct vdl_http_pool *p)
     curl_easy_cleanup (p->idle[i]->curl);
     free (p->idle[i]);
   }
+  if (p->share)
+    curl_share_cleanup (p->share);
+  pthread_mutex_destroy (&p->share_lock);
   pthread_mutex_destroy (&p->lock);
   pthread_cond_destroy (&p->cond);
   free (p->idle);
@@ -128,6 +180,8 @@ make_handle (struct vdl_http_pool *p, struct vdl_http **out)
     return vdl_oom ();
   }
   h->check.pin = p->pin;
+  if (p->share)
+    curl_easy_setopt (c, CURLOPT_SHARE, p->share);
   if ((err = vdl_pin_install (c, &h->check, p->host)) != VIX_OK) {
     curl_easy_cleanup (c);
     free (h);

@@ -3,7 +3,10 @@
  * server's leaf certificate is hashed inside the TLS handshake (an
  * OpenSSL verify callback installed through libcurl), so a server with
  * another certificate is dropped before any request byte, the login's
- * password included, is sent.
+ * password included, is sent.  A resumed TLS session shows no
+ * certificate: sessions are resumed only among the connections of one
+ * pool (remote-http.c), whose first handshake passed this same pin, and
+ * resuming needs the secret that handshake made.
  */
 #ifndef VDL_REMOTE_PIN_H
 #define VDL_REMOTE_PIN_H

@@ -137,6 +137,7 @@ func dropDanglingDatastores() {
 //     place, which the handlerWrappers (injected faults, -record-headers,
 //     sessions) must see as they see every other call, whatever the
 //     order of the files' init();
+//   - tlsHooks change the server's TLS configuration before it serves;
 //   - serverHooks change the HTTP server (e.g. its ConnState) before the
 //     URL is published.
 var (
@@ -144,6 +145,7 @@ var (
 	inventoryHooks  []func(*simulator.Model)
 	handlerWrappers []func(http.Handler) http.Handler
 	innerWrappers   []func(http.Handler) http.Handler
+	tlsHooks        []func(*tls.Config)
 	serverHooks     []func(*http.Server)
 )
 
@@ -178,6 +180,9 @@ func main() {
 			log.Fatalf("vcsim: loading the certificate: %v", err)
 		}
 		model.Service.TLS.Certificates = []tls.Certificate{pair}
+	}
+	for _, hook := range tlsHooks {
+		hook(model.Service.TLS)
 	}
 	model.Service.RegisterEndpoints = true
 	dropDanglingDatastores()
