@@ -13,7 +13,8 @@
  * $VDL_TEST_AFTER_CONNECT, if set, is a shell command run between the
  * connect and the disk check (e.g. to attach the disk only then).
  * $VDL_TEST_EXTENT, if set, names the file copied instead of NAME (after
- * NAME is checked): an extent of it, such as its -flat file.
+ * NAME is checked): its extent holding the whole disk from the start,
+ * such as its -flat file (placed so, as the extent code does).
  * $VDL_TEST_AREAS, if set, is a file to write the areas in use of the
  * copied file to ("START END" a line, from vdl_remote_file_next_data),
  * asked for by a thread of its own while the readers copy.
@@ -199,6 +200,8 @@ main (int argc, char **argv)
   }
   if (err == VIX_OK)
     err = vdl_remote_file_open (r, resolved, &file);
+  if (err == VIX_OK && getenv ("VDL_TEST_EXTENT"))
+    vdl_remote_file_place (file, 0, 0);
   if (err != VIX_OK) {
     status = fail (err, "open");
     free (resolved);

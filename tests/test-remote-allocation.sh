@@ -16,8 +16,9 @@
 #  - on, powered on, no snapshot (the API refuses): everything is data,
 #    nothing is asked; with snapshot=, the snapshot's areas;
 #  - a fault from the server, a device capacity that is not the -flat
-#    file's size, or vixDiskLib.https.IgnoreChangedAreas = 1: everything
-#    is data (never fewer areas than are in use);
+#    file's size, a -flat file that does not start at the disk's start,
+#    or vixDiskLib.https.IgnoreChangedAreas = 1: everything is data
+#    (never fewer areas than are in use);
 #  - each NBD connection asks once (the plugin's can_extents probe), in
 #    as many calls as the server's answers take, and never again.
 # What is expected is computed from the raw image here, not by the bed.
@@ -190,6 +191,22 @@ for model in vcenter esx; do
   [ "$(asked)" -eq 0 ]
   grep "not asking which areas are in use" map.log
   [ "$(awk '$3 == 0 { n += $2 } END { print n }' map.out)" -eq $size ]
+
+  # The -flat file placed elsewhere than at the disk's start (after a
+  # ZERO extent here): the areas are the disk's, not the file's, so they
+  # are not asked for.
+  sed "s/^RW $((size / 512)) FLAT \"thin-flat.vmdk\" 0\$/RW 2048 ZERO\\
+RW $((size / 512 - 2048)) FLAT \"thin-flat.vmdk\" 0/" thin.vmdk > moved.vmdk
+  grep -c '^RW ' moved.vmdk | grep -qx 2
+  vcsim_put moved.vmdk "[$VCSIM_DS] alloc3/thin.vmdk"
+  cp --sparse=always thin-flat.vmdk \
+    "$(vcsim_ds_path "[$VCSIM_DS] alloc3/thin-flat.vmdk")"
+  vcsim_attach_disk "$VCSIM_VM" "[$VCSIM_DS] alloc3/thin.vmdk" $size
+  vcsim_nbdkit -rfv "[$VCSIM_DS] alloc3/thin.vmdk" \
+    --run 'nbdinfo --map "$uri"' > map.out 2> map.log
+  [ "$(asked)" -eq 0 ]
+  grep "is not the whole of its disk from the start" map.log
+  [ "$(awk '$3 == 0 { n += $2 } END { print n }' map.out)" -eq $((size - (1 << 20))) ]
 
   stop_vcsim "$VCSIM_DIR"
 done

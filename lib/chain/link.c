@@ -162,8 +162,11 @@ open_extent (struct vdl_link *l, size_t i, bool unbuffered,
   };
   char *path = NULL;
   VixError err = VIX_OK;
+  size_t j;
   int e;
 
+  for (j = 0; j < i; j++)
+    a.disk_sector += l->desc.extents[j].sectors;
   a.store = l->store;
   a.lock = a.writable ? VDL_LOCK_WRITE : VDL_LOCK_READ;
   if (vdl_extent_type_has_file (x->type)) {

@@ -42,6 +42,12 @@ remote_next_data (struct vdl_file *f, uint64_t offset, uint64_t *data_start,
 }
 
 static void
+remote_place (struct vdl_file *f, uint64_t disk_offset, uint64_t file_offset)
+{
+  vdl_remote_file_place (remote_of (f), disk_offset, file_offset);
+}
+
+static void
 remote_close (struct vdl_file *f)
 {
   vdl_remote_file_close (remote_of (f));
@@ -56,6 +62,7 @@ static const struct vdl_file_ops remote_ops = {
   .pread = remote_pread,
   .size = remote_size,
   .next_data = remote_next_data,
+  .place = remote_place,
   .close = remote_close,
 };
 

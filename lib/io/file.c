@@ -57,6 +57,14 @@ vdl_file_next_data (struct vdl_file *f, uint64_t offset,
 }
 
 void
+vdl_file_place (struct vdl_file *f, uint64_t disk_offset,
+                uint64_t file_offset)
+{
+  if (f->ops->place)
+    f->ops->place (f, disk_offset, file_offset);
+}
+
+void
 vdl_file_close (struct vdl_file *f)
 {
   if (!f)

@@ -45,6 +45,11 @@ struct vdl_file_ops {
   /* The next data region at or after offset, as vdl_file_next_data. */
   bool (*next_data) (struct vdl_file *f, uint64_t offset,
                      uint64_t *data_start, uint64_t *data_end);
+  /* Optional: the extent code says where the file's bytes sit in the
+   * disk (as vdl_file_place), for a source whose allocation comes in
+   * disk offsets. */
+  void (*place) (struct vdl_file *f, uint64_t disk_offset,
+                 uint64_t file_offset);
   /* Release everything, including f itself and f->path. */
   void (*close) (struct vdl_file *f);
 };
@@ -74,5 +79,9 @@ VixError vdl_file_preallocate (struct vdl_file *f, uint64_t size);
  * the following hole.  Returns false if the byte source cannot tell. */
 bool vdl_file_next_data (struct vdl_file *f, uint64_t offset,
                          uint64_t *data_start, uint64_t *data_end);
+/* An extent holds the disk's bytes from disk_offset on at file_offset of
+ * f (called once per extent opened on f). */
+void vdl_file_place (struct vdl_file *f, uint64_t disk_offset,
+                     uint64_t file_offset);
 
 #endif

@@ -14,7 +14,9 @@
  * that point), so it is used only for the file that holds the base of
  * that disk byte for byte: "X-flat.vmdk" of a disk "X.vmdk" of the VM
  * (of the snapshot read, if one is), exactly the device's capacity
- * long.  A superset of the base's own data is what is needed there.
+ * long, and placed by the extent code at the disk's start, alone
+ * (remote-download.c checks that).  A superset of the base's own data
+ * is what is needed there.
  * Anything else (change tracking off, a powered-on VM read without a
  * snapshot, which the API refuses, a fault, an answer that does not
  * add up) leaves the file with every byte reported as data, as before.

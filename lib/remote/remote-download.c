@@ -41,6 +41,8 @@ struct vdl_remote_file {
   pthread_mutex_t areas_lock;
   enum { AREAS_UNASKED, AREAS_NONE, AREAS_KNOWN } areas_state;
   struct vdl_areas areas;
+  unsigned placements;          /* extents opened on it (before reads) */
+  bool placed_at_start;         /* the disk's byte 0 is the file's */
   uint64_t fetched;             /* atomic: bytes that GETs brought */
   unsigned gets;                /* atomic: and how many GETs */
 };
@@ -329,11 +331,28 @@ vdl_remote_file_close (struct vdl_remote_file *f)
   free (f);
 }
 
+void
+vdl_remote_file_place (struct vdl_remote_file *f, uint64_t disk_offset,
+                       uint64_t file_offset)
+{
+  pthread_mutex_lock (&f->areas_lock);
+  f->placements++;
+  f->placed_at_start = disk_offset == 0 && file_offset == 0;
+  pthread_mutex_unlock (&f->areas_lock);
+}
+
 bool
 vdl_remote_file_next_data (struct vdl_remote_file *f, uint64_t offset,
                            uint64_t *data_start, uint64_t *data_end)
 {
   pthread_mutex_lock (&f->areas_lock);
+  if (f->areas_state == AREAS_UNASKED &&
+      !(f->placements == 1 && f->placed_at_start)) {
+    vdl_debug ("VixDiskLib: %s: %s is not the whole of its disk from the "
+               "start: every sector of it counts as data", f->r->host,
+               f->name);
+    __atomic_store_n (&f->areas_state, AREAS_NONE, __ATOMIC_RELEASE);
+  }
   if (f->areas_state == AREAS_UNASKED)
     __atomic_store_n (&f->areas_state,
                       vdl_remote_areas_load (f->r, f->name, f->size,

@@ -81,6 +81,12 @@ VixError vdl_remote_file_pread (struct vdl_remote_file *f, void *buf,
  * false if the server cannot tell (everything is data). */
 bool vdl_remote_file_next_data (struct vdl_remote_file *f, uint64_t offset,
                                 uint64_t *data_start, uint64_t *data_end);
+/* An extent of the disk holds its bytes from disk_offset on at
+ * file_offset of f.  The areas in use are the disk's, so
+ * vdl_remote_file_next_data answers only for a file placed once, at 0
+ * and 0: the base of a disk byte for byte. */
+void vdl_remote_file_place (struct vdl_remote_file *f, uint64_t disk_offset,
+                            uint64_t file_offset);
 /* Once no read of f is in progress. */
 void vdl_remote_file_close (struct vdl_remote_file *f);
 

@@ -137,6 +137,7 @@ vdl_extent_flat_open (const struct vdl_extent_open_args *a,
   if (err != VIX_OK)
     goto fail;
   need = f->offset + a->desc->sectors * SS;
+  vdl_file_place (f->file, a->disk_sector * SS, f->offset);
   if (size < need) {
     err = vdl_error (VIX_E_DISK_OUTOFRANGE,
                      "flat extent %s is too small: the descriptor needs "

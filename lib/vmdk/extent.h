@@ -74,6 +74,7 @@ struct vdl_extent_open_args {
   const char *path;             /* file name in the store (NULL for ZERO) */
   struct vdl_file *file;        /* already-open file, or NULL to open path */
   const struct vdl_desc_extent *desc;
+  uint64_t disk_sector;         /* where the extent starts in the disk */
   bool writable;
   bool unbuffered;
   enum vdl_lock lock;
