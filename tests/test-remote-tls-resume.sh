@@ -3,9 +3,11 @@
 # The connections of one remote session resume its first TLS session:
 # the Login's own connection, the pool's, and the read-ahead's, each a
 # round trip less on a TLS 1.2 server (ESXi and vCenter 7), where a full
-# handshake takes two.  Only the first connection of each session (each
-# NBD connection under nbdkit) makes a full handshake, checked against
-# the pin; a wrong thumbprint is still refused before anything is sent.
+# handshake takes two.  With TLS 1.2 only the first connection of each
+# session (each NBD connection under nbdkit) makes a full handshake,
+# checked against the pin (with TLS 1.3 also one that starts before a
+# ticket came); a wrong thumbprint is still refused before anything is
+# sent.
 # In both models, with TLS 1.2 (-tls12) and TLS 1.3; the bed records
 # each TLS connection (-record-tls).
 source "$srcdir/tests/functions.sh"
@@ -30,10 +32,16 @@ for model in vcenter esx; do
     cmp in.raw out.raw
     cat tls
     want=$([ "$tls" = -tls12 ] && echo TLS1.2 || echo TLS1.3)
-    [ "$(grep -c "^$want full$" tls)" -eq 2 ]
-    # The copy's read-ahead used several connections: all resumed.
-    [ "$(grep -c "^$want resumed$" tls)" -ge 2 ]
     [ "$(grep -vc "^$want " tls)" -eq 0 ]
+    # The copy's read-ahead used several connections: resumed.
+    [ "$(grep -c "^$want resumed$" tls)" -ge 2 ]
+    # TLS 1.2 sends its ticket in the handshake, so every connection
+    # after a session's first resumes.  TLS 1.3 sends tickets after it:
+    # a connection started before the first one has read its ticket
+    # makes a full handshake too.
+    if [ $want = TLS1.2 ]; then
+      [ "$(grep -c "^$want full$" tls)" -eq 2 ]
+    fi
 
     # The pin still decides: a wrong thumbprint is refused, nothing sent.
     : > tls
