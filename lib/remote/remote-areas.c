@@ -42,6 +42,12 @@ struct area {
   uint64_t start, end;
 };
 
+/* Areas as the answers come, grown by doubling. */
+struct area_list {
+  struct area *a;
+  size_t n, cap;
+};
+
 /* The disk whose base is the flat file name, if its areas may be asked
  * for: sets *key and *capacity. */
 static bool
@@ -77,8 +83,7 @@ disk_of_flat (struct vdl_remote *r, const char *name, int *key,
 /* Append the changedArea list of one DiskChangeInfo, clipped to the
  * disk; false if the answer is malformed or too long. */
 static bool
-add_areas (const xmlNode *info, uint64_t capacity, struct area **a,
-           size_t *n)
+add_areas (const xmlNode *info, uint64_t capacity, struct area_list *l)
 {
   xmlNode *x;
 
@@ -94,10 +99,17 @@ add_areas (const xmlNode *info, uint64_t capacity, struct area **a,
       continue;
     if (len > capacity - start)
       len = capacity - start;
-    if (*n == MAX_AREAS || !(m = realloc (*a, (*n + 1) * sizeof *m)))
+    if (l->n == MAX_AREAS)
       return false;
-    *a = m;
-    m[(*n)++] = (struct area) { start, start + len };
+    if (l->n == l->cap) {
+      size_t cap = l->cap ? 2 * l->cap : 64;
+
+      if (!(m = realloc (l->a, cap * sizeof *m)))
+        return false;
+      l->a = m;
+      l->cap = cap;
+    }
+    l->a[l->n++] = (struct area) { start, start + len };
   }
   return true;
 }
@@ -131,7 +143,7 @@ merge (struct area *a, size_t n)
 /* Every QueryChangedDiskAreas call that covering the disk takes. */
 static bool
 query (struct vdl_remote *r, const char *name, int key, uint64_t capacity,
-       struct area **a, size_t *n)
+       struct area_list *l)
 {
   char *vm = vdl_xml_escape (r->vm), *snap = NULL, *body = NULL;
   uint64_t at = 0;
@@ -170,7 +182,7 @@ query (struct vdl_remote *r, const char *name, int key, uint64_t capacity,
      * would not end (or would leave a part unasked). */
     if (!vdl_xml_vim_number (info, "startOffset", &start) ||
         !vdl_xml_vim_number (info, "length", &len) || start != at ||
-        len == 0 || !add_areas (info, capacity, a, n)) {
+        len == 0 || !add_areas (info, capacity, l)) {
       vdl_debug ("VixDiskLib: %s: QueryChangedDiskAreas for %s at offset %"
                  PRIu64 ": an answer that does not cover the next part of "
                  "the disk, or too long", r->host, name, at);
@@ -190,8 +202,7 @@ bool
 vdl_remote_areas_load (struct vdl_remote *r, const char *name,
                        uint64_t size, struct vdl_areas *out)
 {
-  struct area *a = NULL;
-  size_t n = 0;
+  struct area_list l = { 0 };
   uint64_t capacity, used = 0;
   int key;
   size_t i;
@@ -218,18 +229,18 @@ vdl_remote_areas_load (struct vdl_remote *r, const char *name,
                capacity);
     return false;
   }
-  if (!query (r, name, key, capacity, &a, &n)) {
-    free (a);
+  if (!query (r, name, key, capacity, &l)) {
+    free (l.a);
     return false;
   }
-  n = merge (a, n);
-  for (i = 0; i < n; i++)
-    used += a[i].end - a[i].start;
+  l.n = merge (l.a, l.n);
+  for (i = 0; i < l.n; i++)
+    used += l.a[i].end - l.a[i].start;
   vdl_debug ("VixDiskLib: %s: %s: %" PRIu64 " of %" PRIu64 " bytes in use "
              "in %zu areas (QueryChangedDiskAreas)", r->host, name, used,
-             capacity, n);
-  out->areas = a;
-  out->n = n;
+             capacity, l.n);
+  out->areas = l.a;
+  out->n = l.n;
   return true;
 }
 

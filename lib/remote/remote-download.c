@@ -242,8 +242,10 @@ probe (struct vdl_remote_file *f, int64_t *length)
   }
   if (err == VIX_OK && (uint64_t) *length < f->head_len)
     f->head_len = *length;
-  f->gets++;
-  f->fetched += f->head_len;
+  if (err == VIX_OK) {
+    f->gets++;
+    f->fetched += f->head_len;
+  }
   return err;
 }
 
@@ -345,19 +347,19 @@ bool
 vdl_remote_file_next_data (struct vdl_remote_file *f, uint64_t offset,
                            uint64_t *data_start, uint64_t *data_end)
 {
+  bool known = false;
+
   pthread_mutex_lock (&f->areas_lock);
-  if (f->areas_state == AREAS_UNASKED &&
-      !(f->placements == 1 && f->placed_at_start)) {
-    vdl_debug ("VixDiskLib: %s: %s is not the whole of its disk from the "
-               "start: every sector of it counts as data", f->r->host,
-               f->name);
-    __atomic_store_n (&f->areas_state, AREAS_NONE, __ATOMIC_RELEASE);
+  if (f->areas_state == AREAS_UNASKED) {
+    if (f->placements == 1 && f->placed_at_start)
+      known = vdl_remote_areas_load (f->r, f->name, f->size, &f->areas);
+    else
+      vdl_debug ("VixDiskLib: %s: %s is not the whole of its disk from "
+                 "the start: every sector of it counts as data", f->r->host,
+                 f->name);
+    __atomic_store_n (&f->areas_state, known ? AREAS_KNOWN : AREAS_NONE,
+                      __ATOMIC_RELEASE);
   }
-  if (f->areas_state == AREAS_UNASKED)
-    __atomic_store_n (&f->areas_state,
-                      vdl_remote_areas_load (f->r, f->name, f->size,
-                                             &f->areas)
-                      ? AREAS_KNOWN : AREAS_NONE, __ATOMIC_RELEASE);
   pthread_mutex_unlock (&f->areas_lock);
   return known_data (f, offset, data_start, data_end);
 }

@@ -501,14 +501,13 @@ top_up (struct vdl_readahead *ra, uint64_t offset)
   size_t size = chunk_size (ra), len;
   uint64_t base = chunk_start (ra, offset), s = base + size, from;
   uint64_t ahead[MAX_AHEAD];
-  unsigned j, n = 0;
+  unsigned j, n;
 
-  for (j = 0; j < ra->connections && n < MAX_AHEAD;
-       j++, s += size) {
+  for (n = 0; n < ra->connections && n < MAX_AHEAD; n++, s += size) {
     s = next_data_chunk (ra, s);
     if (s >= ra->size)
       break;
-    ahead[n++] = s;
+    ahead[n] = s;
   }
   for (j = 0; j < n; j++) {
     if (with_key (ra, ahead[j]))
