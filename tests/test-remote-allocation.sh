@@ -9,8 +9,9 @@
 # known places (the datastore file itself sparse):
 #  - change tracking off: everything is data, nothing is asked;
 #  - on, VM powered off: the data areas are exactly the 64 KiB blocks
-#    written (the bed's granularity), over several answers on ESXi
-#    (-cbt-span); a copy reads back the disk byte for byte, fetching
+#    written (the bed's granularity), over several answers (vCenter
+#    model: 2 areas an answer, -cbt-max-areas; ESXi model: 8 MiB an
+#    answer, -cbt-span); a copy reads back the disk byte for byte, fetching
 #    little more than the data (the read-ahead skips the holes), and so
 #    does one that reads the holes too;
 #  - on, powered on, no snapshot (the API refuses): everything is data,
@@ -19,8 +20,11 @@
 #    file's size, a -flat file that does not start at the disk's start,
 #    or vixDiskLib.https.IgnoreChangedAreas = 1: everything is data
 #    (never fewer areas than are in use);
-#  - each NBD connection asks once (the plugin's can_extents probe), in
-#    as many calls as the server's answers take, and never again.
+#  - the answers are asked for only as far as block status needs them:
+#    an NBD connection that asks for none costs one call (the plugin's
+#    can_extents probe), block status in the middle of the disk the
+#    calls up to there, a map of the whole disk every answer, once; an
+#    answer refused after the first leaves the rest of the disk data.
 # What is expected is computed from the raw image here, not by the bed.
 source "$srcdir/tests/functions.sh"
 source "$srcdir/tests/remote-functions.sh"
@@ -85,7 +89,17 @@ all_data ()
 
 for model in vcenter esx; do
   bed=(-faults "$PWD/faults")
-  [ $model = esx ] && bed+=(-cbt-span $((8 << 20)))
+  if [ $model = esx ]; then
+    bed+=(-cbt-span $((8 << 20)))
+    calls=$((size / (8 << 20)))       # answers for the whole disk
+    calls_to_40m=$((40 / 8 + 1))      # and up to the area at 40 MiB
+    second_at=$((8 << 20))            # where the second answer starts
+  else
+    bed+=(-cbt-max-areas 2)
+    calls=2 calls_to_40m=2
+    # the end of the second area, rounded out to the bed's 64 KiB
+    second_at=$(( ((10 << 20) + (304 << 10) + block - 1) / block * block ))
+  fi
   start_vcsim_model $model -- "${bed[@]}"
   : > faults
   # Straight into the datastore's directory, so that the -flat file
@@ -107,12 +121,9 @@ for model in vcenter esx; do
   vcsim_cbt "$VCSIM_VM" on
   map
   diff want-blocks blocks
-  # One answer from vCenter, 8 MiB each from the ESXi model: asked once
-  # per NBD connection (by the plugin's can_extents probe, which asks
-  # for the first chunk), never again for the map's requests.
-  calls=$([ $model = esx ] && echo $((size / (8 << 20))) || echo 1)
+  # Every answer once, for the whole map.
   [ "$(asked)" -eq $calls ]
-  grep "in use in 4 areas (QueryChangedDiskAreas)" map.log
+  grep "in use in 4 areas (QueryChangedDiskAreas, $calls calls)" map.log
   vcsim_nbdkit -rfv "[$VCSIM_DS] alloc/thin.vmdk" \
     --run 'nbdcopy "$uri" copy.raw' 2> copy.log
   cmp thin.raw copy.raw
@@ -150,10 +161,20 @@ for model in vcenter esx; do
     --run 'nbdcopy --no-extents "$uri" copy.raw' 2> copy.log
   cmp thin.raw copy.raw
   grep "reading ahead through unused areas too" copy.log
-  # A connection that asks no block status still asks once: the probe.
+  # A connection that asks no block status asks once: the probe.
   vcsim_nbdkit -rfv "[$VCSIM_DS] alloc/thin.vmdk" \
-    --run 'nbdinfo --size "$uri"' 2> open.log
-  [ "$(grep -c ': SOAP QueryChangedDiskAreas$' open.log)" -eq $calls ]
+    --run 'nbdinfo --size "$uri"' 2> map.log
+  [ "$(asked)" -eq 1 ]
+  # Block status at 40 MiB: the answers up to there, not the rest.
+  vcsim_nbdkit -rfv "[$VCSIM_DS] alloc/thin.vmdk" \
+    --run 'nbdsh --base-allocation -u "$uri" -c "
+got = []
+h.block_status(1 << 20, 40 << 20,
+               lambda ctx, off, ents, err: got.extend(ents))
+print(got)
+assert got[0] == 1 << 20 and got[1] & nbd.STATE_HOLE == 0, got
+"' 2> map.log || { cat map.log; exit 1; }
+  [ "$(asked)" -eq $calls_to_40m ]
 
   # The server refuses: everything is data; the next connection asks
   # again and gets the areas.
@@ -163,6 +184,13 @@ for model in vcenter esx; do
   grep "QueryChangedDiskAreas for .* failed (FileFault)" map.log
   map
   diff want-blocks blocks
+  # Refused after the first answer: what the first said stands, the
+  # rest of the disk is data.
+  echo "fault:FileFault 1 <startOffset>$second_at</startOffset>" > faults
+  map
+  grep "every sector from offset $second_at counts as data" map.log
+  { awk -v e=$second_at '$1 < e' want-blocks
+    seq $second_at $block $((size - 1)); } | diff - blocks
 
   # Asked not to.
   echo "vixDiskLib.https.IgnoreChangedAreas = 1" > ignore.conf

@@ -36,8 +36,9 @@ struct vdl_remote_file {
   struct vdl_readahead *ra;
   bool counted;                 /* in r->open_files */
   bool may_read_ahead;          /* in r->readahead_files */
-  /* The areas in use (remote-areas.c), asked for at the first
-   * vdl_remote_file_next_data. */
+  /* The areas in use (remote-areas.c), asked for by
+   * vdl_remote_file_next_data as far as it needs them; one asker at a
+   * time. */
   pthread_mutex_t areas_lock;
   enum { AREAS_UNASKED, AREAS_NONE, AREAS_KNOWN } areas_state;
   struct vdl_areas areas;
@@ -249,9 +250,9 @@ probe (struct vdl_remote_file *f, int64_t *length)
   return err;
 }
 
-/* The areas in use once known: never changed after, so read without
- * the lock (the read-ahead asks with its own lock held, and must not
- * wait for the server). */
+/* The areas in use as far as they are known, without asking the
+ * server (the read-ahead asks with its own lock held, and must not wait
+ * for it). */
 static bool
 known_data (void *opaque, uint64_t offset, uint64_t *data_start,
             uint64_t *data_end)
@@ -347,19 +348,24 @@ bool
 vdl_remote_file_next_data (struct vdl_remote_file *f, uint64_t offset,
                            uint64_t *data_start, uint64_t *data_end)
 {
-  bool known = false;
+  bool known;
 
   pthread_mutex_lock (&f->areas_lock);
   if (f->areas_state == AREAS_UNASKED) {
     if (f->placements == 1 && f->placed_at_start)
-      known = vdl_remote_areas_load (f->r, f->name, f->size, &f->areas);
-    else
+      known = vdl_remote_areas_start (f->r, f->name, f->size, &f->areas) &&
+        vdl_remote_areas_fill (f->r, &f->areas, offset);
+    else {
       vdl_debug ("VixDiskLib: %s: %s is not the whole of its disk from "
                  "the start: every sector of it counts as data", f->r->host,
                  f->name);
+      known = false;
+    }
     __atomic_store_n (&f->areas_state, known ? AREAS_KNOWN : AREAS_NONE,
                       __ATOMIC_RELEASE);
   }
+  else if (f->areas_state == AREAS_KNOWN)
+    vdl_remote_areas_fill (f->r, &f->areas, offset);
   pthread_mutex_unlock (&f->areas_lock);
   return known_data (f, offset, data_start, data_end);
 }

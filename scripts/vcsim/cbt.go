@@ -16,8 +16,10 @@
 // Areas are rounded outward to 64 KiB: what real CBT gives may be a
 // superset of what was written, never a subset.  Only "*" is modelled;
 // no changes are tracked.  -cbt-span BYTES ends each answer after that
-// many bytes (default 0: the whole rest of the disk in one answer), so
-// that clients must ask again from startOffset + length.
+// many bytes (default 0: the whole rest of the disk in one answer), and
+// -cbt-max-areas N after N areas, ending at the end of the last (as a
+// real ESXi was seen answering 2000 areas at a time), so that clients
+// must ask again from startOffset + length.
 //
 // The call is first passed to the simulator, which checks the session
 // (NotAuthenticated) and the VM (ManagedObjectNotFound) before it finds
@@ -53,6 +55,7 @@ import (
 )
 
 var cbtSpan = flag.Int64("cbt-span", 0, "QueryChangedDiskAreas answers at most this many bytes of the disk per call (0: the rest of the disk)")
+var cbtMaxAreas = flag.Int("cbt-max-areas", 0, "QueryChangedDiskAreas answers with at most this many areas per call, ending at the end of the last (0: no limit)")
 
 // Areas are rounded outward to this (real change tracking reports whole
 // blocks too, of a size that depends on the disk).
@@ -461,6 +464,10 @@ func answer(req *types.QueryChangedDiskAreas) (int64, []area, *cbtFault) {
 		// Never a smaller answer than the truth: a fault instead.
 		return 0, nil, fileFault(q.chain[0].fileName, err.Error())
 	}
+	if n := *cbtMaxAreas; n > 0 && len(areas) > n {
+		areas = areas[:n]
+		length = areas[n-1].start + areas[n-1].length - req.StartOffset
+	}
 	return length, areas, nil
 }
 
@@ -536,6 +543,9 @@ func init() {
 	innerWrappers = append(innerWrappers, func(next http.Handler) http.Handler {
 		if *cbtSpan < 0 {
 			log.Fatalf("vcsim: -cbt-span %d: want 0 or more bytes", *cbtSpan)
+		}
+		if *cbtMaxAreas < 0 {
+			log.Fatalf("vcsim: -cbt-max-areas %d: want 0 or more", *cbtMaxAreas)
 		}
 		return changedAreas{next}
 	})

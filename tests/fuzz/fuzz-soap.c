@@ -190,9 +190,11 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     struct vdl_areas areas;
     uint64_t at = 0, start, end;
 
-    if (vdl_remote_areas_load (r, "[ds1] vm/vm-flat.vmdk", size, &areas)) {
-      /* Areas in order, disjoint, inside the file. */
-      while (vdl_remote_areas_next (&areas, at, &start, &end) &&
+    if (vdl_remote_areas_start (r, "[ds1] vm/vm-flat.vmdk", size, &areas)) {
+      /* Areas in order, disjoint, inside the file, asked for as a
+       * block status walk needs them. */
+      while (vdl_remote_areas_fill (r, &areas, at) &&
+             vdl_remote_areas_next (&areas, at, &start, &end) &&
              start != UINT64_MAX) {
         FUZZ_CHECK (start >= at && end > start && end <= size);
         at = end;
