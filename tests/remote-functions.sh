@@ -6,7 +6,7 @@
 # selected with vcsim_use) through these exported variables:
 #
 #   VCSIM_URL            https://127.0.0.1:PORT/sdk
-#   VCSIM_HOST           127.0.0.1
+#   VCSIM_HOST           127.0.0.1 (::1 with --ipv6: as given to server=)
 #   VCSIM_PORT           PORT
 #   VCSIM_THUMBPRINT     SHA-1 thumbprint XX:XX:... (20 pairs), from openssl
 #   VCSIM_THUMBPRINT256  SHA-256 thumbprint XX:XX:... (32 pairs)
@@ -51,10 +51,11 @@ vcsim_build ()
     { echo "vcsim_build: building the simulator failed" >&2; return 1; }
 }
 
-# start_vcsim [--esx] [--user U --password P] [-- SIMULATOR-FLAGS...]:
+# start_vcsim [--esx] [--ipv6] [--user U --password P] [-- SIMULATOR-FLAGS...]:
 # start a simulator in the
-# background (vCenter model, or ESXi with --esx) on 127.0.0.1, with a new
-# RSA-2048 self-signed certificate for 127.0.0.1, wait until it serves,
+# background (vCenter model, or ESXi with --esx) on 127.0.0.1 (::1 with
+# --ipv6), with a new RSA-2048 self-signed certificate for that address,
+# wait until it serves,
 # stop it when the test exits, and export the VCSIM_* variables above.
 # With --user/--password only that pair logs in; otherwise any non-empty
 # user and password do (VCSIM_USER=root, VCSIM_PASSWORD=vcsim).  Flags
@@ -63,11 +64,12 @@ vcsim_build ()
 start_vcsim ()
 {
   local esx=() user='' pass='' expect=DC0_H0_VM0 dir i pid url fp creds=()
-  local extra=()
+  local extra=() addr=127.0.0.1 urlhost=127.0.0.1
   local timeout=${VCSIM_START_TIMEOUT:-30}
   while [ $# -gt 0 ]; do
     case $1 in
       --esx) esx=(-esx); expect=ha-host_VM0; shift ;;
+      --ipv6) addr=::1 urlhost='[::1]'; shift ;;
       --user) user=$2; shift 2 ;;
       --password) pass=$2; shift 2 ;;
       --) shift; extra=("$@"); break ;;
@@ -101,7 +103,7 @@ start_vcsim ()
   mkdir -p "$dir/tmp"
   # Real ESXi hosts have a self-signed RSA-2048 certificate (rui.crt).
   if ! openssl req -x509 -newkey rsa:2048 -nodes -days 30 \
-       -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+       -subj "/CN=$addr" -addext "subjectAltName=IP:$addr" \
        -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>"$dir/openssl.log"; then
     cat "$dir/openssl.log" >&2
     echo "start_vcsim: cannot make a certificate" >&2; return 1
@@ -109,7 +111,7 @@ start_vcsim ()
 
   # TMPDIR: the datastores (govcsim-*) are made in the test's directory,
   # so nothing is left behind even if the simulator is killed.
-  TMPDIR="$dir/tmp" "$builddir/vcsim" "${esx[@]}" -listen 127.0.0.1:0 \
+  TMPDIR="$dir/tmp" "$builddir/vcsim" "${esx[@]}" -listen "$urlhost:0" \
     -cert "$dir/cert.pem" -key "$dir/key.pem" -urlfile "$dir/url" \
     "${creds[@]}" "${extra[@]}" \
     > "$dir/log" 2>&1 &
@@ -132,15 +134,16 @@ start_vcsim ()
   fi
 
   url=$(cat "$dir/url")
-  if ! [[ $url =~ ^https://127\.0\.0\.1:([0-9]+)/sdk$ ]]; then
+  if [ "${url%:*}" != "https://$urlhost" ] ||
+     ! [[ ${url##*:} =~ ^([0-9]+)/sdk$ ]]; then
     echo "start_vcsim: unexpected URL '$url'" >&2; return 1
   fi
-  export VCSIM_URL=$url VCSIM_HOST=127.0.0.1 VCSIM_PORT=${BASH_REMATCH[1]}
+  export VCSIM_URL=$url VCSIM_HOST=$addr VCSIM_PORT=${BASH_REMATCH[1]}
   export VCSIM_DIR=$dir VCSIM_CERT=$dir/cert.pem VCSIM_PID=$pid
 
   # The thumbprint as a client sees it, the way the man page says to get
   # it; it must be the one of the certificate we made.
-  fp=$(openssl s_client -connect "127.0.0.1:$VCSIM_PORT" </dev/null 2>/dev/null |
+  fp=$(openssl s_client -connect "$urlhost:$VCSIM_PORT" </dev/null 2>/dev/null |
        openssl x509 -noout -fingerprint -sha1 2>/dev/null) || fp=
   fp=${fp#*=}
   if [ "$fp" != "$(openssl x509 -in "$dir/cert.pem" -noout -fingerprint -sha1 | sed 's/.*=//')" ]; then
@@ -228,6 +231,15 @@ _vcsim_split ()
 }
 
 # _vcsim_enc STRING: percent-encode for a URL path (slashes kept).
+# _vcsim_url_host: HOST:PORT of the simulator for a URL ([::1]:PORT).
+_vcsim_url_host ()
+{
+  case $VCSIM_HOST in
+    *:*) echo "[$VCSIM_HOST]:$VCSIM_PORT" ;;
+    *) echo "$VCSIM_HOST:$VCSIM_PORT" ;;
+  esac
+}
+
 _vcsim_enc ()
 {
   /usr/bin/python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe="/"))' "$1"
@@ -252,7 +264,7 @@ vcsim_folder_url ()
 {
   local _ds _rel
   _vcsim_split "$1" || return 1
-  echo "https://$VCSIM_HOST:$VCSIM_PORT/folder/$(_vcsim_enc "$_rel")?dcPath=$(_vcsim_query_enc "$VCSIM_DC")&dsName=$(_vcsim_query_enc "$_ds")"
+  echo "https://$(_vcsim_url_host)/folder/$(_vcsim_enc "$_rel")?dcPath=$(_vcsim_query_enc "$VCSIM_DC")&dsName=$(_vcsim_query_enc "$_ds")"
 }
 
 # vcsim_ds_path "[ds] dir/file": the local path of a datastore file.
