@@ -26,8 +26,10 @@
 #           full copy vs one curl, QD1 random 4 KiB reads vs curl ranges,
 #           and (WAN) CDI's 2 MiB reads one after the other vs one curl,
 #           and a thin disk an eighth in use with change tracking on (only
-#           the areas in use are read) vs one curl of its -flat file;
-#           on loopback also both vs nbdkit's curl plugin serving the file
+#           the areas in use are read) vs one curl of its -flat file,
+#           and a snapshot delta over that flat disk vs one curl of the
+#           base; on loopback also both vs nbdkit's curl plugin serving
+#           the file
 #
 # Images: the data disk (BENCH_SIZE, default 1 GiB) is 3/8 base64 text,
 # 3/8 random bytes and 1/4 hole, with a 1 MiB hole every 8 MiB of data:
@@ -566,6 +568,7 @@ for i in range(n):
   done
   grep -h "peak" "$WAN_PROXY_LOG" | tail -n 1 >>"$log"
   remote_thin "$wbytes" "$wsize" || return 1
+  remote_chain "$wbytes" "$wsize" || return 1
   # QD1 again with 20 ms each way, where a round trip (40 ms) outweighs
   # the thread hand-offs a loaded machine adds: one round trip per read
   # gives the same IOPS as curl.
@@ -626,6 +629,44 @@ remote_thin ()
     "$(median "${o[@]}")" "$(median "${p[@]}")" s 0 "ratio>=8"
   unserve "$rpid"
   vcsim_fixture power "$VCSIM_VM" on
+}
+# remote_chain BYTES LABEL: a snapshot delta over the flat disk of
+# remote_wan, with 2000 grains of 64 KiB written at random places (in
+# the delta in the order written, as on ESXi), read whole with nbdcopy
+# through the WAN model, against one curl of the base's -flat file (what
+# the same disk flattened costs on one connection).  The chain fetches
+# the delta's grains one GET each and the base's chunks between them.
+remote_chain ()
+{
+  local bytes=$1 label=$2 dir="[$VCSIM_DS] $VCSIM_VM_NAME" url rpid i args
+  qemu-img create -q -f vmdk -b "$(vcsim_ds_path "$dir/wan.vmdk")" -F vmdk \
+    chain.vmdk || return 1
+  mapfile -t args < <(/usr/bin/python3 -c '
+import random, sys
+random.seed(7); grains = int(sys.argv[1]) // 65536
+for i in range(2000):
+    print("-c"); print("write -P %d %d 64k" % (i % 250 + 1, random.randrange(grains) * 65536))
+' "$bytes")
+  qemu-io -f vmdk "${args[@]}" chain.vmdk > /dev/null &&
+    vmdk_set_parent_hint chain.vmdk wan.vmdk &&
+    vcsim_put chain.vmdk "$dir/chain.vmdk" &&
+    vcsim_attach_disk "$VCSIM_VM" "$dir/chain.vmdk" "$bytes" "$dir/wan.vmdk" ||
+    return 1
+  rm -f chain.vmdk
+  serve rem nbdkit -f -r -U "$work/rem.sock" "$plugin" server="$VCSIM_HOST" \
+    port="$WAN_PROXY_PORT" user="$VCSIM_USER" password=+"$work/pw" \
+    thumbprint="$VCSIM_THUMBPRINT" vm=moref="$VCSIM_VM" "$dir/chain.vmdk" ||
+    return 1
+  rpid=$SERVER_PID
+  url="https://$VCSIM_HOST:$WAN_PROXY_PORT/folder/$VCSIM_VM_NAME/wan-flat.vmdk?dcPath=$VCSIM_DC&dsName=$VCSIM_DS"
+  o=() p=()
+  for (( i=0; i<runs; i++ )); do
+    pair $i secs nbdcopy "$(uri rem)" null: -- secs curl -sS -k -o /dev/null "$url"
+  done
+  runs "${o[*]}" "${p[*]}"
+  row "REMOTE WAN delta (2000 grains) over flat $label, nbdkit+nbdcopy vs one curl of the base" \
+    "$(median "${o[@]}")" "$(median "${p[@]}")" s 0 "ratio>=1.3"
+  unserve "$rpid"
 }
 # remote_vs_curl_plugin URL BYTES OPS LABEL: the same copy and QD1 reads through
 # nbdkit's curl plugin serving the -flat file: the open-source way to

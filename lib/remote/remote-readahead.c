@@ -18,8 +18,13 @@
  * `connections` chunks after it, so that every connection has a
  * transfer while the reader consumes (and a reader that stops after one
  * read, e.g. a random read that happened to look sequential, costs one
- * chunk, not a deep read-ahead).  Any other read is one GET of its own
- * bytes: one round trip.
+ * chunk, not a deep read-ahead).  A read that lags a little behind the
+ * reader furthest on (out-of-order requests of a parallel copy, a
+ * chain's base read between a delta's grains) neither queues nor
+ * fetches a chunk again: the chunks behind were read and let go, and
+ * fetching them again would let go of those still ahead (a chain's base
+ * was fetched twice over).  Any other read is one GET of its own bytes:
+ * one round trip.
  *
  * Where the source knows which areas hold data (a thin disk's areas in
  * use), a reader that skips the rest (a copy that asked for block
@@ -117,6 +122,8 @@ struct vdl_readahead {
   uint64_t run_bytes;           /* last_end, and their bytes */
   unsigned long tick;
   bool reads_holes;             /* a read fell wholly in a hole */
+  uint64_t front;               /* the chunk of the reader furthest on;
+                                 * NO_READ before the first */
 };
 
 /* A chunk buffer: its own mapping, in transparent huge pages where the
@@ -263,6 +270,7 @@ vdl_readahead_new (vdl_fetch_fn *fetch, vdl_data_fn *data, void *source,
   ra->files = files;
   ra->connections = connections ? connections : 1;
   ra->last_end = NO_READ;
+  ra->front = NO_READ;
   ra->nslots = ra->connections + 2;
   ra->slots = calloc (ra->nslots, sizeof *ra->slots);
   ra->threads = calloc (ra->connections, sizeof *ra->threads);
@@ -380,6 +388,24 @@ after_chunk (struct vdl_readahead *ra, uint64_t offset)
   uint64_t key = chunk_start (ra, offset);
 
   return key >= chunk_size (ra) && with_key (ra, key - chunk_size (ra));
+}
+
+/* Whether a read in the chunk at key lags behind the reader furthest
+ * on: its chunk comes before that reader's, by no more than the chunks
+ * kept, so it was most likely fetched and let go already (requests of a
+ * parallel copy finish out of order, and a disk's chain reads its base
+ * between the grains of a delta, late).  Such a read gets its own bytes
+ * directly rather than a whole chunk again, and queues nothing (it would
+ * let go of chunks the readers ahead of it still need).  A read further
+ * back starts a new pass, and a reader that has read a whole chunk's
+ * worth in a row is sequential in its own right. */
+static bool
+lagging (struct vdl_readahead *ra, uint64_t key)
+{
+  uint64_t size = chunk_size (ra);
+
+  return ra->front != NO_READ && key < ra->front &&
+    ra->front - key <= size * ra->nslots && ra->run_bytes < size;
 }
 
 /* Make sure a fetcher will take the chunk just queued: start one more
@@ -536,7 +562,7 @@ vdl_readahead_read (struct vdl_readahead *ra, void *buf, size_t len,
   struct chunk *c;
   size_t n, need;
   uint64_t base;
-  bool queued_now, streaming;
+  bool queued_now, streaming, lags;
 
   pthread_mutex_lock (&ra->lock);
   if (skip_holes (ra) && in_hole (ra, offset, len)) {
@@ -549,9 +575,11 @@ vdl_readahead_read (struct vdl_readahead *ra, void *buf, size_t len,
     queued_now = false;
     c = containing (ra, offset);
     base = chunk_start (ra, offset);
+    lags = lagging (ra, base);
     /* (A chunk fetched from its first data holds no bytes before it:
      * those are read directly.) */
-    if (!c && (streaming || after_chunk (ra, offset)) && !with_key (ra, base)) {
+    if (!c && (streaming || after_chunk (ra, offset)) &&
+        !with_key (ra, base) && !lags) {
       uint64_t from;
       size_t span;
 
@@ -566,8 +594,11 @@ vdl_readahead_read (struct vdl_readahead *ra, void *buf, size_t len,
     }
     if (!c)
       break;                    /* not sequential, or no room: directly */
-    if (!queued_now)
-      top_up (ra, offset);
+    if (!lags) {
+      ra->front = base;
+      if (!queued_now)
+        top_up (ra, offset);
+    }
     n = c->start + c->len - offset < len ? c->start + c->len - offset : len;
     need = offset + n - c->start;
     if (c->state != READY && c->filled < need) {
