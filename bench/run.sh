@@ -27,9 +27,10 @@
 #           and (WAN) CDI's 2 MiB reads one after the other vs one curl,
 #           and a thin disk an eighth in use with change tracking on (only
 #           the areas in use are read) vs one curl of its -flat file,
-#           and a snapshot delta over that flat disk vs one curl of the
-#           base; on loopback also both vs nbdkit's curl plugin serving
-#           the file
+#           a snapshot delta over that flat disk vs one curl of the
+#           base, and a sparse disk whose grains are in random order vs
+#           one curl of its file; on loopback also both vs nbdkit's curl
+#           plugin serving the file
 #
 # Images: the data disk (BENCH_SIZE, default 1 GiB) is 3/8 base64 text,
 # 3/8 random bytes and 1/4 hole, with a 1 MiB hole every 8 MiB of data:
@@ -569,6 +570,7 @@ for i in range(n):
   grep -h "peak" "$WAN_PROXY_LOG" | tail -n 1 >>"$log"
   remote_thin "$wbytes" "$wsize" || return 1
   remote_chain "$wbytes" "$wsize" || return 1
+  remote_scattered || return 1
   # QD1 again with 20 ms each way, where a round trip (40 ms) outweighs
   # the thread hand-offs a loaded machine adds: one round trip per read
   # gives the same IOPS as curl.
@@ -666,6 +668,43 @@ for i in range(2000):
   runs "${o[*]}" "${p[*]}"
   row "REMOTE WAN delta (2000 grains) over flat $label, nbdkit+nbdcopy vs one curl of the base" \
     "$(median "${o[@]}")" "$(median "${p[@]}")" s 0 "ratio>=1.3"
+  unserve "$rpid"
+}
+# remote_scattered: a 64 GiB monolithicSparse disk with 2000 grains of
+# 64 KiB written at random places, so stored in no order (a thin hosted
+# disk a guest filled, a delta), read whole with nbdcopy through the WAN
+# model, against one curl of the whole file (the least a copy could
+# download, on one connection).  Each grain is a GET of its own: the
+# read-ahead cannot help a reader hopping around the file.
+remote_scattered ()
+{
+  local dir="[$VCSIM_DS] $VCSIM_VM_NAME" url rpid i args
+  qemu-img create -q -f vmdk -o subformat=monolithicSparse scattered.vmdk 64G ||
+    return 1
+  mapfile -t args < <(/usr/bin/python3 -c '
+import random
+random.seed(5); grains = (64 << 30) // 65536
+for i in range(2000):
+    print("-c"); print("write -P %d %d 64k" % (i % 250 + 1, random.randrange(grains) * 65536))
+')
+  qemu-io -f vmdk "${args[@]}" scattered.vmdk > /dev/null &&
+    vcsim_put scattered.vmdk "$dir/scattered.vmdk" &&
+    vcsim_attach_disk "$VCSIM_VM" "$dir/scattered.vmdk" $((64 << 30)) ||
+    return 1
+  rm -f scattered.vmdk
+  serve rem nbdkit -f -r -U "$work/rem.sock" "$plugin" server="$VCSIM_HOST" \
+    port="$WAN_PROXY_PORT" user="$VCSIM_USER" password=+"$work/pw" \
+    thumbprint="$VCSIM_THUMBPRINT" vm=moref="$VCSIM_VM" "$dir/scattered.vmdk" ||
+    return 1
+  rpid=$SERVER_PID
+  url="https://$VCSIM_HOST:$WAN_PROXY_PORT/folder/$VCSIM_VM_NAME/scattered.vmdk?dcPath=$VCSIM_DC&dsName=$VCSIM_DS"
+  o=() p=()
+  for (( i=0; i<runs; i++ )); do
+    pair $i secs nbdcopy "$(uri rem)" null: -- secs curl -sS -k -o /dev/null "$url"
+  done
+  runs "${o[*]}" "${p[*]}"
+  row "REMOTE WAN sparse 64G, 2000 grains in random order, nbdkit+nbdcopy vs one curl of the file" \
+    "$(median "${o[@]}")" "$(median "${p[@]}")" s 0 "ratio>=0.5"
   unserve "$rpid"
 }
 # remote_vs_curl_plugin URL BYTES OPS LABEL: the same copy and QD1 reads through

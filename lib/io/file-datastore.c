@@ -56,9 +56,12 @@ remote_close (struct vdl_file *f)
 }
 
 /* Read-only: no pwrite, sync, truncate or preallocate.  Holes only
- * where the server says which areas of a disk are in use. */
+ * where the server says which areas of a disk are in use.  A GET pays a
+ * round trip whatever its size: 128 KiB take about as long as 2 KiB at
+ * 50 MB/s and a few milliseconds each way. */
 static const struct vdl_file_ops remote_ops = {
   .kind = "https",
+  .read_unit = 128 << 10,
   .pread = remote_pread,
   .size = remote_size,
   .next_data = remote_next_data,

@@ -56,6 +56,12 @@ vdl_file_next_data (struct vdl_file *f, uint64_t offset,
                                                  data_end);
 }
 
+size_t
+vdl_file_read_unit (const struct vdl_file *f)
+{
+  return f->ops->read_unit;
+}
+
 void
 vdl_file_place (struct vdl_file *f, uint64_t disk_offset,
                 uint64_t file_offset)

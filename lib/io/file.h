@@ -26,6 +26,10 @@ struct vdl_file;
  * at once, except close. */
 struct vdl_file_ops {
   const char *kind;             /* "file", "https": for messages */
+  /* A read of fewer bytes costs about as much as one of this many (a
+   * network round trip), so small metadata stored together is best
+   * read this much at a time; 0 where small reads are cheap. */
+  size_t read_unit;
   /* Read exactly len bytes at offset; reading past the end is
    * VIX_E_DISK_OUTOFRANGE. */
   VixError (*pread) (struct vdl_file *f, void *buf, size_t len,
@@ -79,6 +83,8 @@ VixError vdl_file_preallocate (struct vdl_file *f, uint64_t size);
  * the following hole.  Returns false if the byte source cannot tell. */
 bool vdl_file_next_data (struct vdl_file *f, uint64_t offset,
                          uint64_t *data_start, uint64_t *data_end);
+/* The byte source's read_unit (see struct vdl_file_ops). */
+size_t vdl_file_read_unit (const struct vdl_file *f);
 /* An extent holds the disk's bytes from disk_offset on at file_offset of
  * f (called once per extent opened on f). */
 void vdl_file_place (struct vdl_file *f, uint64_t disk_offset,

@@ -71,6 +71,12 @@ enum chunk_state { EMPTY, QUEUED, LOADING, READY };
  * reading a descriptor or a sparse header costs one GET of its own bytes
  * on the calling thread, not a chunk and a fetcher's connection. */
 #define NO_READ UINT64_MAX
+/* Reading ahead stops once this many more chunks were let go with less
+ * than 1/WASTE_FRACTION of them read than with more, and tries one
+ * chunk in PROBE_EVERY until enough are read again. */
+#define WASTED_CHUNKS 2
+#define WASTE_FRACTION 4
+#define PROBE_EVERY 16
 /* How long a run of contiguous reads starts reading ahead. */
 #define RUN_READS 8
 #define RUN_BYTES ((uint64_t) 256 << 10)
@@ -96,6 +102,7 @@ struct chunk {
   unsigned char *buf;           /* ra->chunk bytes, from the first use */
   unsigned readers;             /* copying out without the lock */
   unsigned long used;           /* for LRU reuse */
+  size_t copied;                /* bytes readers copied out of it */
   struct waiter *waiters;
   size_t wake_at;               /* the least fill a waiter waits for */
 };
@@ -124,6 +131,10 @@ struct vdl_readahead {
   bool reads_holes;             /* a read fell wholly in a hole */
   uint64_t front;               /* the chunk of the reader furthest on;
                                  * NO_READ before the first */
+  unsigned wasted;              /* chunks let go mostly unread, less
+                                 * those read (at most 2 *
+                                 * WASTED_CHUNKS) */
+  unsigned refused;             /* chunks not fetched since, for that */
 };
 
 /* A chunk buffer: its own mapping, in transparent huge pages where the
@@ -390,6 +401,24 @@ after_chunk (struct vdl_readahead *ra, uint64_t offset)
   return key >= chunk_size (ra) && with_key (ra, key - chunk_size (ra));
 }
 
+/* Whether reading ahead has been fetching chunks the readers hardly
+ * read: WASTED_CHUNKS more of the chunks let go had less than
+ * 1/WASTE_FRACTION of their bytes read than had more.  Readers that hop around the
+ * file (a sparse extent's grains, stored in the order they were
+ * written, read in disk order; its grain tables alone look like a
+ * sequential run) are then better served by a GET of their own bytes
+ * each: a chunk's transfer holds a connection for the bytes around
+ * theirs.  Reading ahead starts again for a reader that reads a whole
+ * chunk's worth in a row, or when one chunk in PROBE_EVERY, fetched to
+ * try, turns out to be read. */
+static bool
+wasteful (struct vdl_readahead *ra)
+{
+  if (ra->wasted < WASTED_CHUNKS || ra->run_bytes >= chunk_size (ra))
+    return false;
+  return ++ra->refused % PROBE_EVERY != 0;
+}
+
 /* Whether a read in the chunk at key lags behind the reader furthest
  * on: its chunk comes before that reader's, by no more than the chunks
  * kept, so it was most likely fetched and let go already (requests of a
@@ -447,7 +476,17 @@ claim (struct vdl_readahead *ra, uint64_t key, uint64_t start, size_t len,
     return NULL;
   if (!best->buf && !(best->buf = buffer_alloc (size)))
     return NULL;
+  if (best->state == READY) {
+    /* Let go: did the readers use it? */
+    if (best->copied * WASTE_FRACTION < best->len) {
+      if (ra->wasted < 2 * WASTED_CHUNKS)
+        ra->wasted++;
+    }
+    else if (ra->wasted > 0)
+      ra->wasted--;
+  }
   best->state = QUEUED;
+  best->copied = 0;
   best->key = key;
   best->start = start;
   best->len = len;
@@ -579,7 +618,7 @@ vdl_readahead_read (struct vdl_readahead *ra, void *buf, size_t len,
     /* (A chunk fetched from its first data holds no bytes before it:
      * those are read directly.) */
     if (!c && (streaming || after_chunk (ra, offset)) &&
-        !with_key (ra, base) && !lags) {
+        !with_key (ra, base) && !lags && !wasteful (ra)) {
       uint64_t from;
       size_t span;
 
@@ -596,7 +635,7 @@ vdl_readahead_read (struct vdl_readahead *ra, void *buf, size_t len,
       break;                    /* not sequential, or no room: directly */
     if (!lags) {
       ra->front = base;
-      if (!queued_now)
+      if (!queued_now && ra->wasted < WASTED_CHUNKS)
         top_up (ra, offset);
     }
     n = c->start + c->len - offset < len ? c->start + c->len - offset : len;
@@ -623,6 +662,7 @@ vdl_readahead_read (struct vdl_readahead *ra, void *buf, size_t len,
     memcpy (p, c->buf + (offset - c->start), n);
     pthread_mutex_lock (&ra->lock);
     c->readers--;
+    c->copied += n;
     p += n;
     offset += n;
     len -= n;

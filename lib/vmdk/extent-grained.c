@@ -183,6 +183,7 @@ new_extent (const struct vdl_extent_open_args *a,
     return vdl_oom ();
   }
   pthread_mutex_init (&s->lock, NULL);
+  pthread_mutex_init (&s->window_lock, NULL);
   vdl_extent_init (&s->e, NULL, a);     /* the kind sets the operations */
   s->id = atomic_fetch_add (&next_extent_id, 1);
   *out = s;

@@ -32,6 +32,54 @@ all_zero (const uint32_t *gt, uint32_t n)
   return true;
 }
 
+/* Read grain table i, len bytes at offset: through the window where the
+ * file has one (see struct grained_extent), which then holds the tables
+ * stored right after it too, else directly. */
+static VixError
+read_table_bytes (struct grained_extent *s, uint32_t i, void *buf,
+                  size_t len, uint64_t offset)
+{
+  size_t unit = vdl_file_read_unit (s->file), wlen = len;
+  uint32_t at = __atomic_load_n (&s->gd[i], __ATOMIC_ACQUIRE), j;
+  unsigned char *w;
+  bool hit;
+
+  if (unit <= len || s->file->writable || len % SS)
+    return vdl_file_pread (s->file, buf, len, offset);
+  pthread_mutex_lock (&s->window_lock);
+  hit = s->window && offset >= s->window_at &&
+    offset - s->window_at <= s->window_len - len;
+  if (hit)
+    memcpy (buf, s->window + (offset - s->window_at), len);
+  pthread_mutex_unlock (&s->window_lock);
+  if (hit)
+    return VIX_OK;
+  /* The tables stored one after the other from this one, as far as the
+   * unit goes (their bytes were checked to be in the file at open). */
+  for (j = i + 1; j < s->n_gts && wlen + len <= unit &&
+         __atomic_load_n (&s->gd[j], __ATOMIC_ACQUIRE) ==
+         at + (uint64_t) (j - i) * (len / SS); j++)
+    wlen += len;
+  if (wlen == len)
+    return vdl_file_pread (s->file, buf, len, offset);
+  if (!(w = malloc (wlen)))
+    return vdl_oom ();
+  if (vdl_file_pread (s->file, w, wlen, offset) != VIX_OK) {
+    /* Past the end of a truncated file, say: only this table's own
+     * bytes decide whether it can be read. */
+    free (w);
+    return vdl_file_pread (s->file, buf, len, offset);
+  }
+  memcpy (buf, w, len);
+  pthread_mutex_lock (&s->window_lock);
+  free (s->window);
+  s->window = w;
+  s->window_at = offset;
+  s->window_len = wlen;
+  pthread_mutex_unlock (&s->window_lock);
+  return VIX_OK;
+}
+
 /* Read grain table i (zeros if it has no place yet).  No lock is held:
  * on a remote disk this is a network round trip, and other requests
  * must keep flowing meanwhile. */
@@ -49,7 +97,7 @@ read_gt (void *owner, uint32_t i, void **out)
   if (!gt)
     return vdl_oom ();
   if (at != 0) {
-    err = vdl_file_pread (s->file, gt, n * 4, (uint64_t) at * SS);
+    err = read_table_bytes (s, i, gt, (size_t) n * 4, (uint64_t) at * SS);
     if (err != VIX_OK) {
       free (gt);
       return err;
@@ -392,6 +440,8 @@ void
 grained_free (struct grained_extent *s)
 {
   table_cache_free (&s->cache);
+  free (s->window);
+  pthread_mutex_destroy (&s->window_lock);
   free (s->gts);
   free (s->gt_dirty);
   free (s->gt_rewritten);

@@ -42,6 +42,14 @@ struct grained_extent {
   uint64_t next_free;           /* sector where the next grain goes */
   pthread_mutex_t lock;         /* allocation, flush, cache eviction */
   struct table_cache cache;
+  /* A file that is read-only and whose small reads cost a round trip
+   * (vdl_file_read_unit): the bytes last read around a grain table, so
+   * that the tables stored after it (all together, up front, in
+   * VMware's layout) come from one read, not one read each. */
+  pthread_mutex_t window_lock;
+  unsigned char *window;
+  uint64_t window_at;
+  size_t window_len;
 };
 
 static inline uint32_t
