@@ -600,7 +600,7 @@ for i in range(n):
 # -flat file (what a copy without allocation information downloads).
 remote_thin ()
 {
-  local bytes=$1 label=$2 dir="[$VCSIM_DS] $VCSIM_VM_NAME" url rpid k i
+  local bytes=$1 label=$2 dir="[$VCSIM_DS] $VCSIM_VM_NAME" k
   truncate -s "$bytes" thin.raw
   for (( k=0; k<8; k++ )); do
     head -c $((bytes / 64)) /dev/urandom |
@@ -616,20 +616,9 @@ remote_thin ()
     return 1
   rm -f thin-flat.vmdk
   warm "$(vcsim_ds_path "$dir/thin-flat.vmdk")"
-  serve rem nbdkit -f -r -U "$work/rem.sock" "$plugin" server="$VCSIM_HOST" \
-    port="$WAN_PROXY_PORT" user="$VCSIM_USER" password=+"$work/pw" \
-    thumbprint="$VCSIM_THUMBPRINT" vm=moref="$VCSIM_VM" "$dir/thin.vmdk" ||
-    return 1
-  rpid=$SERVER_PID
-  url="https://$VCSIM_HOST:$WAN_PROXY_PORT/folder/$VCSIM_VM_NAME/thin-flat.vmdk?dcPath=$VCSIM_DC&dsName=$VCSIM_DS"
-  o=() p=()
-  for (( i=0; i<runs; i++ )); do
-    pair $i secs nbdcopy "$(uri rem)" null: -- secs curl -sS -k -o /dev/null "$url"
-  done
-  runs "${o[*]}" "${p[*]}"
-  row "REMOTE WAN thin flat $label, 1/8 in use, change tracking on, nbdkit+nbdcopy vs one curl" \
-    "$(median "${o[@]}")" "$(median "${p[@]}")" s 0 "ratio>=8"
-  unserve "$rpid"
+  copy_vs_one_curl thin.vmdk thin-flat.vmdk \
+    "REMOTE WAN thin flat $label, 1/8 in use, change tracking on, nbdkit+nbdcopy vs one curl" \
+    "ratio>=8" || return 1
   vcsim_fixture power "$VCSIM_VM" on
 }
 # remote_chain BYTES LABEL: a snapshot delta over the flat disk of
@@ -640,7 +629,7 @@ remote_thin ()
 # the delta's grains one GET each and the base's chunks between them.
 remote_chain ()
 {
-  local bytes=$1 label=$2 dir="[$VCSIM_DS] $VCSIM_VM_NAME" url rpid i args
+  local bytes=$1 label=$2 dir="[$VCSIM_DS] $VCSIM_VM_NAME" args
   qemu-img create -q -f vmdk -b "$(vcsim_ds_path "$dir/wan.vmdk")" -F vmdk \
     chain.vmdk || return 1
   mapfile -t args < <(/usr/bin/python3 -c '
@@ -655,20 +644,9 @@ for i in range(2000):
     vcsim_attach_disk "$VCSIM_VM" "$dir/chain.vmdk" "$bytes" "$dir/wan.vmdk" ||
     return 1
   rm -f chain.vmdk
-  serve rem nbdkit -f -r -U "$work/rem.sock" "$plugin" server="$VCSIM_HOST" \
-    port="$WAN_PROXY_PORT" user="$VCSIM_USER" password=+"$work/pw" \
-    thumbprint="$VCSIM_THUMBPRINT" vm=moref="$VCSIM_VM" "$dir/chain.vmdk" ||
-    return 1
-  rpid=$SERVER_PID
-  url="https://$VCSIM_HOST:$WAN_PROXY_PORT/folder/$VCSIM_VM_NAME/wan-flat.vmdk?dcPath=$VCSIM_DC&dsName=$VCSIM_DS"
-  o=() p=()
-  for (( i=0; i<runs; i++ )); do
-    pair $i secs nbdcopy "$(uri rem)" null: -- secs curl -sS -k -o /dev/null "$url"
-  done
-  runs "${o[*]}" "${p[*]}"
-  row "REMOTE WAN delta (2000 grains) over flat $label, nbdkit+nbdcopy vs one curl of the base" \
-    "$(median "${o[@]}")" "$(median "${p[@]}")" s 0 "ratio>=1.3"
-  unserve "$rpid"
+  copy_vs_one_curl chain.vmdk wan-flat.vmdk \
+    "REMOTE WAN delta (2000 grains) over flat $label, nbdkit+nbdcopy vs one curl of the base" \
+    "ratio>=1.3"
 }
 # remote_scattered: a 64 GiB monolithicSparse disk with 2000 grains of
 # 64 KiB written at random places, so stored in no order (a thin hosted
@@ -678,7 +656,7 @@ for i in range(2000):
 # read-ahead cannot help a reader hopping around the file.
 remote_scattered ()
 {
-  local dir="[$VCSIM_DS] $VCSIM_VM_NAME" url rpid i args
+  local dir="[$VCSIM_DS] $VCSIM_VM_NAME" args
   qemu-img create -q -f vmdk -o subformat=monolithicSparse scattered.vmdk 64G ||
     return 1
   mapfile -t args < <(/usr/bin/python3 -c '
@@ -692,19 +670,28 @@ for i in range(2000):
     vcsim_attach_disk "$VCSIM_VM" "$dir/scattered.vmdk" $((64 << 30)) ||
     return 1
   rm -f scattered.vmdk
+  copy_vs_one_curl scattered.vmdk scattered.vmdk \
+    "REMOTE WAN sparse 64G, 2000 grains in random order, nbdkit+nbdcopy vs one curl of the file" \
+    "ratio>=0.5"
+}
+# copy_vs_one_curl DISK FILE LABEL GOAL: nbdcopy of DISK, a disk of the
+# VM in its directory, through the WAN model, against one curl of FILE
+# in that directory; one row.
+copy_vs_one_curl ()
+{
+  local disk=$1 file=$2 label=$3 goal=$4 rpid url i
   serve rem nbdkit -f -r -U "$work/rem.sock" "$plugin" server="$VCSIM_HOST" \
     port="$WAN_PROXY_PORT" user="$VCSIM_USER" password=+"$work/pw" \
-    thumbprint="$VCSIM_THUMBPRINT" vm=moref="$VCSIM_VM" "$dir/scattered.vmdk" ||
-    return 1
+    thumbprint="$VCSIM_THUMBPRINT" vm=moref="$VCSIM_VM" \
+    "[$VCSIM_DS] $VCSIM_VM_NAME/$disk" || return 1
   rpid=$SERVER_PID
-  url="https://$VCSIM_HOST:$WAN_PROXY_PORT/folder/$VCSIM_VM_NAME/scattered.vmdk?dcPath=$VCSIM_DC&dsName=$VCSIM_DS"
+  url="https://$VCSIM_HOST:$WAN_PROXY_PORT/folder/$VCSIM_VM_NAME/$file?dcPath=$VCSIM_DC&dsName=$VCSIM_DS"
   o=() p=()
   for (( i=0; i<runs; i++ )); do
     pair $i secs nbdcopy "$(uri rem)" null: -- secs curl -sS -k -o /dev/null "$url"
   done
   runs "${o[*]}" "${p[*]}"
-  row "REMOTE WAN sparse 64G, 2000 grains in random order, nbdkit+nbdcopy vs one curl of the file" \
-    "$(median "${o[@]}")" "$(median "${p[@]}")" s 0 "ratio>=0.5"
+  row "$label" "$(median "${o[@]}")" "$(median "${p[@]}")" s 0 "$goal"
   unserve "$rpid"
 }
 # remote_vs_curl_plugin URL BYTES OPS LABEL: the same copy and QD1 reads through
