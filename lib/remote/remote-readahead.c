@@ -401,22 +401,26 @@ after_chunk (struct vdl_readahead *ra, uint64_t offset)
   return key >= chunk_size (ra) && with_key (ra, key - chunk_size (ra));
 }
 
-/* Whether reading ahead has been fetching chunks the readers hardly
- * read: WASTED_CHUNKS more of the chunks let go had less than
- * 1/WASTE_FRACTION of their bytes read than had more.  Readers that hop around the
- * file (a sparse extent's grains, stored in the order they were
- * written, read in disk order; its grain tables alone look like a
- * sequential run) are then better served by a GET of their own bytes
- * each: a chunk's transfer holds a connection for the bytes around
- * theirs.  Reading ahead starts again for a reader that reads a whole
- * chunk's worth in a row, or when one chunk in PROBE_EVERY, fetched to
- * try, turns out to be read. */
+/* Whether reading ahead pays: not if WASTED_CHUNKS more of the chunks
+ * let go had less than 1/WASTE_FRACTION of their bytes read than had
+ * more.  Readers that hop around the file (a sparse extent's grains,
+ * stored in the order they were written, read in disk order) are then
+ * better served by a GET of their own bytes each: a chunk's transfer
+ * holds a connection for the bytes around theirs.  A reader that reads
+ * a whole chunk's worth in a row is sequential whatever came before. */
 static bool
-wasteful (struct vdl_readahead *ra)
+pays (struct vdl_readahead *ra)
 {
-  if (ra->wasted < WASTED_CHUNKS || ra->run_bytes >= chunk_size (ra))
-    return false;
-  return ++ra->refused % PROBE_EVERY != 0;
+  return ra->wasted < WASTED_CHUNKS || ra->run_bytes >= chunk_size (ra);
+}
+
+/* Whether to fetch a chunk for a reader that looks sequential: where
+ * reading ahead does not pay, one in PROBE_EVERY, to find out whether
+ * it pays again. */
+static bool
+worth_a_chunk (struct vdl_readahead *ra)
+{
+  return pays (ra) || ++ra->refused % PROBE_EVERY == 0;
 }
 
 /* Whether a read in the chunk at key lags behind the reader furthest
@@ -618,7 +622,7 @@ vdl_readahead_read (struct vdl_readahead *ra, void *buf, size_t len,
     /* (A chunk fetched from its first data holds no bytes before it:
      * those are read directly.) */
     if (!c && (streaming || after_chunk (ra, offset)) &&
-        !with_key (ra, base) && !lags && !wasteful (ra)) {
+        !with_key (ra, base) && !lags && worth_a_chunk (ra)) {
       uint64_t from;
       size_t span;
 
@@ -635,7 +639,7 @@ vdl_readahead_read (struct vdl_readahead *ra, void *buf, size_t len,
       break;                    /* not sequential, or no room: directly */
     if (!lags) {
       ra->front = base;
-      if (!queued_now && ra->wasted < WASTED_CHUNKS)
+      if (!queued_now && pays (ra))
         top_up (ra, offset);
     }
     n = c->start + c->len - offset < len ? c->start + c->len - offset : len;
