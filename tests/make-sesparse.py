@@ -3,12 +3,14 @@
 """Write a seSparse delta over a raw parent, laid out as qemu's reverse
 engineering of ESXi's format describes it.
 
-usage: make-sesparse.py PARENT.raw DELTA EXPECTED.raw EXPECTED-SINGLE.raw
+usage: make-sesparse.py PARENT.raw DELTA EXPECTED.raw EXPECTED-SINGLE.raw [RUNS]
 
 The delta has 4 KiB grains: 40 with data, 10 explicitly zero and 10
 "unmapped" (both read as zeros, hiding the parent), the rest
 unallocated (read from the parent).  EXPECTED is the chain's content,
-EXPECTED-SINGLE the delta's alone.
+EXPECTED-SINGLE the delta's alone.  With RUNS, also that many runs of
+64 grains (256 KiB) written in order: consecutive in the disk and in
+the file, as a guest's large writes leave them.
 """
 import os, random, struct, sys
 
@@ -42,6 +44,24 @@ for k, g in enumerate(picks):
     else:                                   # zero (2) or unmapped (1)
         gts[i][j] = (2 if k < 50 else 1) << 60
         expected[lo:hi] = bytes(hi - lo)
+
+runs = int(sys.argv[5]) if len(sys.argv) > 5 else 0
+taken = set(picks)
+for r in range(runs):
+    while True:
+        start = rnd.randrange(cap // grain - 64)
+        if not taken.intersection(range(start, start + 64)):
+            break
+    taken.update(range(start, start + 64))
+    for g in range(start, start + 64):
+        i, j = divmod(g, gtes)
+        lo, hi = g * grain * 512, (g + 1) * grain * 512
+        cluster = len(grains) // (grain * 512)
+        data = os.urandom(grain * 512)
+        grains += data
+        gts[i][j] = (3 << 60) | ((cluster & 0xfff) << 48) | (cluster >> 12)
+        expected[lo:hi] = data
+        single[lo:hi] = data
 
 def u64s(values, sectors):
     return struct.pack("<%dQ" % len(values), *values).ljust(sectors * 512, b"\0")
