@@ -30,17 +30,25 @@ gt_size = n_gd * 64
 grains_off = gt_off + gt_size + 2          # bitmap and backmap between
 gts = [[0] * gtes for _ in range(n_gd)]
 grains = bytearray()
+
+def add_data(g):
+    """Grain g gets random data, in the next cluster of the file."""
+    global grains
+    i, j = divmod(g, gtes)
+    lo, hi = g * grain * 512, (g + 1) * grain * 512
+    cluster = len(grains) // (grain * 512)
+    data = os.urandom(grain * 512)
+    grains += data
+    gts[i][j] = (3 << 60) | ((cluster & 0xfff) << 48) | (cluster >> 12)
+    expected[lo:hi] = data
+    single[lo:hi] = data
+
 picks = rnd.sample(range(cap // grain), 60)
 for k, g in enumerate(picks):
     i, j = divmod(g, gtes)
     lo, hi = g * grain * 512, (g + 1) * grain * 512
     if k < 40:                              # data
-        cluster = len(grains) // (grain * 512)
-        data = os.urandom(grain * 512)
-        grains += data
-        gts[i][j] = (3 << 60) | ((cluster & 0xfff) << 48) | (cluster >> 12)
-        expected[lo:hi] = data
-        single[lo:hi] = data
+        add_data(g)
     else:                                   # zero (2) or unmapped (1)
         gts[i][j] = (2 if k < 50 else 1) << 60
         expected[lo:hi] = bytes(hi - lo)
@@ -54,14 +62,7 @@ for r in range(runs):
             break
     taken.update(range(start, start + 64))
     for g in range(start, start + 64):
-        i, j = divmod(g, gtes)
-        lo, hi = g * grain * 512, (g + 1) * grain * 512
-        cluster = len(grains) // (grain * 512)
-        data = os.urandom(grain * 512)
-        grains += data
-        gts[i][j] = (3 << 60) | ((cluster & 0xfff) << 48) | (cluster >> 12)
-        expected[lo:hi] = data
-        single[lo:hi] = data
+        add_data(g)
 
 def u64s(values, sectors):
     return struct.pack("<%dQ" % len(values), *values).ljust(sectors * 512, b"\0")

@@ -401,6 +401,15 @@ vcsim_put_flat ()
   vcsim_attach_disk "$VCSIM_VM" "$dst" "$size"
 }
 
+# vcsim_fetched NAME LOG: "BYTES GETS" that the library's GETs of the
+# datastore file NAME (its last component, e.g. base-flat.vmdk) brought,
+# from its closing line in LOG (nbdkit -v's debug output).
+vcsim_fetched ()
+{
+  sed -n "s/.*closing .*[/ ]$1: \([0-9]*\) bytes read in \([0-9]*\) GETs.*/\1 \2/p" \
+    "$2" | tail -n 1
+}
+
 # vcsim_nbdkit [--timeout SECS] [NBDKIT-OPTIONS...] "[ds] dir/f.vmdk" [ARGS...]:
 # nbdkit -U - with the plugin serving that disk of the current simulator,
 # with the usual connection parameters: user=$VCSIM_USER, password=+pw

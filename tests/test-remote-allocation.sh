@@ -132,8 +132,7 @@ for model in vcenter esx; do
   # data to their last, not the holes (before: 8 MiB chunks, holes and
   # all, 11 MiB and more).  (nbdcopy reads whole 256 KiB requests
   # around small areas, and a run's first reads go alone.)
-  got=$(sed -n 's/.*closing .*thin-flat.vmdk: \([0-9]*\) bytes read.*/\1/p' \
-    copy.log)
+  read -r got _ < <(vcsim_fetched thin-flat.vmdk copy.log)
   [ "$got" -le $(( 2 * (1024 + 320 + 2048 + 64) << 10 )) ]
   # The library's answer straight from a client of lib/remote/remote.h
   # (and from the ASan and TSan builds where they exist), asked while

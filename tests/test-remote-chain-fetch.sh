@@ -74,8 +74,7 @@ for via in loopback wan; do
   VCSIM_PORT=$port vcsim_nbdkit -rfv "$dir/delta.vmdk" \
     --run 'nbdcopy "$uri" out.raw' 2> copy.log || { cat copy.log; exit 1; }
   cmp want.raw out.raw
-  got=$(sed -n 's/.*closing .*base-flat.vmdk: \([0-9]*\) bytes read.*/\1/p' \
-    copy.log)
+  read -r got _ < <(vcsim_fetched base-flat.vmdk copy.log)
   echo "$via: the base's $size bytes took $got bytes of GETs"
   [ "$got" -gt 0 ]
   [ "$got" -le $((size * 5 / 4)) ]
@@ -84,8 +83,7 @@ for via in loopback wan; do
   VCSIM_PORT=$port vcsim_nbdkit -rfv "$dir/se.vmdk" \
     --run 'nbdcopy "$uri" out.raw' 2> copy.log || { cat copy.log; exit 1; }
   cmp se-want.raw out.raw
-  gets=$(sed -n 's/.*closing .*se-sesparse.vmdk: [0-9]* bytes read in \([0-9]*\) GETs.*/\1/p' \
-    copy.log)
+  read -r _ gets < <(vcsim_fetched se-sesparse.vmdk copy.log)
   echo "$via: the seSparse delta took $gets GETs"
   [ "$gets" -gt 0 ]
   [ "$gets" -le 500 ]

@@ -62,9 +62,7 @@ for via in loopback wan; do
     { cat copy.log; exit 1; }
   qemu-img compare -f vmdk -F raw big.vmdk out.raw
   rm -f out.raw
-  line=$(grep 'closing .*big.vmdk:' copy.log)
-  bytes=$(sed -n 's/.*: \([0-9]*\) bytes read in \([0-9]*\) GETs.*/\1/p' <<<"$line")
-  gets=$(sed -n 's/.*: \([0-9]*\) bytes read in \([0-9]*\) GETs.*/\2/p' <<<"$line")
+  read -r bytes gets < <(vcsim_fetched big.vmdk copy.log)
   echo "$via: $bytes bytes in $gets GETs"
   [ "$gets" -lt $(( $(cat grains) + tables / 4 )) ]
   [ "$bytes" -le $(( file_size * 4 )) ]
