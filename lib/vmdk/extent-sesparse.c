@@ -168,46 +168,28 @@ sesparse_map (struct vdl_extent *e, uint64_t sector, uint64_t count,
                                 sector, count, state_only, state, run);
 }
 
-/* Grains that follow each other in the disk and in the file (written
- * in order) are read together: one read, not one per 4 KiB grain (a
- * round trip each over HTTPS). */
+/* Where the grain holding sector is (vdl_grain_place_fn). */
+static VixError
+sesparse_place (struct vdl_extent *e, uint64_t sector, bool *data,
+                uint64_t *at)
+{
+  enum vdl_run st;
+  VixError err;
+
+  *at = 0;
+  err = grain_state ((struct sesparse_extent *) e, sector, &st, at, NULL);
+  *data = err == VIX_OK && st == VDL_RUN_DATA;
+  return err;
+}
+
 static VixError
 sesparse_read (struct vdl_extent *e, uint64_t sector, uint64_t count,
                unsigned char *buf)
 {
   struct sesparse_extent *x = (struct sesparse_extent *) e;
-  uint64_t g = x->h.grain_size, n, at = 0, run_at = 0, run_len = 0;
-  unsigned char *run_buf = NULL;
-  enum vdl_run st;
-  VixError err = VIX_OK;
 
-  while (count > 0 && err == VIX_OK) {
-    n = g - sector % g < count ? g - sector % g : count;
-    err = grain_state (x, sector, &st, &at, NULL);
-    if (err != VIX_OK)
-      break;
-    at += sector % g;
-    if (st == VDL_RUN_DATA && run_len > 0 && at == run_at + run_len)
-      run_len += n;
-    else {
-      if (run_len > 0)
-        err = vdl_file_pread (x->file, run_buf, run_len * SS, run_at * SS);
-      run_len = 0;
-      if (st == VDL_RUN_DATA) {
-        run_buf = buf;
-        run_at = at;
-        run_len = n;
-      }
-      else
-        memset (buf, 0, n * SS);
-    }
-    buf += n * SS;
-    sector += n;
-    count -= n;
-  }
-  if (err == VIX_OK && run_len > 0)
-    err = vdl_file_pread (x->file, run_buf, run_len * SS, run_at * SS);
-  return err;
+  return vdl_extent_read_grains (e, x->file, x->h.grain_size, sector, count,
+                                 buf, sesparse_place);
 }
 
 static void

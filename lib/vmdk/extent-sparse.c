@@ -25,48 +25,27 @@
 
 /* ---- reading plain grains ---- */
 
+/* Where the grain holding sector is (vdl_grain_place_fn). */
+static VixError
+sparse_place (struct vdl_extent *e, uint64_t sector, bool *data,
+              uint64_t *at)
+{
+  uint32_t entry;
+  VixError err = grained_lookup ((struct grained_extent *) e, sector, &entry,
+                                 data, false);
+
+  *at = entry;
+  return err;
+}
+
 static VixError
 sparse_read (struct vdl_extent *e, uint64_t sector, uint64_t count,
              unsigned char *buf)
 {
   struct grained_extent *s = (struct grained_extent *) e;
-  uint64_t g = s->h.grain_size, n, run_start = 0, run_len = 0;
-  unsigned char *run_buf = NULL;
-  uint32_t entry;
-  bool data;
-  VixError err;
 
-  /* Coalesce grains that are consecutive in the file into one pread. */
-  while (count > 0) {
-    n = g - sector % g < count ? g - sector % g : count;
-    err = grained_lookup (s, sector, &entry, &data, false);
-    if (err != VIX_OK)
-      return err;
-    if (data) {
-      uint64_t at = (uint64_t) entry + sector % g;
-      if (run_len && run_start + run_len == at)
-        run_len += n;
-      else {
-        if (run_len) {
-          err = vdl_file_pread (s->file, run_buf, run_len * SS,
-                                run_start * SS);
-          if (err != VIX_OK)
-            return err;
-        }
-        run_start = at;
-        run_len = n;
-        run_buf = buf;
-      }
-    }
-    else
-      memset (buf, 0, n * SS);
-    buf += n * SS;
-    sector += n;
-    count -= n;
-  }
-  if (run_len)
-    return vdl_file_pread (s->file, run_buf, run_len * SS, run_start * SS);
-  return VIX_OK;
+  return vdl_extent_read_grains (e, s->file, s->h.grain_size, sector, count,
+                                 buf, sparse_place);
 }
 
 /* ---- writing ---- */

@@ -110,6 +110,22 @@ VixError vdl_extent_grain_runs (struct vdl_extent *e, uint64_t grain_size,
                                 vdl_grain_state_fn state_of,
                                 enum vdl_run *state, uint64_t *run);
 
+/* Where the grain holding sector keeps its data: *data false if it
+ * has none here (read as zeros), else *at, the grain's first sector in
+ * the file. */
+typedef VixError (*vdl_grain_place_fn) (struct vdl_extent *e,
+                                        uint64_t sector, bool *data,
+                                        uint64_t *at);
+
+/* A read operation for grain-based extents with plain (uncompressed)
+ * grains in file: grains that follow each other in the disk and in the
+ * file (written in order) are one read, not one each (a round trip
+ * each over HTTPS). */
+VixError vdl_extent_read_grains (struct vdl_extent *e, struct vdl_file *file,
+                                 uint64_t grain_size, uint64_t sector,
+                                 uint64_t count, unsigned char *buf,
+                                 vdl_grain_place_fn place_of);
+
 /* Common fields, set by every *_open. */
 void vdl_extent_init (struct vdl_extent *e, const struct vdl_extent_ops *ops,
                       const struct vdl_extent_open_args *a);

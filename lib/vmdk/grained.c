@@ -32,16 +32,17 @@ all_zero (const uint32_t *gt, uint32_t n)
   return true;
 }
 
-/* Read grain table i, len bytes at offset: through the window where the
- * file has one (see struct grained_extent), which then holds the tables
- * stored right after it too, else directly. */
+/* Read grain table i, len bytes at sector at of the file: through the
+ * window where the file has one (see struct grained_extent), which then
+ * holds the tables stored right after it too, else directly. */
 static VixError
-read_table_bytes (struct grained_extent *s, uint32_t i, void *buf,
-                  size_t len, uint64_t offset)
+read_table_bytes (struct grained_extent *s, uint32_t i, uint32_t at,
+                  void *buf, size_t len)
 {
   size_t unit = vdl_file_read_unit (s->file), wlen = len;
-  uint32_t at = __atomic_load_n (&s->gd[i], __ATOMIC_ACQUIRE), j;
+  uint64_t offset = (uint64_t) at * SS;
   unsigned char *w;
+  uint32_t j;
   bool hit;
 
   if (unit <= len || s->file->writable || len % SS)
@@ -97,7 +98,7 @@ read_gt (void *owner, uint32_t i, void **out)
   if (!gt)
     return vdl_oom ();
   if (at != 0) {
-    err = read_table_bytes (s, i, gt, (size_t) n * 4, (uint64_t) at * SS);
+    err = read_table_bytes (s, i, at, gt, (size_t) n * 4);
     if (err != VIX_OK) {
       free (gt);
       return err;
