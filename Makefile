@@ -8,7 +8,7 @@ MESON_OPTS ?=
 PREFIX ?=
 DESTDIR ?=
 
-.PHONY: all deps build check install uninstall demo bench clean asan deb check-deb vddk-distrib fuzz fuzz-merge tsan crash-loop fault-loop
+.PHONY: all deps build check install uninstall demo bench clean asan deb check-deb vddk-distrib fuzz fuzz-merge tsan crash-loop fault-loop remote-chaos
 
 all: build
 
@@ -60,6 +60,17 @@ crash-loop: deps build
 
 fault-loop: deps build
 	FAULT_ALL=1 TEST_TIMEOUT=14400 tests/run-tests.sh $(BUILDDIR) test-fault-inject.sh
+
+# Remote reads under random network and server faults, CHAOS_ITERATIONS
+# runs from CHAOS_SEED (make check runs 12 from seed 1); half of them
+# with the AddressSanitizer build of the library.
+CHAOS_ITERATIONS ?= 200
+CHAOS_SEED ?= $(shell date +%s)
+
+remote-chaos: deps build asan
+	ASAN_BUILDDIR=$(CURDIR)/$(ASAN_BUILDDIR) CHAOS_ITERATIONS=$(CHAOS_ITERATIONS) \
+	  CHAOS_SEED=$(CHAOS_SEED) TEST_TIMEOUT=14400 \
+	  tests/run-tests.sh $(BUILDDIR) test-remote-chaos.sh
 
 # libFuzzer targets (tests/fuzz), built with clang, AddressSanitizer and
 # UBSan; each runs for FUZZ_SECONDS from the committed corpus.  make check

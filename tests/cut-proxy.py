@@ -26,16 +26,30 @@ connection to TARGET_HOST:TARGET_PORT.
                      connecting to the target (then pass through)
   --rst              end cut and refused connections with a TCP reset
                      (SO_LINGER 0) instead of an orderly close
+  --chaos SEED       instead of the fixed faults above, each connection
+                     draws its own fate from SEED and its number (so a
+                     run is repeatable): with probability --chaos-cut
+                     it is cut (RST or close, by a coin) after a random
+                     number of bytes from the server up to --chaos-bytes;
+                     else with --chaos-stall it stalls there for good;
+                     else with --chaos-pause it stops there for a random
+                     time up to --chaos-pause-secs, then goes on (a
+                     hiccup); else it passes untouched
+  --chaos-cut P, --chaos-stall P, --chaos-pause P   (default 0 each)
+  --chaos-bytes N    (default 4194304)
+  --chaos-pause-secs S  (default 2)
   --port PORT        listen on this port instead of an ephemeral one
   --log FILE         also append the event log to FILE
 
 Each event is logged as one line on stderr, e.g.
   cut-proxy: conn 1: cut after 1048576 bytes from server
   cut-proxy: conn 2: closed: 8390656 bytes from server, 517 from client
+  cut-proxy: conn 3: paused 1.20 s after 77000 bytes from server
 """
 
 import asyncio
 import os
+import random
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -50,7 +64,16 @@ def parse_args(argv):
     p.add_argument("--stalls", type=int, default=1)
     p.add_argument("--refuse", type=int, default=0)
     p.add_argument("--rst", action="store_true")
+    p.add_argument("--chaos", type=int)
+    p.add_argument("--chaos-cut", type=float, default=0.0)
+    p.add_argument("--chaos-stall", type=float, default=0.0)
+    p.add_argument("--chaos-pause", type=float, default=0.0)
+    p.add_argument("--chaos-bytes", type=int, default=4 << 20)
+    p.add_argument("--chaos-pause-secs", type=float, default=2.0)
     a = p.parse_args(argv)
+    if a.chaos is not None and (a.cut_after is not None or
+                                a.stall_after is not None):
+        p.error("--chaos excludes --cut-after and --stall-after")
     if a.cut_after is not None and a.stall_after is not None:
         p.error("--cut-after and --stall-after exclude each other")
     for name in ("cut_after", "stall_after"):
@@ -58,6 +81,23 @@ def parse_args(argv):
         if v is not None and v < 0:
             p.error("--%s must not be negative" % name.replace("_", "-"))
     return a
+
+
+def chaos_plan(a, n):
+    """Connection n's fate under --chaos: (kind, after, secs, rst) with
+    kind one of cut, stall, pause, or None to pass untouched."""
+    rng = random.Random(a.chaos * 1000003 + n)
+    after = rng.randrange(a.chaos_bytes + 1)
+    draw = rng.random()
+    if draw < a.chaos_cut:
+        return ("cut", after, 0.0, rng.random() < 0.5)
+    draw -= a.chaos_cut
+    if draw < a.chaos_stall:
+        return ("stall", after, 0.0, False)
+    draw -= a.chaos_stall
+    if draw < a.chaos_pause:
+        return ("pause", after, rng.uniform(0.05, a.chaos_pause_secs), False)
+    return None
 
 
 class Proxy(ProxyBase):
@@ -88,6 +128,7 @@ class Proxy(ProxyBase):
         self.no_delay(cwriter, swriter)
 
         st = {"down": 0, "up": 0, "ended": False}
+        plan = chaos_plan(a, n) if a.chaos is not None else None
         done = asyncio.Event()
 
         def finish(how=None, rst=False):
@@ -132,8 +173,21 @@ class Proxy(ProxyBase):
             except (OSError, RuntimeError):
                 finish()
 
+        async def to_client(data):
+            """Pass data on to the client: False (the connection ended)
+            if it has gone."""
+            try:
+                cwriter.write(data)
+                await cwriter.drain()
+            except OSError:
+                finish()
+                return False
+            st["down"] += len(data)
+            return True
+
         async def downstream():
             # server -> client
+            nonlocal plan
             while True:
                 try:
                     data = await sreader.read(65536)
@@ -150,32 +204,44 @@ class Proxy(ProxyBase):
                     except (OSError, RuntimeError):
                         finish()
                     return
-                limit = None
-                if a.cut_after is not None and self.cuts < a.cuts:
-                    limit = a.cut_after
+                limit = kind = None
+                if plan is not None:
+                    kind, limit = plan[0], plan[1]
+                elif a.cut_after is not None and self.cuts < a.cuts:
+                    kind, limit = "cut", a.cut_after
                 elif a.stall_after is not None and self.stalls < a.stalls:
-                    limit = a.stall_after
+                    kind, limit = "stall", a.stall_after
+                rest = b""
                 if limit is not None and st["down"] + len(data) >= limit:
+                    rest = data[limit - st["down"]:]
                     data = data[:limit - st["down"]]
-                try:
-                    cwriter.write(data)
-                    await cwriter.drain()
-                except OSError:
-                    finish()
+                if not await to_client(data):
                     return
-                st["down"] += len(data)
                 if limit is not None and st["down"] >= limit:
-                    if a.cut_after is not None:
+                    if kind == "pause":
+                        secs, plan = plan[2], None    # once, then pass on
+                        self.log("conn %d: paused %.2f s after %d bytes from "
+                                 "server" % (n, secs, st["down"]))
+                        await asyncio.sleep(secs)
+                        if not await to_client(rest):
+                            return
+                        continue
+                    if kind == "cut":
                         self.cuts += 1
                         st["cut"] = True
-                        finish("cut after %d bytes from server (cut %d of %d)"
-                               % (st["down"], self.cuts, a.cuts), rst=a.rst)
+                        if plan is not None:
+                            finish("cut after %d bytes from server (chaos, %s)"
+                                   % (st["down"], "rst" if plan[3] else "close"),
+                                   rst=plan[3])
+                        else:
+                            finish("cut after %d bytes from server (cut %d of %d)"
+                                   % (st["down"], self.cuts, a.cuts), rst=a.rst)
                         return
                     self.stalls += 1
                     st["stalled"] = True
                     self.log("conn %d: stalled after %d bytes from server "
-                             "(stall %d of %d)" % (n, st["down"], self.stalls,
-                                                   a.stalls))
+                             "(%s)" % (n, st["down"], "chaos" if plan else
+                                       "stall %d of %d" % (self.stalls, a.stalls)))
                     return        # stop reading the server; keep it open
 
         tasks = [asyncio.ensure_future(upstream()),

@@ -425,7 +425,7 @@ vcsim_nbdkit ()
   local opts=() wrap=()
   while [[ $1 == -* ]]; do
     if [ "$1" = --timeout ]; then
-      wrap=(timeout "$2"); shift 2
+      wrap=(timeout -k 10 "$2"); shift 2
     else
       opts+=("$1"); shift
     fi
@@ -500,8 +500,8 @@ wan_proxy_peak ()
 _stop_pid ()
 {
   kill -TERM "$1" 2>/dev/null || return 0
-  wait "$1" 2>/dev/null
-  return 0
+  wait "$1" 2>/dev/null || true         # its status is the TERM's
+
 }
 
 # vmdk_set_parent_hint FILE HINT: rewrite the parentFileNameHint of a

@@ -215,6 +215,31 @@ curl -sS -k -o whole.bin "$purl"
 cmp whole.bin in.raw
 grep -q 'conn 1: refused' "$CUT_PROXY_LOG"
 
+# Chaos: every connection cut within 100000 bytes (curl fails), or
+# paused (curl gets the whole file, later); the same seed, the same
+# fates.
+chaos_fates ()
+{
+  sed -n 's/^cut-proxy: conn [0-9]*: \(cut after [0-9]* bytes\|paused [0-9.]* s after [0-9]*\).*/\1/p' \
+    "$CUT_PROXY_LOG"
+}
+for run in 1 2; do
+  start_cut_proxy --chaos 5 --chaos-cut 1 --chaos-bytes 100000
+  purl="https://$VCSIM_HOST:$CUT_PROXY_PORT/folder/bed/flat-flat.vmdk?dcPath=$VCSIM_DC&dsName=$VCSIM_DS"
+  refute curl -sS -k -o /dev/null "$purl"
+  refute curl -sS -k -o /dev/null "$purl"
+  chaos_fates > fates-$run.txt
+  _stop_pid "$CUT_PROXY_PID"
+done
+cat fates-1.txt
+[ "$(wc -l < fates-1.txt)" = 2 ]
+cmp fates-1.txt fates-2.txt
+start_cut_proxy --chaos 6 --chaos-pause 1 --chaos-bytes 100000 --chaos-pause-secs 1
+purl="https://$VCSIM_HOST:$CUT_PROXY_PORT/folder/bed/flat-flat.vmdk?dcPath=$VCSIM_DC&dsName=$VCSIM_DS"
+curl -sS -k -o whole.bin "$purl"
+cmp whole.bin in.raw
+grep -q 'conn 1: paused [0-9.]* s after [0-9]* bytes from server' "$CUT_PROXY_LOG"
+
 # -------------------------------------------------------------- snapshots
 snap=$(vcsim_snapshot "$VCSIM_VM" bed-snapshot)
 [[ $snap =~ ^snapshot-[0-9]+$ ]]
