@@ -49,11 +49,19 @@ done
 # Both models, each with its own fault rules.  vCenter's also wants the
 # session cookie on /folder and forgets sessions idle (no SOAP call) for
 # 3 s, so that a copy lives through sessions ending under it (re-login
-# with the password, on a 401 to a range read).
+# with the password, on a 401 to a range read).  The VM is powered off
+# with changed block tracking on, so that the flat disk's areas in use
+# come from QueryChangedDiskAreas (its -flat file has holes), asked a
+# part at a time as block status and the read-ahead go (2 areas an
+# answer on vCenter, 8 MiB on ESXi).
 for model in vcenter esx; do
   : > "faults-$model"
   flags=(-faults "$PWD/faults-$model")
-  [ $model = vcenter ] && flags+=(-folder-auth -session-idle 3s)
+  if [ $model = vcenter ]; then
+    flags+=(-folder-auth -session-idle 3s -cbt-max-areas 2)
+  else
+    flags+=(-cbt-span $((8 * M)))
+  fi
   start_vcsim_model $model -- "${flags[@]}"
   declare "dir_$model=$VCSIM_DIR"
   ds="[$VCSIM_DS] chaos"
@@ -64,6 +72,8 @@ for model in vcenter esx; do
     vcsim_attach_disk "$VCSIM_VM" "$ds/$d.vmdk" $size
   done
   vcsim_attach_disk "$VCSIM_VM" "$ds/child.vmdk" $size "$ds/sparse.vmdk"
+  vcsim_fixture power "$VCSIM_VM" off
+  vcsim_cbt "$VCSIM_VM" on
 done
 
 # Short time-outs, so that a stalled connection is given up in seconds;
@@ -159,6 +169,8 @@ for (( i=0; i<iterations; i++ )); do
     [ $((RANDOM % 3)) = 0 ] && rules+=("$(pick 502 503 504) $((RANDOM % 3 + 1)) /folder")
     [ $((RANDOM % 4)) = 0 ] && rules+=("503 $((RANDOM % 2 + 1)) /sdk")
     [ $((RANDOM % 4)) = 0 ] && rules+=("reset $((RANDOM % 3 + 1))")
+    [ $((RANDOM % 4)) = 0 ] &&
+      rules+=("fault:$(pick FileFault InvalidArgument) $((RANDOM % 2 + 1)) QueryChangedDiskAreas")
   fi
   printf '%s\n' "${rules[@]}" > "$faults"
   start_cut_proxy --chaos $((seed * 1000 + i)) --chaos-cut "$cut" \
