@@ -4,9 +4,10 @@
 # (tests/cut-proxy.py --chaos: each connection cut with a reset or a
 # close, stalled for good, or paused for a while, after a random number
 # of bytes) and the server (the bed's fault rules: 502/503/504 on /sdk
-# and /folder, resets in the TLS handshake), for flat, sparse, stream and
-# chain disks, read in order, by block status, or at random with several
-# requests in flight (tests/chaos-client.py).
+# and /folder, resets in the TLS handshake, QueryChangedDiskAreas
+# faults), in both models, for flat, sparse, stream and chain (hosted
+# sparse and seSparse) disks, read in order, by block status, or at
+# random with several requests in flight (tests/chaos-client.py).
 #
 # Every run must end one of two ways, and nothing else:
 #  - every read succeeded and every byte equals qemu-img's decoding of
@@ -45,6 +46,21 @@ vmdk_set_parent_hint child.vmdk sparse.vmdk
 for d in flat sparse stream child; do
   qemu-img convert -f vmdk -O raw "$d.vmdk" "$d.expected"
 done
+# An ESXi snapshot delta (seSparse, 4 KiB grains: some scattered, 20 runs
+# of 256 KiB) over the flat disk.
+/usr/bin/python3 "$srcdir/tests/make-sesparse.py" in.raw se-sesparse.vmdk \
+  se-written.raw se-single.raw 20
+cat > se.vmdk <<EOT
+# Disk DescriptorFile
+version=1
+CID=12345678
+parentCID=$(sed -n 's/^CID=//p' flat.vmdk)
+createType="seSparse"
+parentFileNameHint="flat.vmdk"
+RW $((size / 512)) SESPARSE "se-sesparse.vmdk"
+EOT
+qemu-img convert -f vmdk -O raw se.vmdk se.expected
+cmp se.expected se-written.raw          # the bed agrees with qemu-img
 
 # Both models, each with its own fault rules.  vCenter's also wants the
 # session cookie on /folder and forgets sessions idle (no SOAP call) for
@@ -65,13 +81,15 @@ for model in vcenter esx; do
   start_vcsim_model $model -- "${flags[@]}"
   declare "dir_$model=$VCSIM_DIR"
   ds="[$VCSIM_DS] chaos"
-  for f in flat.vmdk flat-flat.vmdk sparse.vmdk stream.vmdk child.vmdk; do
+  for f in flat.vmdk flat-flat.vmdk sparse.vmdk stream.vmdk child.vmdk \
+           se.vmdk se-sesparse.vmdk; do
     vcsim_put "$f" "$ds/$f"
   done
   for d in flat sparse stream; do
     vcsim_attach_disk "$VCSIM_VM" "$ds/$d.vmdk" $size
   done
   vcsim_attach_disk "$VCSIM_VM" "$ds/child.vmdk" $size "$ds/sparse.vmdk"
+  vcsim_attach_disk "$VCSIM_VM" "$ds/se.vmdk" $size "$ds/flat.vmdk"
   vcsim_fixture power "$VCSIM_VM" off
   vcsim_cbt "$VCSIM_VM" on
 done
@@ -156,7 +174,7 @@ for (( i=0; i<iterations; i++ )); do
   vcsim_use "${!dir}"
   ds="[$VCSIM_DS] chaos"
   faults=$PWD/faults-$model
-  disk=$(pick flat sparse stream child)
+  disk=$(pick flat sparse stream child se)
   mode=$(pick copy extents random)
   if [ $i = 0 ]; then
     cut=0 stall=0 pause=0 within=0 rules=()
