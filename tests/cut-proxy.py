@@ -26,6 +26,12 @@ connection to TARGET_HOST:TARGET_PORT.
                      connecting to the target (then pass through)
   --rst              end cut and refused connections with a TCP reset
                      (SO_LINGER 0) instead of an orderly close
+  --blackhole-idle SECS  a connection that has been idle (no bytes
+                     either way) for SECS, then carries a new request,
+                     is stalled as by --stall-after from then on: a
+                     middlebox (NAT, firewall, load balancer) that
+                     forgot an idle connection and drops its packets
+                     without a reset
   --chaos SEED       instead of the fixed faults above, each connection
                      draws its own fate from SEED and its number (so a
                      run is repeatable): with probability --chaos-cut
@@ -51,6 +57,7 @@ import asyncio
 import os
 import random
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from proxy_base import ProxyBase, arg_parser, close_all, reset, run  # noqa: E402
@@ -64,6 +71,7 @@ def parse_args(argv):
     p.add_argument("--stalls", type=int, default=1)
     p.add_argument("--refuse", type=int, default=0)
     p.add_argument("--rst", action="store_true")
+    p.add_argument("--blackhole-idle", type=float)
     p.add_argument("--chaos", type=int)
     p.add_argument("--chaos-cut", type=float, default=0.0)
     p.add_argument("--chaos-stall", type=float, default=0.0)
@@ -127,7 +135,7 @@ class Proxy(ProxyBase):
         sreader, swriter = target
         self.no_delay(cwriter, swriter)
 
-        st = {"down": 0, "up": 0, "ended": False}
+        st = {"down": 0, "up": 0, "ended": False, "last": time.monotonic()}
         plan = chaos_plan(a, n) if a.chaos is not None else None
         done = asyncio.Event()
 
@@ -154,6 +162,12 @@ class Proxy(ProxyBase):
                 if not data:
                     break
                 st["up"] += len(data)
+                idle = time.monotonic() - st["last"]
+                if (a.blackhole_idle is not None and not st.get("stalled")
+                        and idle >= a.blackhole_idle):
+                    st["stalled"] = True
+                    self.log("conn %d: blackholed: a request after %.1f s "
+                             "idle" % (n, idle))
                 if st.get("stalled"):
                     continue
                 try:
@@ -162,6 +176,7 @@ class Proxy(ProxyBase):
                 except OSError:
                     finish()
                     return
+                st["last"] = time.monotonic()
             # the client closed its side: pass the EOF on and let the
             # server finish its reply (unless nothing more will come)
             if st.get("stalled") or st.get("server_eof"):
@@ -183,6 +198,7 @@ class Proxy(ProxyBase):
                 finish()
                 return False
             st["down"] += len(data)
+            st["last"] = time.monotonic()
             return True
 
         async def downstream():
@@ -194,6 +210,10 @@ class Proxy(ProxyBase):
                 except OSError:
                     finish()                  # reset by the server
                     return
+                if st.get("stalled"):
+                    if data:
+                        continue          # dropped, as the request was
+                    return                # the server closed: unseen
                 if not data:
                     if st.get("client_eof"):
                         finish()

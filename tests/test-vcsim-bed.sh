@@ -240,6 +240,32 @@ curl -sS -k -o whole.bin "$purl"
 cmp whole.bin in.raw
 grep -q 'conn 1: paused [0-9.]* s after [0-9]* bytes from server' "$CUT_PROXY_LOG"
 
+# Blackhole after idle: a kept-alive connection's second request, sent
+# after 2.5 s of quiet, gets no answer; a new connection is served.
+start_cut_proxy --blackhole-idle 2
+/usr/bin/python3 - "$CUT_PROXY_PORT" "/folder/bed/flat-flat.vmdk?dcPath=$VCSIM_DC&dsName=$VCSIM_DS" <<'EOT'
+import http.client, socket, ssl, sys, time
+port, path = int(sys.argv[1]), sys.argv[2]
+ctx = ssl._create_unverified_context()
+def get(c):
+    c.request("GET", path, headers={"Range": "bytes=0-4095"})
+    r = c.getresponse()
+    return r.status, len(r.read())
+c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=3)
+assert get(c) == (206, 4096)
+assert get(c) == (206, 4096)          # kept alive, not yet idle
+time.sleep(2.5)
+try:
+    get(c)
+except (socket.timeout, TimeoutError):
+    pass
+else:
+    raise SystemExit("the stale connection answered")
+c2 = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=3)
+assert get(c2) == (206, 4096)
+EOT
+grep -q 'conn 1: blackholed: a request after 2.[0-9] s idle' "$CUT_PROXY_LOG"
+
 # -------------------------------------------------------------- snapshots
 snap=$(vcsim_snapshot "$VCSIM_VM" bed-snapshot)
 [[ $snap =~ ^snapshot-[0-9]+$ ]]

@@ -387,6 +387,7 @@ vdl_http_perform (struct vdl_http *h, const struct vdl_http_request *rq,
   char range[64], action[128];
   struct vdl_timeouts t;
   curl_off_t length = -1;
+  long connects = -1;
 
   memset (rs, 0, sizeof *rs);
   rs->length = rs->range_total = -1;
@@ -454,6 +455,8 @@ vdl_http_perform (struct vdl_http *h, const struct vdl_http_request *rq,
   curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, &rs->status);
   if (rs->code != CURLE_OK)
     curl_easy_getinfo (c, CURLINFO_OS_ERRNO, &rs->os_errno);
+  if (curl_easy_getinfo (c, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK)
+    rs->reused = connects == 0;
   if (curl_easy_getinfo (c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
                          &length) == CURLE_OK)
     rs->length = length;
@@ -493,9 +496,12 @@ vdl_http_retryable (const struct vdl_http_response *rs)
   case CURLE_HTTP2_STREAM:
     return true;
   case CURLE_OPERATION_TIMEDOUT:
-    /* Stalled after some progress: a new connection may do better.  A
-     * server that never answered will not. */
-    return rs->got > 0;
+    /* Stalled after some progress, or on a connection kept from an
+     * earlier request (which a NAT, firewall or load balancer may have
+     * forgotten while it was idle, dropping its packets without a
+     * reset): a new connection may do better.  A server that never
+     * answered a new connection will not. */
+    return rs->got > 0 || rs->reused;
   default:
     return false;
   }

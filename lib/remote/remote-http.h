@@ -67,6 +67,7 @@ struct vdl_http_response {
   long retry_after_ms;          /* Retry-After (seconds) of a busy
                                  * answer, 0 if none */
   long os_errno;                /* errno of a failed socket call, or 0 */
+  bool reused;                  /* on a connection kept from before */
   bool pin_mismatch;
   char seen_sha1[VDL_FP_TEXT], seen_sha256[VDL_FP_TEXT];
   char error[CURL_ERROR_SIZE];
