@@ -200,6 +200,23 @@ with open(path, "wb") as f:
 PY
 }
 
+# sesparse_descriptor PARENT.vmdk EXTENT SIZE: print the descriptor of a
+# seSparse delta (ESXi's snapshot format) of SIZE bytes stored in the
+# extent file EXTENT (relative), over the local disk PARENT.vmdk, as ESXi
+# writes it: the parent's CID and its name as the hint.
+sesparse_descriptor ()
+{
+  cat <<EOT
+# Disk DescriptorFile
+version=1
+CID=12345678
+parentCID=$(sed -n 's/^CID=//p' "$1")
+createType="seSparse"
+parentFileNameHint="$(basename "$1")"
+RW $(($3 / 512)) SESPARSE "$2"
+EOT
+}
+
 # ---------------------------------------------------------------------------
 # Helpers for the end-to-end tests (test-sample-*, test-qemu-*, test-create-*,
 # test-malformed-*, test-lock, test-chain*).  qemu-img is used throughout as

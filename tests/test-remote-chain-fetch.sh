@@ -43,15 +43,7 @@ vmdk_set_parent_hint delta.vmdk base.vmdk
 qemu-img convert -f vmdk -O raw delta.vmdk want.raw
 /usr/bin/python3 "$srcdir/tests/make-sesparse.py" base.raw se-sesparse.vmdk \
   se-want.raw se-single.raw 200
-cat > se.vmdk <<EOT
-# Disk DescriptorFile
-version=1
-CID=12345678
-parentCID=$(sed -n 's/^CID=//p' base.vmdk)
-createType="seSparse"
-parentFileNameHint="base.vmdk"
-RW $((size / 512)) SESPARSE "se-sesparse.vmdk"
-EOT
+sesparse_descriptor base.vmdk se-sesparse.vmdk $size > se.vmdk
 
 start_vcsim
 dir="[$VCSIM_DS] chain"

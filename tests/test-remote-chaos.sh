@@ -50,15 +50,7 @@ done
 # of 256 KiB) over the flat disk.
 /usr/bin/python3 "$srcdir/tests/make-sesparse.py" in.raw se-sesparse.vmdk \
   se-written.raw se-single.raw 20
-cat > se.vmdk <<EOT
-# Disk DescriptorFile
-version=1
-CID=12345678
-parentCID=$(sed -n 's/^CID=//p' flat.vmdk)
-createType="seSparse"
-parentFileNameHint="flat.vmdk"
-RW $((size / 512)) SESPARSE "se-sesparse.vmdk"
-EOT
+sesparse_descriptor flat.vmdk se-sesparse.vmdk $size > se.vmdk
 qemu-img convert -f vmdk -O raw se.vmdk se.expected
 cmp se.expected se-written.raw          # the bed agrees with qemu-img
 

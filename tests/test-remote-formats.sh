@@ -38,16 +38,7 @@ vmdk_set_parent_hint child.vmdk sparse.vmdk
 cp "$SAMPLES/vmfs_thick.vmdk" "$SAMPLES/vmfs_thick-flat.vmdk" .
 /usr/bin/python3 "$srcdir/tests/make-sesparse.py" vmfs_thick-flat.vmdk \
   se-sesparse.vmdk se-expected.raw se-single.raw
-parent_cid=$(sed -n 's/^CID=//p' vmfs_thick.vmdk)
-cat > se.vmdk <<EOT
-# Disk DescriptorFile
-version=1
-CID=12345678
-parentCID=$parent_cid
-createType="seSparse"
-parentFileNameHint="vmfs_thick.vmdk"
-RW 4096 SESPARSE "se-sesparse.vmdk"
-EOT
+sesparse_descriptor vmfs_thick.vmdk se-sesparse.vmdk $((4096 * 512)) > se.vmdk
 thick_size=$(( $(stat -c %s vmfs_thick-flat.vmdk) ))
 
 # serve IMAGE [PARAMS...]: the man page's command line for this simulator,
