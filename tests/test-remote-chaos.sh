@@ -17,7 +17,7 @@
 # A hang, a crash, or a wrong byte fails the test.  The faults are
 # repeatable (CHAOS_SEED); CHAOS_ITERATIONS runs (make check: 12;
 # make remote-chaos: more).  The first run has no fault and must succeed,
-# and so must most runs with hiccups only.
+# and so must every run whose faults are only pauses and busy answers.
 source "$srcdir/tests/functions.sh"
 source "$srcdir/tests/remote-functions.sh"
 set -e
