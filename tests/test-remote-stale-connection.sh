@@ -27,7 +27,8 @@ disk="[$VCSIM_DS] stale/flat.vmdk"
 vcsim_put_flat in.raw $size "$disk"
 vcsim_fixture power "$VCSIM_VM" off
 vcsim_cbt "$VCSIM_VM" on
-printf '%s\n' 'vixDiskLib.nfc.ReadTimeoutMs = 3000' > timeouts.conf
+printf '%s\n' 'vixDiskLib.nfc.ReadTimeoutMs = 3000' \
+  'vixDiskLib.nfc.AcceptTimeoutMs = 3000' > timeouts.conf
 
 start_cut_proxy --blackhole-idle 2
 cat > reads.py <<'EOT'
@@ -74,3 +75,37 @@ grep -q "retrying on a new connection" reads.err
 refute grep -E "^nbdkit: [^ ]*: error:" reads.err
 # Each retry costs the read time-out once, not more.
 [ $SECONDS -lt 60 ]
+
+# The other side: a new connection that gets nowhere is not tried again.
+# A listener whose accept queue is full drops every SYN (the kernel's
+# behaviour, tcp_abort_on_overflow off), so connecting times out after
+# AcceptTimeoutMs, as to a host behind a firewall that drops packets.
+# That server is down, not a stale connection: the open fails after one
+# time-out, naming the host, with no retry.
+/usr/bin/python3 - full.port <<'EOT' &
+import os, socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(0)
+port = s.getsockname()[1]
+fill = []
+for _ in range(4):                      # more than the queue holds
+    c = socket.socket()
+    c.setblocking(False)
+    c.connect_ex(("127.0.0.1", port))
+    fill.append(c)
+time.sleep(0.5)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write("%d\n" % port)
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(120)
+EOT
+cleanup_fn _stop_pid $!
+for (( i=0; i<100; i++ )); do [ -s full.port ] && break; sleep 0.1; done
+port=$(cat full.port)
+rc=0
+VCSIM_PORT=$port vcsim_nbdkit --timeout 60 -rfv "$disk" \
+  config="$PWD/timeouts.conf" --run 'nbdinfo --size "$uri"' 2> down.err || rc=$?
+[ $rc != 0 ]
+grep -E "^nbdkit: [^ ]*: error:.*127\.0\.0\.1:$port.*(Timeout was reached|timed out)" down.err
+refute grep -q "retrying on a new connection" down.err

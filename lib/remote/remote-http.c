@@ -26,6 +26,9 @@ struct vdl_http {
   struct vdl_pin_check check;
   char error[CURL_ERROR_SIZE];
   bool spent;                   /* carried a secret: not to be reused */
+  /* The last transfer succeeded, so libcurl keeps its connection for
+   * the next one (unless the server closed it). */
+  bool kept;
   /* the transfer in progress */
   const struct vdl_http_request *rq;
   struct vdl_http_response *rs;
@@ -455,8 +458,11 @@ vdl_http_perform (struct vdl_http *h, const struct vdl_http_request *rq,
   curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, &rs->status);
   if (rs->code != CURLE_OK)
     curl_easy_getinfo (c, CURLINFO_OS_ERRNO, &rs->os_errno);
+  /* No new connection, and one kept from a transfer that succeeded: the
+   * request went on that.  (A new connection that failed to connect
+   * counts as none either.) */
   if (curl_easy_getinfo (c, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK)
-    rs->reused = connects == 0;
+    rs->reused = connects == 0 && h->kept && !rq->fresh;
   if (curl_easy_getinfo (c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
                          &length) == CURLE_OK)
     rs->length = length;
@@ -471,6 +477,7 @@ vdl_http_perform (struct vdl_http *h, const struct vdl_http_request *rq,
   }
   snprintf (rs->error, sizeof rs->error, "%s",
             h->error[0] ? h->error : curl_easy_strerror (rs->code));
+  h->kept = rs->code == CURLE_OK;
   h->rq = NULL;
   h->rs = NULL;
 }
