@@ -501,7 +501,6 @@ _stop_pid ()
 {
   kill -TERM "$1" 2>/dev/null || return 0
   wait "$1" 2>/dev/null || true         # its status is the TERM's
-
 }
 
 # vmdk_set_parent_hint FILE HINT: rewrite the parentFileNameHint of a
