@@ -430,10 +430,20 @@ vcsim_nbdkit ()
       opts+=("$1"); shift
     fi
   done
+  vcsim_plugin_params
+  "${wrap[@]}" nbdkit -U - "${opts[@]}" "$VDDK_PLUGIN" \
+    "${VCSIM_PLUGIN_PARAMS[@]}" "$@"
+}
+
+# vcsim_plugin_params: set the array VCSIM_PLUGIN_PARAMS to the plugin's
+# connection parameters for the current simulator, as vcsim_nbdkit
+# passes them (and write the password file pw they name).
+vcsim_plugin_params ()
+{
   printf %s "$VCSIM_PASSWORD" > pw
-  "${wrap[@]}" nbdkit -U - "${opts[@]}" "$VDDK_PLUGIN" user="$VCSIM_USER" \
-    password=+pw server="$VCSIM_HOST" port="$VCSIM_PORT" \
-    thumbprint="$VCSIM_THUMBPRINT" vm=moref="$VCSIM_VM" "$@"
+  VCSIM_PLUGIN_PARAMS=(user="$VCSIM_USER" password=+pw server="$VCSIM_HOST"
+                       port="$VCSIM_PORT" thumbprint="$VCSIM_THUMBPRINT"
+                       vm=moref="$VCSIM_VM")
 }
 
 # _start_proxy NAME SCRIPT [OPTIONS...]: start a proxy script of ours

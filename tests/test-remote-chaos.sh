@@ -116,12 +116,11 @@ serve_asan ()
 {
   local pid n rc=0 opened closed
   rm -f s.sock
-  printf %s "$VCSIM_PASSWORD" > pw
+  VCSIM_PORT=$CUT_PROXY_PORT vcsim_plugin_params
   ( LD_PRELOAD=$asan_preload \
     ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1 \
-    exec nbdkit -f -v -r -U "$PWD/s.sock" "$VDDK_PLUGIN" user="$VCSIM_USER" \
-      password=+pw server="$VCSIM_HOST" port="$CUT_PROXY_PORT" \
-      thumbprint="$VCSIM_THUMBPRINT" vm=moref="$VCSIM_VM" "$ds/$1.vmdk" \
+    exec nbdkit -f -v -r -U "$PWD/s.sock" "$VDDK_PLUGIN" \
+      "${VCSIM_PLUGIN_PARAMS[@]}" "$ds/$1.vmdk" \
       libdir="$asan_libdir" config="$PWD/chaos.conf" ) 2> asan-nbdkit.log &
   pid=$!
   for (( n=0; n<200; n++ )); do
